@@ -1,0 +1,1 @@
+package dev.legato.bench; final class Placeholder {}

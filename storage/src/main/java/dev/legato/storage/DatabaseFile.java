@@ -1,0 +1,393 @@
+package dev.legato.storage;
+
+import dev.legato.storage.readside.Projection;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import org.apache.pekko.persistence.AtomicWrite;
+import org.apache.pekko.persistence.PersistentRepr;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * The single writer of one database file. Work for the file queues here and runs on the storage
+ * dispatcher, one task at a time, in arrival order; writes that queued up while the previous task ran are
+ * committed together in one transaction (group commit), each atomic write inside its own savepoint so one
+ * rejected write does not take its neighbours down.
+ */
+final class DatabaseFile {
+  private static final Logger log = LoggerFactory.getLogger(DatabaseFile.class);
+
+  /** Work against the open database; runs on the file's writer, inside a transaction that commits after. */
+  @FunctionalInterface
+  interface Work<T> {
+    T run(OpenDatabase database) throws Exception;
+  }
+
+  sealed interface Op permits Write, Task, Close {
+    CompletableFuture<?> result();
+  }
+
+  record Write(List<AtomicWrite> writes, CompletableFuture<List<Optional<Exception>>> result) implements Op {}
+
+  /** @param ifAbsent when not null, the answer if the file does not exist yet (a read must not create it) */
+  record Task<T>(Work<T> work, Supplier<T> ifAbsent, CompletableFuture<T> result) implements Op {}
+
+  record Close(boolean delete, CompletableFuture<Void> result) implements Op {}
+
+  private final StorageLayout.Location location;
+  private final Projection projection;
+  private final Databases owner;
+  private final ArrayDeque<Op> queue = new ArrayDeque<>();
+  private boolean scheduled;
+  private boolean retired;
+  private boolean closedByRequest;
+  /** Touched only by the task that is draining the queue. */
+  private OpenDatabase database;
+
+  DatabaseFile(StorageLayout.Location location, Projection projection, Databases owner) {
+    this.location = location;
+    this.projection = projection;
+    this.owner = owner;
+  }
+
+  String persistenceId() {
+    return location.persistenceId();
+  }
+
+  /** Queues work; false when this writer has retired (closed and forgotten) and a new one must be made. */
+  boolean enqueue(Op op) {
+    synchronized (this) {
+      if (retired) {
+        return false;
+      }
+      queue.add(op);
+      if (scheduled) {
+        return true;
+      }
+      scheduled = true;
+    }
+    owner.executor().execute(this::drain);
+    return true;
+  }
+
+  private void drain() {
+    List<Op> batch = new ArrayList<>();
+    synchronized (this) {
+      while (!queue.isEmpty() && batch.size() < owner.settings().maxBatch()) {
+        batch.add(queue.poll());
+      }
+    }
+    try {
+      process(batch);
+    } catch (Throwable unexpected) {
+      log.error("storage task for {} failed unexpectedly", location.persistenceId(), unexpected);
+      closeDatabase();
+      for (Op op : batch) {
+        op.result().completeExceptionally(unexpected);
+      }
+    }
+    boolean more;
+    synchronized (this) {
+      more = !queue.isEmpty();
+      if (!more) {
+        scheduled = false;
+        if (closedByRequest && database == null) {
+          retired = true;
+          owner.retire(this);
+        }
+      }
+    }
+    if (more) {
+      owner.executor().execute(this::drain);
+    }
+  }
+
+  private void process(List<Op> batch) {
+    int i = 0;
+    while (i < batch.size()) {
+      Op op = batch.get(i);
+      if (op instanceof Write) {
+        int j = i + 1;
+        while (j < batch.size() && batch.get(j) instanceof Write) {
+          j++;
+        }
+        List<Write> writes = new ArrayList<>(j - i);
+        for (int k = i; k < j; k++) {
+          writes.add((Write) batch.get(k));
+        }
+        commit(writes);
+        i = j;
+      } else {
+        if (op instanceof Task<?> task) {
+          run(task);
+        } else if (op instanceof Close close) {
+          close(close);
+        }
+        i++;
+      }
+    }
+  }
+
+  // ---- writes -------------------------------------------------------------------------------------------
+
+  /** Thrown inside a write when the projection (not the journal) refused an event. */
+  private static final class Rejected extends Exception {
+    Rejected(Exception cause) {
+      super(cause);
+    }
+  }
+
+  private void commit(List<Write> writes) {
+    // Serialize before the transaction: a payload that cannot be serialized is rejected without touching disk.
+    List<List<List<EventCodec.Encoded>>> encoded = new ArrayList<>(writes.size());
+    List<List<Optional<Exception>>> results = new ArrayList<>(writes.size());
+    int storable = 0;
+    for (Write write : writes) {
+      List<List<EventCodec.Encoded>> perWrite = new ArrayList<>(write.writes().size());
+      List<Optional<Exception>> perResult = new ArrayList<>(write.writes().size());
+      for (AtomicWrite atomicWrite : write.writes()) {
+        try {
+          List<EventCodec.Encoded> events = new ArrayList<>(atomicWrite.size());
+          for (PersistentRepr repr : CollectionConverters.asJava(atomicWrite.payload())) {
+            events.add(owner.codec().encode(repr));
+          }
+          perWrite.add(events);
+          perResult.add(Optional.empty());
+          storable++;
+        } catch (Exception notSerializable) {
+          perWrite.add(null);
+          perResult.add(Optional.of(notSerializable));
+        }
+      }
+      encoded.add(perWrite);
+      results.add(perResult);
+    }
+    if (storable == 0) {
+      complete(writes, results);
+      return;
+    }
+    OpenDatabase db;
+    try {
+      db = database();
+    } catch (RuntimeException cannotOpen) {
+      failAll(writes, cannotOpen);
+      return;
+    }
+    boolean savepoints = storable > 1;
+    long now = System.currentTimeMillis();
+    try (Statement control = db.connection.createStatement()) {
+      for (int w = 0; w < writes.size(); w++) {
+        for (int a = 0; a < encoded.get(w).size(); a++) {
+          List<EventCodec.Encoded> events = encoded.get(w).get(a);
+          if (events == null) {
+            continue;
+          }
+          if (savepoints) {
+            control.execute("SAVEPOINT atomic_write");
+          }
+          try {
+            store(db, events, now);
+            if (savepoints) {
+              control.execute("RELEASE atomic_write");
+            }
+          } catch (Rejected rejected) {
+            if (savepoints) {
+              control.execute("ROLLBACK TO atomic_write");
+              control.execute("RELEASE atomic_write");
+            } else {
+              db.connection.rollback();
+            }
+            results.get(w).set(a, Optional.of((Exception) rejected.getCause()));
+          }
+        }
+      }
+      db.connection.commit();
+    } catch (SQLException | RuntimeException failure) {
+      closeDatabase();
+      failAll(writes, new StorageException("writing events of '" + location.persistenceId() + "' to "
+          + location.database() + " failed: " + failure.getMessage(), failure));
+      return;
+    }
+    complete(writes, results);
+  }
+
+  private void store(OpenDatabase db, List<EventCodec.Encoded> events, long now) throws SQLException, Rejected {
+    for (EventCodec.Encoded event : events) {
+      db.insert(event, writtenAt(event.repr(), now));
+    }
+    if (projection == null) {
+      return;
+    }
+    long memorySeq = -1;
+    for (EventCodec.Encoded event : events) {
+      long seq = event.repr().sequenceNr();
+      db.readSide.begin(seq, false);
+      try {
+        projection.project(
+            new Projection.JournaledEvent(location.persistenceId(), seq, writtenAt(event.repr(), now), event.event()),
+            db.readSide);
+      } catch (Exception e) {
+        throw new Rejected(e);
+      }
+      if (db.readSide.wroteMemory()) {
+        memorySeq = seq;
+      }
+    }
+    if (memorySeq >= 0) {
+      db.recordMemorySeq(memorySeq);
+    }
+  }
+
+  private static long writtenAt(PersistentRepr repr, long now) {
+    return repr.timestamp() > 0 ? repr.timestamp() : now;
+  }
+
+  private static void complete(List<Write> writes, List<List<Optional<Exception>>> results) {
+    for (int w = 0; w < writes.size(); w++) {
+      writes.get(w).result().complete(results.get(w));
+    }
+  }
+
+  private static void failAll(List<Write> writes, Throwable failure) {
+    for (Write write : writes) {
+      write.result().completeExceptionally(failure);
+    }
+  }
+
+  // ---- other work ---------------------------------------------------------------------------------------
+
+  private <T> void run(Task<T> task) {
+    OpenDatabase db = null;
+    try {
+      if (task.ifAbsent() != null && database == null && !Files.exists(location.database())) {
+        task.result().complete(task.ifAbsent().get());
+        return;
+      }
+      db = database();
+      T value = task.work().run(db);
+      db.connection.commit();
+      task.result().complete(value);
+    } catch (Exception failure) {
+      if (db != null) {
+        rollbackQuietly(db);
+        if (failure instanceof SQLException) {
+          closeDatabase();
+        }
+      }
+      task.result().completeExceptionally(failure);
+    }
+  }
+
+  private void close(Close close) {
+    closeDatabase();
+    closedByRequest = true;
+    if (close.delete()) {
+      try {
+        deleteTree(location.directory());
+      } catch (IOException e) {
+        close.result().completeExceptionally(
+            new StorageException("cannot delete " + location.directory() + ": " + OpenDatabase.describe(e), e));
+        return;
+      }
+    }
+    close.result().complete(null);
+  }
+
+  // ---- the connection -----------------------------------------------------------------------------------
+
+  private OpenDatabase database() {
+    if (database == null) {
+      OpenDatabase opened = OpenDatabase.open(location, projection != null, owner.settings());
+      closedByRequest = false;
+      database = opened;
+      owner.opened(this);
+      if (projection != null) {
+        reconcileMemory(opened);
+      }
+    } else {
+      owner.touch(this);
+    }
+    return database;
+  }
+
+  /** Rebuilds memory.db from the journal when it and session.db disagree (after an OS crash). */
+  private void reconcileMemory(OpenDatabase db) {
+    try {
+      boolean inStep = db.memoryInStep();
+      db.connection.commit();
+      if (inStep) {
+        return;
+      }
+      log.warn("memory.db of {} is out of step with its journal; rebuilding it", location.persistenceId());
+      db.clearMemory();
+      long[] last = {0};
+      db.replay(1, Long.MAX_VALUE, Long.MAX_VALUE, row -> {
+        Object event = owner.codec().deserialize(row.payload().bytes(), row.payload().serializerId(), row.payload().manifest());
+        db.readSide.begin(row.seq(), true);
+        projection.project(new Projection.JournaledEvent(location.persistenceId(), row.seq(), row.writtenAt(), event), db.readSide);
+        if (db.readSide.wroteMemory()) {
+          last[0] = row.seq();
+        }
+        return true;
+      });
+      db.recordMemorySeq(last[0]);
+      db.connection.commit();
+    } catch (Exception e) {
+      closeDatabase();
+      throw new StorageException("cannot rebuild " + location.memoryDatabase() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Closes the connection (if open); the next task reopens it. */
+  void closeDatabase() {
+    if (database != null) {
+      database.close();
+      database = null;
+      owner.closed(this);
+    }
+  }
+
+  private static void rollbackQuietly(OpenDatabase db) {
+    try {
+      db.connection.rollback();
+    } catch (SQLException ignored) {
+      // the failure being reported matters more
+    }
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.deleteIfExists(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+        if (e != null && !(e instanceof NoSuchFileException)) {
+          throw e;
+        }
+        Files.deleteIfExists(dir);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+}

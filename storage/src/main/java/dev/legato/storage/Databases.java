@@ -1,0 +1,147 @@
+package dev.legato.storage;
+
+import dev.legato.storage.readside.Projection;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+import org.apache.pekko.persistence.AtomicWrite;
+
+/**
+ * Every database file's writer, by persistenceId, and the bounded set of open connections: when more than
+ * {@code max-open-databases} are open, the least recently used one is closed (it reopens on its next use),
+ * so a hundred thousand threads on disk never mean a hundred thousand open files.
+ */
+final class Databases {
+  private final StorageSettings settings;
+  private final StorageLayout layout;
+  private final EventCodec codec;
+  private final Executor executor;
+  private final Map<String, Projection> projections;
+  private final ConcurrentHashMap<String, DatabaseFile> files = new ConcurrentHashMap<>();
+  /** Open files, least recently used first (access order). Guarded by itself. */
+  private final LinkedHashMap<DatabaseFile, Boolean> open = new LinkedHashMap<>(256, 0.75f, true);
+
+  Databases(StorageSettings settings, EventCodec codec, Executor executor, Map<String, Projection> projections) {
+    this.settings = settings;
+    this.layout = new StorageLayout(settings.dataDir());
+    this.codec = codec;
+    this.executor = executor;
+    this.projections = projections;
+  }
+
+  StorageLayout layout() {
+    return layout;
+  }
+
+  StorageSettings settings() {
+    return settings;
+  }
+
+  EventCodec codec() {
+    return codec;
+  }
+
+  Executor executor() {
+    return executor;
+  }
+
+  CompletableFuture<List<Optional<Exception>>> write(String persistenceId, List<AtomicWrite> writes) {
+    CompletableFuture<List<Optional<Exception>>> result = new CompletableFuture<>();
+    return submit(persistenceId, new DatabaseFile.Write(writes, result), result);
+  }
+
+  /** Runs {@code work} on the file's writer, in order with its writes, and commits afterwards. */
+  <T> CompletableFuture<T> run(String persistenceId, DatabaseFile.Work<T> work) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    return submit(persistenceId, new DatabaseFile.Task<>(work, null, result), result);
+  }
+
+  /** Like {@link #run}, but answers {@code ifAbsent} instead of creating a file that does not exist. */
+  <T> CompletableFuture<T> read(String persistenceId, DatabaseFile.Work<T> work, Supplier<T> ifAbsent) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    return submit(persistenceId, new DatabaseFile.Task<>(work, ifAbsent, result), result);
+  }
+
+  /** Closes the file's connection after the work queued before; with {@code delete}, removes its folder. */
+  CompletableFuture<Void> close(String persistenceId, boolean delete) {
+    CompletableFuture<Void> result = new CompletableFuture<>();
+    if (!delete && !files.containsKey(persistenceId)) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return submit(persistenceId, new DatabaseFile.Close(delete, result), result);
+  }
+
+  /** Closes every open file after the work queued before; used when the actor system stops. */
+  CompletableFuture<Void> closeAll() {
+    List<CompletableFuture<Void>> closing = new ArrayList<>();
+    for (String persistenceId : files.keySet()) {
+      closing.add(close(persistenceId, false));
+    }
+    return CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
+  }
+
+  int openCount() {
+    synchronized (open) {
+      return open.size();
+    }
+  }
+
+  private <T> CompletableFuture<T> submit(String persistenceId, DatabaseFile.Op op, CompletableFuture<T> result) {
+    StorageLayout.Location location;
+    try {
+      location = layout.locate(persistenceId);
+    } catch (InvalidPersistenceIdException invalid) {
+      return CompletableFuture.failedFuture(invalid);
+    }
+    while (true) {
+      DatabaseFile file = files.computeIfAbsent(
+          persistenceId, id -> new DatabaseFile(location, projections.get(location.type()), this));
+      if (file.enqueue(op)) {
+        return result;
+      }
+    }
+  }
+
+  // ---- called by DatabaseFile --------------------------------------------------------------------------
+
+  void opened(DatabaseFile file) {
+    List<DatabaseFile> evicted = new ArrayList<>();
+    synchronized (open) {
+      open.put(file, Boolean.TRUE);
+      Iterator<DatabaseFile> eldest = open.keySet().iterator();
+      while (open.size() > settings.maxOpenDatabases() && eldest.hasNext()) {
+        DatabaseFile candidate = eldest.next();
+        if (candidate != file) {
+          eldest.remove();
+          evicted.add(candidate);
+        }
+      }
+    }
+    for (DatabaseFile victim : evicted) {
+      victim.enqueue(new DatabaseFile.Close(false, new CompletableFuture<>()));
+    }
+  }
+
+  void touch(DatabaseFile file) {
+    synchronized (open) {
+      open.get(file);
+    }
+  }
+
+  void closed(DatabaseFile file) {
+    synchronized (open) {
+      open.remove(file);
+    }
+  }
+
+  void retire(DatabaseFile file) {
+    files.remove(file.persistenceId(), file);
+  }
+}

@@ -1,0 +1,125 @@
+package dev.legato.storage;
+
+import dev.legato.storage.readside.Projection;
+import dev.legato.storage.readside.ThreadDatabase;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.apache.pekko.actor.AbstractExtensionId;
+import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.Extension;
+import org.apache.pekko.dispatch.MessageDispatcher;
+import org.apache.pekko.serialization.SerializationExtension;
+
+/**
+ * Legato's SQLite storage for one actor system: the per-file writers that the journal and snapshot plugins
+ * share, and the lifecycle calls the domain makes on a thread's files (close on archive, delete, open for
+ * queries). All blocking work runs on the dedicated {@code legato.storage.dispatcher}.
+ */
+public final class SessionStorage implements Extension {
+  private final Databases databases;
+  private final MessageDispatcher dispatcher;
+
+  private SessionStorage(ExtendedActorSystem system) {
+    StorageSettings settings = StorageSettings.from(system.settings().config().getConfig("legato.storage"));
+    this.dispatcher = system.dispatchers().lookup("legato.storage.dispatcher");
+    this.databases = new Databases(
+        settings, new EventCodec(SerializationExtension.get(system)), dispatcher, loadProjections(system, settings));
+    CoordinatedShutdown.get(system).addTask(
+        CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+        "legato-storage-close",
+        () -> databases.closeAll().orTimeout(30, TimeUnit.SECONDS)
+            .handle((done, error) -> org.apache.pekko.Done.getInstance()));
+  }
+
+  public static SessionStorage get(ActorSystem system) {
+    return Id.INSTANCE.get(system);
+  }
+
+  public static SessionStorage get(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    return Id.INSTANCE.get(system);
+  }
+
+  public StorageLayout layout() {
+    return databases.layout();
+  }
+
+  /** Closes a thread's database files (archive): they stay on disk and reopen on the next use. */
+  public CompletionStage<Void> closeThread(UUID threadId) {
+    return databases.close(StorageLayout.threadPersistenceId(threadId), false);
+  }
+
+  /** Closes and removes a thread's folder (session.db, memory.db and their WAL files). */
+  public CompletionStage<Void> deleteThread(UUID threadId) {
+    return databases.close(StorageLayout.threadPersistenceId(threadId), true);
+  }
+
+  /** Closes the files of any persistenceId, after the work already queued for it. */
+  public CompletionStage<Void> close(String persistenceId) {
+    return databases.close(persistenceId, false);
+  }
+
+  /**
+   * Opens a thread's databases read-only, for queries beside the writer. Blocking: call it from the
+   * storage dispatcher or {@link #readThread}. The caller closes it.
+   */
+  public ThreadDatabase openReadOnly(UUID threadId) {
+    return ThreadDatabase.open(
+        databases.layout().threadDirectory(threadId).resolve(StorageLayout.SESSION_FILE),
+        databases.layout().threadDirectory(threadId).resolve(StorageLayout.MEMORY_FILE));
+  }
+
+  /** Runs a read-only query against a thread's databases on the storage dispatcher. */
+  public <T> CompletionStage<T> readThread(UUID threadId, Function<ThreadDatabase, T> query) {
+    return CompletableFuture.supplyAsync(() -> {
+      try (ThreadDatabase database = openReadOnly(threadId)) {
+        return query.apply(database);
+      }
+    }, dispatcher);
+  }
+
+  /** Number of database connections open right now (bounded by {@code max-open-databases}). */
+  public int openDatabases() {
+    return databases.openCount();
+  }
+
+  Databases databases() {
+    return databases;
+  }
+
+  private static Map<String, Projection> loadProjections(ExtendedActorSystem system, StorageSettings settings) {
+    Map<String, Projection> projections = new HashMap<>();
+    settings.projections().forEach((type, className) -> {
+      try {
+        Class<?> type0 = Class.forName(className, true, system.dynamicAccess().classLoader());
+        Object instance;
+        try {
+          instance = type0.getConstructor(ActorSystem.class).newInstance(system);
+        } catch (NoSuchMethodException noSystemConstructor) {
+          instance = type0.getConstructor().newInstance();
+        }
+        projections.put(type, (Projection) instance);
+      } catch (ReflectiveOperationException | ClassCastException e) {
+        throw new IllegalArgumentException("legato.storage.projections: cannot create '" + className
+            + "' for entity type '" + type + "' (it must implement " + Projection.class.getName()
+            + " and have a public constructor taking an ActorSystem or nothing): " + e, e);
+      }
+    });
+    return Map.copyOf(projections);
+  }
+
+  private static final class Id extends AbstractExtensionId<SessionStorage> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public SessionStorage createExtension(ExtendedActorSystem system) {
+      return new SessionStorage(system);
+    }
+  }
+}
