@@ -226,9 +226,7 @@ final class DatabaseFile {
   }
 
   private void store(OpenDatabase db, List<EventCodec.Encoded> events, long now) throws SQLException, Rejected {
-    for (EventCodec.Encoded event : events) {
-      db.insert(event, writtenAt(event.repr(), now));
-    }
+    db.insert(events, now);
     if (projection == null) {
       return;
     }
@@ -252,7 +250,7 @@ final class DatabaseFile {
     }
   }
 
-  private static long writtenAt(PersistentRepr repr, long now) {
+  static long writtenAt(PersistentRepr repr, long now) {
     return repr.timestamp() > 0 ? repr.timestamp() : now;
   }
 

@@ -94,15 +94,18 @@ final class Databases {
   }
 
   private <T> CompletableFuture<T> submit(String persistenceId, DatabaseFile.Op op, CompletableFuture<T> result) {
-    StorageLayout.Location location;
-    try {
-      location = layout.locate(persistenceId);
-    } catch (InvalidPersistenceIdException invalid) {
-      return CompletableFuture.failedFuture(invalid);
-    }
     while (true) {
-      DatabaseFile file = files.computeIfAbsent(
-          persistenceId, id -> new DatabaseFile(location, projections.get(location.type()), this));
+      DatabaseFile file = files.get(persistenceId);
+      if (file == null) {
+        StorageLayout.Location location;
+        try {
+          location = layout.locate(persistenceId); // validates the id before it becomes a path
+        } catch (InvalidPersistenceIdException invalid) {
+          return CompletableFuture.failedFuture(invalid);
+        }
+        file = files.computeIfAbsent(
+            persistenceId, id -> new DatabaseFile(location, projections.get(location.type()), this));
+      }
       if (file.enqueue(op)) {
         return result;
       }

@@ -1,41 +1,48 @@
 package dev.legato.storage;
 
 import dev.legato.storage.readside.Projection;
-import dev.legato.storage.readside.ThreadDatabase;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.pekko.actor.AbstractExtensionId;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.Extension;
-import org.apache.pekko.dispatch.MessageDispatcher;
 import org.apache.pekko.serialization.SerializationExtension;
 
 /**
  * Legato's SQLite storage for one actor system: the per-file writers that the journal and snapshot plugins
  * share, and the lifecycle calls the domain makes on a thread's files (close on archive, delete, open for
- * queries). All blocking work runs on the dedicated {@code legato.storage.dispatcher}.
+ * queries). All blocking work runs on its own bounded pool of writer threads, never on a dispatcher that
+ * actors use.
  */
 public final class SessionStorage implements Extension {
   private final Databases databases;
-  private final MessageDispatcher dispatcher;
+  private final ExecutorService writers;
 
   private SessionStorage(ExtendedActorSystem system) {
     StorageSettings settings = StorageSettings.from(system.settings().config().getConfig("legato.storage"));
-    this.dispatcher = system.dispatchers().lookup("legato.storage.dispatcher");
+    AtomicInteger threadNumber = new AtomicInteger();
+    this.writers = Executors.newFixedThreadPool(settings.writerThreads(), task -> {
+      Thread thread = new Thread(task, system.name() + "-legato-storage-" + threadNumber.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    });
     this.databases = new Databases(
-        settings, new EventCodec(SerializationExtension.get(system)), dispatcher, loadProjections(system, settings));
+        settings, new EventCodec(SerializationExtension.get(system)), writers, loadProjections(system, settings));
     CoordinatedShutdown.get(system).addTask(
         CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "legato-storage-close",
         () -> databases.closeAll().orTimeout(30, TimeUnit.SECONDS)
             .handle((done, error) -> org.apache.pekko.Done.getInstance()));
+    system.registerOnTermination(writers::shutdown);
   }
 
   public static SessionStorage get(ActorSystem system) {
@@ -66,22 +73,28 @@ public final class SessionStorage implements Extension {
   }
 
   /**
-   * Opens a thread's databases read-only, for queries beside the writer. Blocking: call it from the
-   * storage dispatcher or {@link #readThread}. The caller closes it.
+   * Runs read-only queries against a thread's tables on the thread's writer, after the writes queued
+   * before it: the answer reflects every acknowledged event. Fails if the thread has no database yet.
+   */
+  public <T> CompletionStage<T> readThread(UUID threadId, Function<ThreadDatabase, T> query) {
+    String persistenceId = StorageLayout.threadPersistenceId(threadId);
+    return databases.read(persistenceId, db -> {
+      try (ThreadDatabase view = new ThreadDatabase(db.connection, db.hasMemory, false)) {
+        return query.apply(view);
+      }
+    }, () -> {
+      throw new StorageException("thread " + threadId + " has no database");
+    });
+  }
+
+  /**
+   * Opens a thread's files read-only with a connection of its own, for tools and for threads that are not
+   * open for writing (archived, or never touched since start). The caller closes it.
    */
   public ThreadDatabase openReadOnly(UUID threadId) {
     return ThreadDatabase.open(
         databases.layout().threadDirectory(threadId).resolve(StorageLayout.SESSION_FILE),
         databases.layout().threadDirectory(threadId).resolve(StorageLayout.MEMORY_FILE));
-  }
-
-  /** Runs a read-only query against a thread's databases on the storage dispatcher. */
-  public <T> CompletionStage<T> readThread(UUID threadId, Function<ThreadDatabase, T> query) {
-    return CompletableFuture.supplyAsync(() -> {
-      try (ThreadDatabase database = openReadOnly(threadId)) {
-        return query.apply(database);
-      }
-    }, dispatcher);
   }
 
   /** Number of database connections open right now (bounded by {@code max-open-databases}). */

@@ -25,17 +25,20 @@ public final class SqliteJournal extends AsyncWriteJournal {
 
   @Override
   public Future<Iterable<Optional<Exception>>> doAsyncWriteMessages(Iterable<AtomicWrite> messages) {
-    Map<String, List<AtomicWrite>> byId = new LinkedHashMap<>();
     List<AtomicWrite> all = new ArrayList<>();
+    boolean onePersistenceId = true;
     for (AtomicWrite write : messages) {
+      onePersistenceId &= all.isEmpty() || all.get(0).persistenceId().equals(write.persistenceId());
       all.add(write);
-      byId.computeIfAbsent(write.persistenceId(), id -> new ArrayList<>()).add(write);
     }
-    if (byId.size() == 1) {
+    if (onePersistenceId) { // what a persistent actor sends
       return FutureConverters.asScala(writeOne(all.get(0).persistenceId(), all).thenApply(results -> results));
     }
-    // Several entities in one call (not something Pekko's own actors send): one write per file, results in
-    // the original order.
+    Map<String, List<AtomicWrite>> byId = new LinkedHashMap<>();
+    for (AtomicWrite write : all) {
+      byId.computeIfAbsent(write.persistenceId(), id -> new ArrayList<>()).add(write);
+    }
+    // Several entities in one call: one write per file, results in the original order.
     Map<String, CompletableFuture<List<Optional<Exception>>>> pending = new LinkedHashMap<>();
     byId.forEach((id, writes) -> pending.put(id, writeOne(id, writes)));
     CompletableFuture<Iterable<Optional<Exception>>> combined = CompletableFuture

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 record StorageSettings(
     Path dataDir,
     String synchronous,
+    int writerThreads,
     int maxOpenDatabases,
     int maxBatch,
     long busyTimeoutMillis,
@@ -27,6 +28,10 @@ record StorageSettings(
     if (!SYNCHRONOUS.contains(synchronous)) {
       throw new IllegalArgumentException(
           "legato.storage.synchronous must be one of off, normal, full, extra; got '" + config.getString("synchronous") + "'");
+    }
+    int writerThreads = config.getInt("writer-threads");
+    if (writerThreads < 1) {
+      throw new IllegalArgumentException("legato.storage.writer-threads must be at least 1");
     }
     int maxOpen = config.getInt("max-open-databases");
     if (maxOpen < 1) {
@@ -44,6 +49,7 @@ record StorageSettings(
     return new StorageSettings(
         Path.of(config.getString("data-dir")),
         synchronous,
+        writerThreads,
         maxOpen,
         maxBatch,
         config.getDuration("busy-timeout", TimeUnit.MILLISECONDS),

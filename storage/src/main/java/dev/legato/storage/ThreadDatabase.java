@@ -1,6 +1,6 @@
-package dev.legato.storage.readside;
+package dev.legato.storage;
 
-import dev.legato.storage.StorageException;
+import dev.legato.storage.readside.Rows;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -14,9 +14,11 @@ import java.util.List;
 import org.sqlite.SQLiteConfig;
 
 /**
- * A read-only view of one thread's read-side tables (session.db, with memory.db when present), for
- * history, thread/read and replay. It reads beside the writer without blocking it (WAL). Not thread-safe;
- * blocking; close it when done.
+ * Read-only queries over one thread's read-side tables (session.db, with memory.db when present), for
+ * history, thread/read and replay. Normally obtained through {@link SessionStorage#readThread}, which runs
+ * the queries on the thread's writer connection, in order with its writes. {@link #open} opens a file
+ * directly, for tools and for files no writer holds: a live writer keeps its file locked exclusively.
+ * Not thread-safe; blocking.
  */
 public final class ThreadDatabase implements AutoCloseable {
   /** Same value as the writer stamps on its files ("LGTO"). */
@@ -24,13 +26,18 @@ public final class ThreadDatabase implements AutoCloseable {
 
   private final Connection connection;
   private final boolean hasMemory;
+  private final boolean ownsConnection;
 
-  private ThreadDatabase(Connection connection, boolean hasMemory) {
+  ThreadDatabase(Connection connection, boolean hasMemory, boolean ownsConnection) {
     this.connection = connection;
     this.hasMemory = hasMemory;
+    this.ownsConnection = ownsConnection;
   }
 
-  /** Opens {@code sessionDb} read-only and attaches {@code memoryDb} when it exists. */
+  /**
+   * Opens {@code sessionDb} read-only and attaches {@code memoryDb} when it exists; the caller closes it.
+   * Fails with "database is locked" (after the busy timeout) while a writer holds the file.
+   */
   public static ThreadDatabase open(Path sessionDb, Path memoryDb) {
     if (!Files.isRegularFile(sessionDb)) {
       throw new StorageException("no thread database at " + sessionDb);
@@ -50,7 +57,7 @@ public final class ThreadDatabase implements AutoCloseable {
         }
         requireLegato(connection, "mem", memoryDb);
       }
-      return new ThreadDatabase(connection, hasMemory);
+      return new ThreadDatabase(connection, hasMemory, true);
     } catch (SQLException e) {
       closeQuietly(connection);
       throw new StorageException("cannot open " + sessionDb + " for reading: " + e.getMessage(), e);
@@ -127,9 +134,12 @@ public final class ThreadDatabase implements AutoCloseable {
         rows -> new Rows.Summary(rows.getString(1), rows.getString(2), rows.getLong(3)));
   }
 
+  /** Closes the connection if this view opened it; a view on the writer's connection leaves it open. */
   @Override
   public void close() {
-    closeQuietly(connection);
+    if (ownsConnection) {
+      closeQuietly(connection);
+    }
   }
 
   @FunctionalInterface

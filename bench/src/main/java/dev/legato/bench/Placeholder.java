@@ -1,1 +1,0 @@
-package dev.legato.bench; final class Placeholder {}
