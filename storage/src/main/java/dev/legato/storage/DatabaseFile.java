@@ -216,6 +216,7 @@ final class DatabaseFile {
         }
       }
       db.connection.commit();
+      owner.committed();
     } catch (SQLException | RuntimeException failure) {
       closeDatabase();
       failAll(writes, new StorageException("writing events of '" + location.persistenceId() + "' to "

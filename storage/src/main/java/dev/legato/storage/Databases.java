@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import org.apache.pekko.persistence.AtomicWrite;
 
@@ -25,6 +26,7 @@ final class Databases {
   private final Executor executor;
   private final Map<String, Projection> projections;
   private final ConcurrentHashMap<String, DatabaseFile> files = new ConcurrentHashMap<>();
+  private final LongAdder commits = new LongAdder();
   /** Open files, least recently used first (access order). Guarded by itself. */
   private final LinkedHashMap<DatabaseFile, Boolean> open = new LinkedHashMap<>(256, 0.75f, true);
 
@@ -85,6 +87,15 @@ final class Databases {
       closing.add(close(persistenceId, false));
     }
     return CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
+  }
+
+  /** Write transactions committed since start (each may carry many atomic writes). */
+  long commits() {
+    return commits.sum();
+  }
+
+  void committed() {
+    commits.increment();
   }
 
   int openCount() {
