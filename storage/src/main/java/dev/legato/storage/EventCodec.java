@@ -8,17 +8,21 @@ import org.apache.pekko.serialization.Serialization$;
 import org.apache.pekko.serialization.Serializer;
 import org.apache.pekko.serialization.Serializers;
 import scala.jdk.javaapi.CollectionConverters;
-import scala.util.DynamicVariable;
 
 /** Pekko serialization of events, metadata and snapshots into the columns of a session database. */
 final class EventCodec {
   private final Serialization serialization;
 
-  private final Serialization.Information information;
-
   EventCodec(Serialization serialization) {
     this.serialization = serialization;
-    this.information = serialization.serializationInformation();
+  }
+
+  /**
+   * Makes the calling thread serialize ActorRefs with this system's address (what
+   * {@code Serialization.withTransportInformation} does per call); the writer threads call it once.
+   */
+  void bindTransportInformation() {
+    Serialization$.MODULE$.currentTransportInformation().value_$eq(serialization.serializationInformation());
   }
 
   /** An object as stored: serializer id, serializer manifest and bytes. */
@@ -47,11 +51,7 @@ final class EventCodec {
   Blob serialize(Object value) throws NotSerializableException {
     try {
       Serializer serializer = serialization.findSerializerFor(value);
-      // Serializers that write ActorRefs need to know this system's address.
-      DynamicVariable<Serialization.Information> transport = Serialization$.MODULE$.currentTransportInformation();
-      byte[] bytes = transport.value() != null
-          ? serializer.toBinary(value)
-          : transport.withValue(information, () -> serializer.toBinary(value));
+      byte[] bytes = serializer.toBinary(value);
       return new Blob(serializer.identifier(), Serializers.manifestFor(serializer, value), bytes);
     } catch (Exception e) { // Scala code throws checked exceptions undeclared
       if (e instanceof NotSerializableException notSerializable) {

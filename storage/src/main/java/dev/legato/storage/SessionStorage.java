@@ -29,14 +29,17 @@ public final class SessionStorage implements Extension {
 
   private SessionStorage(ExtendedActorSystem system) {
     StorageSettings settings = StorageSettings.from(system.settings().config().getConfig("legato.storage"));
+    EventCodec codec = new EventCodec(SerializationExtension.get(system));
     AtomicInteger threadNumber = new AtomicInteger();
     this.writers = Executors.newFixedThreadPool(settings.writerThreads(), task -> {
-      Thread thread = new Thread(task, system.name() + "-legato-storage-" + threadNumber.incrementAndGet());
+      Thread thread = new Thread(() -> {
+        codec.bindTransportInformation();
+        task.run();
+      }, system.name() + "-legato-storage-" + threadNumber.incrementAndGet());
       thread.setDaemon(true);
       return thread;
     });
-    this.databases = new Databases(
-        settings, new EventCodec(SerializationExtension.get(system)), writers, loadProjections(system, settings));
+    this.databases = new Databases(settings, codec, writers, loadProjections(system, settings));
     CoordinatedShutdown.get(system).addTask(
         CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "legato-storage-close",
