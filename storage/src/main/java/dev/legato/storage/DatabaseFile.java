@@ -188,6 +188,7 @@ final class DatabaseFile {
       return;
     }
     boolean savepoints = storable > 1;
+    boolean stored = false;
     long now = System.currentTimeMillis();
     try (Statement control = db.connection.createStatement()) {
       for (int w = 0; w < writes.size(); w++) {
@@ -201,6 +202,7 @@ final class DatabaseFile {
           }
           try {
             store(db, events, now);
+            stored = true;
             if (savepoints) {
               control.execute("RELEASE atomic_write");
             }
@@ -216,7 +218,9 @@ final class DatabaseFile {
         }
       }
       db.connection.commit();
-      owner.committed();
+      if (stored) {
+        owner.committed();
+      }
     } catch (SQLException | RuntimeException failure) {
       closeDatabase();
       failAll(writes, new StorageException("writing events of '" + location.persistenceId() + "' to "

@@ -144,15 +144,19 @@ final class OpenDatabase implements AutoCloseable {
     s.setString(6, event.payload().manifest());
     s.setBytes(7, event.payload().bytes());
     s.setString(8, event.tags());
-    EventCodec.Blob meta = event.metadata();
-    if (meta == null) {
-      s.setNull(9, Types.INTEGER);
-      s.setNull(10, Types.VARCHAR);
-      s.setNull(11, Types.BLOB);
+    bindOptionalBlob(s, 9, event.metadata());
+  }
+
+  /** Binds a nullable blob as its three columns: serializer id, manifest, bytes. */
+  private static void bindOptionalBlob(PreparedStatement s, int first, EventCodec.Blob blob) throws SQLException {
+    if (blob == null) {
+      s.setNull(first, Types.INTEGER);
+      s.setNull(first + 1, Types.VARCHAR);
+      s.setNull(first + 2, Types.BLOB);
     } else {
-      s.setInt(9, meta.serializerId());
-      s.setString(10, meta.manifest());
-      s.setBytes(11, meta.bytes());
+      s.setInt(first, blob.serializerId());
+      s.setString(first + 1, blob.manifest());
+      s.setBytes(first + 2, blob.bytes());
     }
   }
 
@@ -227,15 +231,7 @@ final class OpenDatabase implements AutoCloseable {
       upsert.setInt(3, payload.serializerId());
       upsert.setString(4, payload.manifest());
       upsert.setBytes(5, payload.bytes());
-      if (metadata == null) {
-        upsert.setNull(6, Types.INTEGER);
-        upsert.setNull(7, Types.VARCHAR);
-        upsert.setNull(8, Types.BLOB);
-      } else {
-        upsert.setInt(6, metadata.serializerId());
-        upsert.setString(7, metadata.manifest());
-        upsert.setBytes(8, metadata.bytes());
-      }
+      bindOptionalBlob(upsert, 6, metadata);
       upsert.executeUpdate();
     }
   }

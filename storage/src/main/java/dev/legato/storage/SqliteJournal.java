@@ -70,10 +70,10 @@ public final class SqliteJournal extends AsyncWriteJournal {
 
   @Override
   public Future<Void> doAsyncDeleteMessagesTo(String persistenceId, long toSequenceNr) {
-    return FutureConverters.asScala(databases.run(persistenceId, db -> {
+    return FutureConverters.asScala(databases.<Void>read(persistenceId, db -> {
       db.deleteTo(toSequenceNr);
       return null;
-    }));
+    }, () -> null));
   }
 
   @Override

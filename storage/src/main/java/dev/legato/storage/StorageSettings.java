@@ -1,7 +1,9 @@
 package dev.legato.storage;
 
 import com.typesafe.config.Config;
+import com.sun.management.UnixOperatingSystemMXBean;
 import com.typesafe.config.ConfigValue;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -33,9 +35,11 @@ record StorageSettings(
     if (writerThreads < 1) {
       throw new IllegalArgumentException("legato.storage.writer-threads must be at least 1");
     }
-    int maxOpen = config.getInt("max-open-databases");
+    int maxOpen = config.getString("max-open-databases").equals("auto")
+        ? fromFileDescriptorLimit()
+        : config.getInt("max-open-databases");
     if (maxOpen < 1) {
-      throw new IllegalArgumentException("legato.storage.max-open-databases must be at least 1");
+      throw new IllegalArgumentException("legato.storage.max-open-databases must be at least 1 or \"auto\"");
     }
     int maxBatch = config.getInt("max-batch");
     if (maxBatch < 1) {
@@ -55,6 +59,18 @@ record StorageSettings(
         config.getDuration("busy-timeout", TimeUnit.MILLISECONDS),
         maxBytes == 0 ? 0 : Math.max(1, maxBytes / PAGE_SIZE),
         Map.copyOf(projections));
+  }
+
+  /**
+   * An open thread holds up to four descriptors (session.db and memory.db, each with its WAL); leave
+   * half of the process's limit to sockets and everything else.
+   */
+  private static int fromFileDescriptorLimit() {
+    long limit = 1024;
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix) {
+      limit = unix.getMaxFileDescriptorCount();
+    }
+    return (int) Math.max(16, Math.min(4096, limit / 8));
   }
 
   private static String stripQuotes(String key) {

@@ -48,8 +48,7 @@ public final class CrashWriter {
         context.spawnAnonymous(Writer.create(PersistenceId.ofUniqueId(id), run));
       }
       return Behaviors.empty();
-    }), "crash-writer", TestConfigs.storage(dataDir,
-        "legato.storage.projections { Thread = \"" + TestProjection.class.getName() + "\" }"));
+    }), "crash-writer", TestConfigs.storage(dataDir, TestConfigs.WITH_PROJECTION));
   }
 
   static synchronized void print(String line) {

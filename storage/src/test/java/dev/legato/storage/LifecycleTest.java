@@ -32,8 +32,7 @@ class LifecycleTest {
   SessionStorage storage;
 
   void start(String extra) {
-    system = ActorSystem.create("lifecycle", TestConfigs.storage(dataDir,
-        "legato.storage.projections { Thread = \"" + TestProjection.class.getName() + "\" }\n" + extra));
+    system = ActorSystem.create("lifecycle", TestConfigs.storage(dataDir, TestConfigs.WITH_PROJECTION + extra));
     journal = new JournalProbe(system);
     storage = SessionStorage.get(system);
   }

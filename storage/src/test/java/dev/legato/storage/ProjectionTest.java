@@ -28,8 +28,7 @@ class ProjectionTest {
 
   @BeforeEach
   void start() {
-    system = ActorSystem.create("projection", TestConfigs.storage(dataDir,
-        "legato.storage.projections { Thread = \"" + TestProjection.class.getName() + "\" }"));
+    system = ActorSystem.create("projection", TestConfigs.storage(dataDir, TestConfigs.WITH_PROJECTION));
     journal = new JournalProbe(system);
     storage = SessionStorage.get(system);
   }

@@ -11,6 +11,10 @@ import java.nio.file.Path;
 final class TestConfigs {
   private TestConfigs() {}
 
+  /** Registers {@link TestProjection} for thread entities. */
+  static final String WITH_PROJECTION =
+      "legato.storage.projections { Thread = \"" + TestProjection.class.getName() + "\" }\n";
+
   static Config storage(Path dataDir) {
     return storage(dataDir, "");
   }
