@@ -151,6 +151,10 @@ public final class PodiumClient {
     return settings.apiKey();
   }
 
+  public PodiumSettings settings() {
+    return settings;
+  }
+
   // ---- the call machinery -------------------------------------------------------------------------------
 
   private record CachedDeployment(String deploymentId, long expiresAtNanos) {}

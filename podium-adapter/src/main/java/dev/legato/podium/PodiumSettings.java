@@ -63,6 +63,14 @@ public record PodiumSettings(
         reconnectRandomFactor, reconnectMaxAttempts);
   }
 
+  /** The same settings with this tenant key (null for none). */
+  public PodiumSettings withApiKey(String key) {
+    return new PodiumSettings(url, Optional.ofNullable(key), requestTimeout, retryAttempts, retryMinBackoff,
+        retryMaxBackoff, retryRandomFactor, breakerMaxFailures, breakerResetTimeout, staticDeployments,
+        deploymentCacheTtl, keepAlive, maxFrameSize, outgoingBuffer, reconnectMinBackoff, reconnectMaxBackoff,
+        reconnectRandomFactor, reconnectMaxAttempts);
+  }
+
   public String baseUrl() {
     return url.orElseThrow(() -> new IllegalStateException("legato.podium.url is not set"));
   }
