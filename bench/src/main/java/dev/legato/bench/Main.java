@@ -12,6 +12,7 @@ public final class Main {
     List<String> options = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
     switch (scenario) {
       case "storage" -> StorageBench.run(BenchOptions.parse(options));
+      case "podium" -> PodiumBench.run(BenchOptions.parse(options));
       default -> {
         System.out.println("""
             usage: ./legato bench <scenario> [options]
@@ -21,6 +22,9 @@ public final class Main {
                         actors, against raw sqlite-jdbc into the same number of files
                         options: --ids 1,100,1000  --seconds 10  --warmup 5  --event-bytes 200
                                  --journal <plugin id>  --baseline true|false
+              podium    frames/s decoded through one PodiumLink from the emulator's load agent, then
+                        through many links at once; every delta counted (no loss under backpressure)
+                        options: --frames 500000  --links 100  --frames-per-link 10000  --delta-bytes 16
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

@@ -219,7 +219,7 @@ public final class PodiumLink {
         owner.tell(new StateChanged(new LinkState.Connected()));
         return connected();
       }
-      outgoing.fail(new IllegalStateException("upgrade refused"));
+      completeOutgoing();
       if (status == 404 || status == 410) {
         return gone("Podium has no instance " + instanceId + " (WebSocket upgrade answered " + status + ")");
       }
@@ -248,6 +248,9 @@ public final class PodiumLink {
     }
 
     private Behavior<Command> send(Send m) {
+      if (outgoing == null) {
+        return refuseSend(m);
+      }
       QueueOfferResult result = outgoing.offer(TextMessage.create(codec.encode(m.command())));
       if (result == QueueOfferResult.enqueued()) {
         m.replyTo().tell(StatusReply.ack());
@@ -268,7 +271,7 @@ public final class PodiumLink {
     private Behavior<Command> dropped(String reason) {
       lastDrop = reason;
       int current = ++epoch; // ignore whatever the old socket still sends
-      outgoing.complete();
+      completeOutgoing();
       context.pipeToSelf(client.instance(instanceId), (instance, error) -> {
         Throwable cause = error == null ? null : PodiumClient.unwrap(error);
         return new InstanceChecked(current, instance == null ? Optional.empty() : Optional.of(instance.status()), cause);
@@ -335,10 +338,16 @@ public final class PodiumLink {
     }
 
     private Behavior<Command> stopped() {
+      completeOutgoing();
+      return Behaviors.same();
+    }
+
+    /** Closes the current socket's outgoing side (which closes the socket); once per socket. */
+    private void completeOutgoing() {
       if (outgoing != null) {
         outgoing.complete();
+        outgoing = null;
       }
-      return Behaviors.same();
     }
 
     private static String describe(Throwable error) {
