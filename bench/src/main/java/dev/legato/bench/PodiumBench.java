@@ -104,19 +104,25 @@ final class PodiumBench {
         .onMessage(PodiumLink.StateChanged.class, change -> {
           if (change.state() instanceof PodiumLink.LinkState.Connected) {
             connected.countDown();
+          } else if (!(change.state() instanceof PodiumLink.LinkState.Closed)) {
+            System.out.println("  link state: " + change.state()); // a drop during a run is worth seeing
           }
           return Behaviors.same();
         })
         .onMessage(PodiumLink.Events.class, batch -> {
           int count = 0;
+          boolean completed = false;
           for (AgentEvent event : batch.events()) {
             if (event instanceof AgentEvent.TextDelta) {
               count++;
             } else if (event instanceof AgentEvent.MessageCompleted) {
-              finished.countDown();
+              completed = true;
             }
           }
-          deltas.add(count);
+          deltas.add(count); // before the latch: the main thread reads the total once it opens
+          if (completed) {
+            finished.countDown();
+          }
           batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
           return Behaviors.same();
         })

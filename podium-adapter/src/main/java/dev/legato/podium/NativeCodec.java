@@ -250,6 +250,12 @@ public final class NativeCodec {
     return value != null ? value : fallback;
   }
 
+  /** Counts a frame the link could not even read as text (too large, broken stream) as malformed. */
+  void skipped(String reason) {
+    malformed.increment();
+    log.warn("skipped a Podium frame: {}", reason);
+  }
+
   private Frame malformed(String reason, String frame) {
     malformed.increment();
     log.warn("malformed Podium frame ({}): {}", reason, frame.length() > 200 ? frame.substring(0, 200) + "…" : frame);

@@ -186,14 +186,20 @@ public final class PodiumLink {
       }
       TextMessage text = message.asTextMessage();
       if (text.isStrict()) {
-        return java.util.concurrent.CompletableFuture.completedFuture(
-            text.getStrictText().length() <= maxFrame ? Optional.of(text.getStrictText()) : Optional.empty());
+        if (text.getStrictText().length() > maxFrame) {
+          codec.skipped("a frame of " + text.getStrictText().length() + " characters exceeds max-frame-size");
+          return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
+        }
+        return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(text.getStrictText()));
       }
       return text.getStreamedText()
           .limitWeighted(maxFrame, text0 -> (long) text0.length())
           .runFold(new StringBuilder(), StringBuilder::append, materializer)
           .thenApply(builder -> Optional.of(builder.toString()))
-          .exceptionally(tooLarge -> Optional.empty());
+          .exceptionally(failure -> {
+            codec.skipped("a streamed text frame could not be read (" + failure + ")");
+            return Optional.empty();
+          });
     }
 
     private Behavior<Command> connecting() {
