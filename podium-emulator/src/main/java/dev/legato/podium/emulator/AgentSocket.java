@@ -26,6 +26,8 @@ import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.MergeHub;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One native WebSocket of an instance. Incoming frames are handled one at a time in arrival
@@ -38,6 +40,8 @@ final class AgentSocket {
   private static final int QUEUED_TURNS = 16;
   private static final Duration STRICT_TIMEOUT = Duration.ofSeconds(10);
   private static final AtomicInteger MESSAGE_IDS = new AtomicInteger();
+
+  private static final Logger LOG = LoggerFactory.getLogger(AgentSocket.class);
 
   private final Instance instance;
   private final EmulatorSettings settings;
@@ -139,6 +143,10 @@ final class AgentSocket {
       }
     } catch (IllegalArgumentException e) {
       sendError("bad_frame", e.getMessage());
+    } catch (RuntimeException e) {
+      // whatever goes wrong with one frame, the socket stays up
+      LOG.warn("instance {}: could not handle a frame", instance.id(), e);
+      sendError("internal", "the emulator could not handle this frame: " + e);
     }
   }
 
