@@ -73,7 +73,10 @@ final class AgentSocket {
     FrameWriter writer = new FrameWriter(settings.spelling());
     Source<Message, NotUsed> out = outgoingSource
         .mapAsync(1, instance::gate)
-        .map(frame -> (Message) TextMessage.create(writer.render(frame)))
+        .map(frame -> {
+          instance.frameWritten();
+          return (Message) TextMessage.create(writer.render(frame));
+        })
         .via(killSwitch.flow())
         .watchTermination((m, done) -> {
           done.whenComplete((d, e) -> closed());

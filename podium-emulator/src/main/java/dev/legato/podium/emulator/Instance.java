@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +34,7 @@ final class Instance {
   private long stalledUntilNanos;
   private int turnsCreated;
   private AgentSocket socket;
+  private final AtomicLong framesWritten = new AtomicLong();
 
   Instance(String id, String agentId, Deployment deployment, ObjectNode config, Instant createdAt) {
     this.id = id;
@@ -151,6 +153,15 @@ final class Instance {
       }
     }
     return terminate("idle for " + idle.toMillis() + " ms (scaled to zero)");
+  }
+
+  /** Counts a frame handed to the network; lets tests see that output follows the reader. */
+  void frameWritten() {
+    framesWritten.incrementAndGet();
+  }
+
+  long framesWritten() {
+    return framesWritten.get();
   }
 
   synchronized void stall(Duration duration) {

@@ -100,6 +100,11 @@ public final class PodiumEmulator implements AutoCloseable {
     return Collections.unmodifiableMap(instances.statuses());
   }
 
+  /** Frames written to an instance's sockets so far (for tests of flow control); 0 when unknown. */
+  long framesWritten(String instanceId) {
+    return instances.find(instanceId).map(Instance::framesWritten).orElse(0L);
+  }
+
   /** Unbinds, closes every socket, and terminates its own ActorSystem. Safe to call twice. */
   public void stop() {
     if (!stopped.compareAndSet(false, true)) {

@@ -2,6 +2,7 @@ package dev.legato.podium.emulator;
 
 import static dev.legato.podium.emulator.AgentConnection.kind;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
@@ -36,6 +37,26 @@ class LoadAgentTest {
       JsonNode complete = socket.next();
       assertEquals("complete", kind(complete));
       assertEquals(5000, complete.get("content").get("usage").get("output_tokens").asInt());
+    }
+  }
+
+  @Test
+  void aClientThatDoesNotReadHoldsTheAgentBackInsteadOfFillingMemory() throws Exception {
+    String id = client.createInstance("load:latest");
+    try (AgentConnection socket = client.connectWithoutReading(id)) {
+      // 100,000 deltas of 64 KiB: 6.5 GB if nothing held the agent back
+      socket.processMessage("msg_big", "100000 65536");
+      Thread.sleep(1500);
+      long written = emulator.framesWritten(id);
+      Thread.sleep(500);
+      long later = emulator.framesWritten(id);
+      // what socket buffers hold on loopback, a few hundred frames, and then it stops
+      assertTrue(later < 2000, "wrote " + later + " frames to a client that reads nothing");
+      assertEquals(written, later, "the agent kept producing for a client that reads nothing");
+      assertEquals("running", emulator.instances().get(id));
+      socket.read();
+      assertEquals("stream_start", kind(socket.next()));
+      assertEquals("text_delta", kind(socket.next()));
     }
   }
 
