@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.NotUsed;
@@ -51,7 +52,8 @@ final class AgentSocket {
   private final Source<OutboundFrame, NotUsed> outgoingSource;
   private final BoundedSourceQueue<Source<OutboundFrame, NotUsed>> turns;
   private final ConcurrentHashMap<String, CompletableFuture<JsonNode>> waiting = new ConcurrentHashMap<>();
-  private volatile Turn current;
+  /** Turns accepted and not yet ended, oldest first: the first is running or about to run. */
+  private final ConcurrentLinkedDeque<Turn> unfinished = new ConcurrentLinkedDeque<>();
 
   AgentSocket(Instance instance, EmulatorSettings settings, Materializer materializer) {
     this.instance = instance;
@@ -141,7 +143,7 @@ final class AgentSocket {
         case "process_message" -> processMessage(content);
         case "steer" -> steer(content);
         case "approval_response", "answer" -> answer(content);
-        case "interrupt" -> interrupt();
+        case "interrupt" -> interrupt(content);
         default -> sendError("unknown_type", "unknown frame type: " + frame.get("type").asText());
       }
     } catch (IllegalArgumentException e) {
@@ -172,19 +174,19 @@ final class AgentSocket {
     Source<OutboundFrame, NotUsed> whole = turn.run(agent,
         () -> {
           started.set(true);
-          current = turn;
           instance.turnStarted();
         },
         () -> {
-          if (current == turn) {
-            current = null;
-          }
+          unfinished.remove(turn);
           // a turn abandoned in the queue never counted as running
           if (started.get()) {
             instance.turnEnded();
           }
         });
+    // registered before it runs, so an interrupt or steer sent right after the message reaches it
+    unfinished.addLast(turn);
     if (turns.offer(whole) != QueueOfferResult.enqueued()) {
+      unfinished.remove(turn);
       sendError("busy", "too many messages queued on this instance");
     }
   }
@@ -194,7 +196,7 @@ final class AgentSocket {
       throw new IllegalArgumentException("steer needs content.text (a string)");
     }
     instance.touch();
-    Turn turn = current;
+    Turn turn = unfinished.peekFirst();
     if (turn == null) {
       sendError("no_active_turn", "nothing is running to steer");
       return;
@@ -213,11 +215,13 @@ final class AgentSocket {
     waiter.complete(content);
   }
 
-  private void interrupt() {
-    Turn turn = current;
-    if (turn != null) {
-      turn.interrupt();
-    }
+  /** Stops the turn of {@code content.message_id}, or the running one; nothing running is fine. */
+  private void interrupt(JsonNode content) {
+    String messageId = content.path("message_id").asText("");
+    unfinished.stream()
+        .filter(turn -> messageId.isEmpty() || turn.messageId().equals(messageId))
+        .findFirst()
+        .ifPresent(Turn::interrupt);
   }
 
   private void sendError(String code, String message) {

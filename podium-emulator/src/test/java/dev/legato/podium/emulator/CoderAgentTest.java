@@ -167,6 +167,15 @@ class CoderAgentTest {
   }
 
   @Test
+  void anInterruptSentRightAfterTheMessageStillStopsIt() {
+    try (AgentConnection socket = coder()) {
+      socket.processMessage("msg_quick", "/slow /long 100");
+      socket.send("{\"type\":\"interrupt\",\"content\":{\"message_id\":\"msg_quick\"}}");
+      assertEquals("interrupted", text(socket.nextOf("complete"), "stop_reason"));
+    }
+  }
+
+  @Test
   void interruptStopsSlowStreamingMidway() {
     try (AgentConnection socket = coder()) {
       socket.processMessage("msg_slow", "/slow /long 200");
