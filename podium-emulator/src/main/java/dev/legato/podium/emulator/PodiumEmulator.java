@@ -136,15 +136,20 @@ public final class PodiumEmulator implements AutoCloseable {
     stop();
   }
 
-  /** Logging through SLF4J, and quiet about the normal end of sockets. */
+  /**
+   * A local system from the libraries' reference configuration only: a host application's
+   * application.conf (cluster provider, remoting port, extensions) must not leak into the
+   * emulator it embeds. Logging goes through SLF4J.
+   */
   private static Config ownConfig() {
     return ConfigFactory.parseString("""
+        pekko.actor.provider = local
         pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
         pekko.logging-filter = "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"
         pekko.loglevel = INFO
         pekko.stdout-loglevel = WARNING
         pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
-        """).withFallback(ConfigFactory.load());
+        """).withFallback(ConfigFactory.defaultReference()).resolve();
   }
 
   /**
