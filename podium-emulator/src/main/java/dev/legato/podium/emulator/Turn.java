@@ -106,10 +106,6 @@ final class Turn {
     return new OutboundFrame.Event(kind, fields);
   }
 
-  ObjectNode fields() {
-    return Json.object();
-  }
-
   /** Streams text word by word as text deltas, pausing by the stream delay between them. */
   Source<OutboundFrame, NotUsed> say(String words) {
     return say(words, streamDelay);

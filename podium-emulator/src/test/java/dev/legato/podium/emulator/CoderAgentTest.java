@@ -176,6 +176,21 @@ class CoderAgentTest {
   }
 
   @Test
+  void aMalformedFrameDuringATurnAnswersAnErrorWithoutMessageIdAndTheTurnGoesOn() {
+    try (AgentConnection socket = coder()) {
+      socket.processMessage("msg_g", "/ask");
+      JsonNode question = socket.nextOf("tool.question_requested");
+      socket.send("garbage");
+      JsonNode error = socket.next();
+      assertEquals("error", kind(error));
+      assertFalse(error.get("content").has("message_id"));
+      socket.send("{\"type\":\"answer\",\"content\":{\"request_id\":\"" + text(question, "request_id")
+          + "\",\"answers\":{\"q1\":\"A\"},\"dismissed\":false}}");
+      assertEquals("end_turn", text(socket.nextOf("complete"), "stop_reason"));
+    }
+  }
+
+  @Test
   void interruptStopsSlowStreamingMidway() {
     try (AgentConnection socket = coder()) {
       socket.processMessage("msg_slow", "/slow /long 200");
