@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.NotUsed;
@@ -26,6 +27,8 @@ import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.MergeHub;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One native WebSocket of an instance. Incoming frames are handled one at a time in arrival
@@ -39,6 +42,8 @@ final class AgentSocket {
   private static final Duration STRICT_TIMEOUT = Duration.ofSeconds(10);
   private static final AtomicInteger MESSAGE_IDS = new AtomicInteger();
 
+  private static final Logger LOG = LoggerFactory.getLogger(AgentSocket.class);
+
   private final Instance instance;
   private final EmulatorSettings settings;
   private final Materializer materializer;
@@ -47,7 +52,8 @@ final class AgentSocket {
   private final Source<OutboundFrame, NotUsed> outgoingSource;
   private final BoundedSourceQueue<Source<OutboundFrame, NotUsed>> turns;
   private final ConcurrentHashMap<String, CompletableFuture<JsonNode>> waiting = new ConcurrentHashMap<>();
-  private volatile Turn current;
+  /** Turns accepted and not yet ended, oldest first: the first is running or about to run. */
+  private final ConcurrentLinkedDeque<Turn> unfinished = new ConcurrentLinkedDeque<>();
 
   AgentSocket(Instance instance, EmulatorSettings settings, Materializer materializer) {
     this.instance = instance;
@@ -69,7 +75,10 @@ final class AgentSocket {
     FrameWriter writer = new FrameWriter(settings.spelling());
     Source<Message, NotUsed> out = outgoingSource
         .mapAsync(1, instance::gate)
-        .map(frame -> (Message) TextMessage.create(writer.render(frame)))
+        .map(frame -> {
+          instance.frameWritten();
+          return (Message) TextMessage.create(writer.render(frame));
+        })
         .via(killSwitch.flow())
         .watchTermination((m, done) -> {
           done.whenComplete((d, e) -> closed());
@@ -134,11 +143,15 @@ final class AgentSocket {
         case "process_message" -> processMessage(content);
         case "steer" -> steer(content);
         case "approval_response", "answer" -> answer(content);
-        case "interrupt" -> interrupt();
+        case "interrupt" -> interrupt(content);
         default -> sendError("unknown_type", "unknown frame type: " + frame.get("type").asText());
       }
     } catch (IllegalArgumentException e) {
       sendError("bad_frame", e.getMessage());
+    } catch (RuntimeException e) {
+      // whatever goes wrong with one frame, the socket stays up
+      LOG.warn("instance {}: could not handle a frame", instance.id(), e);
+      sendError("internal", "the emulator could not handle this frame: " + e);
     }
   }
 
@@ -161,19 +174,19 @@ final class AgentSocket {
     Source<OutboundFrame, NotUsed> whole = turn.run(agent,
         () -> {
           started.set(true);
-          current = turn;
           instance.turnStarted();
         },
         () -> {
-          if (current == turn) {
-            current = null;
-          }
+          unfinished.remove(turn);
           // a turn abandoned in the queue never counted as running
           if (started.get()) {
             instance.turnEnded();
           }
         });
+    // registered before it runs, so an interrupt or steer sent right after the message reaches it
+    unfinished.addLast(turn);
     if (turns.offer(whole) != QueueOfferResult.enqueued()) {
+      unfinished.remove(turn);
       sendError("busy", "too many messages queued on this instance");
     }
   }
@@ -183,7 +196,7 @@ final class AgentSocket {
       throw new IllegalArgumentException("steer needs content.text (a string)");
     }
     instance.touch();
-    Turn turn = current;
+    Turn turn = unfinished.peekFirst();
     if (turn == null) {
       sendError("no_active_turn", "nothing is running to steer");
       return;
@@ -202,11 +215,13 @@ final class AgentSocket {
     waiter.complete(content);
   }
 
-  private void interrupt() {
-    Turn turn = current;
-    if (turn != null) {
-      turn.interrupt();
-    }
+  /** Stops the turn of {@code content.message_id}, or the running one; nothing running is fine. */
+  private void interrupt(JsonNode content) {
+    String messageId = content.path("message_id").asText("");
+    unfinished.stream()
+        .filter(turn -> messageId.isEmpty() || turn.messageId().equals(messageId))
+        .findFirst()
+        .ifPresent(Turn::interrupt);
   }
 
   private void sendError(String code, String message) {

@@ -47,8 +47,4 @@ final class Deployments {
     }
     return all.stream().filter(d -> d.deploymentId().equals(deploymentId)).findFirst();
   }
-
-  synchronized List<Deployment> snapshot() {
-    return new ArrayList<>(all);
-  }
 }

@@ -38,7 +38,7 @@ public final class Faults {
   /** Kills the instance: status terminated, socket closed, further connects refused (404). */
   public boolean killInstance(String instanceId) {
     return instances.apply(instanceId).map(instance -> {
-      instance.terminate();
+      instance.terminate("killed by a fault switch");
       return true;
     }).orElse(false);
   }

@@ -6,6 +6,9 @@ import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One spawned agent: its deployment and config, its lifecycle status, and the one socket it
@@ -16,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 final class Instance {
   /** How long a new instance stays "initializing", like an agent process starting. */
   static final Duration STARTUP = Duration.ofMillis(20);
+
+  private static final Logger LOG = LoggerFactory.getLogger(Instance.class);
 
   private final String id;
   private final String agentId;
@@ -29,6 +34,7 @@ final class Instance {
   private long stalledUntilNanos;
   private int turnsCreated;
   private AgentSocket socket;
+  private final AtomicLong framesWritten = new AtomicLong();
 
   Instance(String id, String agentId, Deployment deployment, ObjectNode config, Instant createdAt) {
     this.id = id;
@@ -122,7 +128,7 @@ final class Instance {
   }
 
   /** Terminates the instance and closes its socket; false when it already was terminated. */
-  boolean terminate() {
+  boolean terminate(String reason) {
     AgentSocket open;
     synchronized (this) {
       if (terminated) {
@@ -132,6 +138,7 @@ final class Instance {
       open = socket;
       socket = null;
     }
+    LOG.info("instance {} terminated: {}", id, reason);
     if (open != null) {
       open.close();
     }
@@ -145,7 +152,16 @@ final class Instance {
         return false;
       }
     }
-    return terminate();
+    return terminate("idle for " + idle.toMillis() + " ms (scaled to zero)");
+  }
+
+  /** Counts a frame handed to the network; lets tests see that output follows the reader. */
+  void frameWritten() {
+    framesWritten.incrementAndGet();
+  }
+
+  long framesWritten() {
+    return framesWritten.get();
   }
 
   synchronized void stall(Duration duration) {

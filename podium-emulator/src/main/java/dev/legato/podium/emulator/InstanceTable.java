@@ -38,7 +38,7 @@ final class InstanceTable {
     if (removed == null) {
       return false;
     }
-    removed.terminate();
+    removed.terminate("deleted");
     return true;
   }
 
@@ -60,6 +60,6 @@ final class InstanceTable {
   }
 
   void terminateAll() {
-    instances.values().forEach(Instance::terminate);
+    instances.values().forEach(instance -> instance.terminate("emulator stopped"));
   }
 }

@@ -41,6 +41,8 @@ public final class Main {
     if (System.getProperty("logback.configurationFile") == null) {
       System.setProperty("logback.configurationFile", "podium-emulator-logback.xml");
     }
+    // initialise logging before the ActorSystem logs from several threads at once
+    org.slf4j.LoggerFactory.getILoggerFactory();
     if (settings.tenantKeys().isEmpty() && !isLoopback(settings.host())) {
       System.err.println("emulator: warning: listening on " + settings.host()
           + " without --key: anyone who can reach it may use it");

@@ -100,6 +100,11 @@ public final class PodiumEmulator implements AutoCloseable {
     return Collections.unmodifiableMap(instances.statuses());
   }
 
+  /** Frames written to an instance's sockets so far (for tests of flow control); 0 when unknown. */
+  long framesWritten(String instanceId) {
+    return instances.find(instanceId).map(Instance::framesWritten).orElse(0L);
+  }
+
   /** Unbinds, closes every socket, and terminates its own ActorSystem. Safe to call twice. */
   public void stop() {
     if (!stopped.compareAndSet(false, true)) {
@@ -131,15 +136,20 @@ public final class PodiumEmulator implements AutoCloseable {
     stop();
   }
 
-  /** Logging through SLF4J, and quiet about the normal end of sockets. */
+  /**
+   * A local system from the libraries' reference configuration only: a host application's
+   * application.conf (cluster provider, remoting port, extensions) must not leak into the
+   * emulator it embeds. Logging goes through SLF4J.
+   */
   private static Config ownConfig() {
     return ConfigFactory.parseString("""
+        pekko.actor.provider = local
         pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
         pekko.logging-filter = "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"
         pekko.loglevel = INFO
         pekko.stdout-loglevel = WARNING
         pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off
-        """).withFallback(ConfigFactory.load());
+        """).withFallback(ConfigFactory.defaultReference()).resolve();
   }
 
   /**

@@ -24,6 +24,8 @@ import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.stream.Materializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP side of the emulator, as the Podium gateway presents it: authentication, the REST
@@ -34,6 +36,8 @@ final class PodiumGateway {
   private static final long STRICT_MILLIS = 10_000;
   private static final String INSTANCES = "/api/v1/instances";
   private static final String DEPLOYMENTS = "/api/v1/deployments";
+
+  private static final Logger LOG = LoggerFactory.getLogger(PodiumGateway.class);
 
   private final EmulatorSettings settings;
   private final Deployments deployments;
@@ -132,9 +136,12 @@ final class PodiumGateway {
     if (path.equals(DEPLOYMENTS) && method.equals(HttpMethods.POST)) {
       return deploy(request);
     }
+    if (path.equals(INSTANCES) || path.equals(DEPLOYMENTS)) {
+      request.discardEntityBytes(materializer);
+      return done(error(405, "method_not_allowed", method.value() + " " + path));
+    }
     request.discardEntityBytes(materializer);
-    return done(error(path.equals(INSTANCES) || path.equals(DEPLOYMENTS) ? 405 : 404,
-        "not_found", "no such route: " + method.value() + " " + path));
+    return done(error(404, "not_found", "no such route: " + method.value() + " " + path));
   }
 
   private HttpResponse createInstance(String body) {
@@ -160,6 +167,7 @@ final class PodiumGateway {
     ObjectNode config = request.path("config").isObject() ? (ObjectNode) request.get("config").deepCopy() : Json.object();
     // secrets are accepted and dropped: an emulator has nothing to keep them for
     Instance instance = instances.create(deployment.get(), config);
+    LOG.info("instance {} created from {}", instance.id(), deployment.get().deploymentId());
     ObjectNode answer = Json.object();
     answer.put("instance_id", instance.id());
     answer.put("agent_id", instance.agentId());
@@ -219,6 +227,9 @@ final class PodiumGateway {
     if (attachment.replaced() != null) {
       // one socket per instance: the newer connection wins
       attachment.replaced().close();
+      LOG.info("instance {}: a new socket replaces the open one", instanceId);
+    } else {
+      LOG.info("instance {}: socket opened", instanceId);
     }
     return upgrade.get().handleMessagesWith(socket.flow());
   }

@@ -106,10 +106,6 @@ final class Turn {
     return new OutboundFrame.Event(kind, fields);
   }
 
-  ObjectNode fields() {
-    return Json.object();
-  }
-
   /** Streams text word by word as text deltas, pausing by the stream delay between them. */
   Source<OutboundFrame, NotUsed> say(String words) {
     return say(words, streamDelay);
@@ -192,10 +188,20 @@ final class Turn {
     return Source.<OutboundFrame>single(event("stream_start", start))
         .concatLazy(body)
         .concatLazy(later(this::ending))
+        // a bug in an agent fails its turn with an error event instead of taking the socket down
+        .recover(RuntimeException.class, () -> internalError())
         .watchTermination((NotUsed m, java.util.concurrent.CompletionStage<Done> done) -> {
           done.whenComplete((d, e) -> ended.run());
           return m;
         });
+  }
+
+  private OutboundFrame internalError() {
+    ObjectNode fields = withMessageId();
+    fields.put("message", "the emulated agent failed");
+    fields.put("code", "internal");
+    fields.put("retryable", true);
+    return event("error", fields);
   }
 
   private synchronized void attach(UniqueKillSwitch ks) {

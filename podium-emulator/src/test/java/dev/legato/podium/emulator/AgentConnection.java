@@ -27,8 +27,19 @@ final class AgentConnection implements WebSocket.Listener, AutoCloseable {
   final CompletableFuture<Integer> closed = new CompletableFuture<>();
   private WebSocket socket;
 
+  /** When false, the connection reads nothing until {@link #read} is called: a stalled client. */
+  private final boolean reading;
+
+  private AgentConnection(boolean reading) {
+    this.reading = reading;
+  }
+
   static AgentConnection open(HttpClient http, URI uri, String key) {
-    AgentConnection connection = new AgentConnection();
+    return open(http, uri, key, true);
+  }
+
+  static AgentConnection open(HttpClient http, URI uri, String key, boolean reading) {
+    AgentConnection connection = new AgentConnection(reading);
     WebSocket.Builder builder = http.newWebSocketBuilder();
     if (key != null) {
       builder.header("Authorization", "Bearer " + key);
@@ -122,6 +133,18 @@ final class AgentConnection implements WebSocket.Listener, AutoCloseable {
     } catch (InterruptedException | ExecutionException | TimeoutException e) {
       throw new AssertionError("socket not closed within " + WAIT_SECONDS + " s", e);
     }
+  }
+
+  @Override
+  public void onOpen(WebSocket webSocket) {
+    if (reading) {
+      webSocket.request(1);
+    }
+  }
+
+  /** Starts reading on a connection opened without reading. */
+  void read() {
+    socket.request(1);
   }
 
   @Override

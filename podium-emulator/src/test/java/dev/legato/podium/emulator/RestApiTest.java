@@ -188,7 +188,12 @@ class RestApiTest {
   }
 
   @Test
-  void unknownRoutesAre404() {
+  void unknownRoutesAre404AndWrongMethodsAre405() {
     assertEquals(404, tenant.get("/api/v2/whatever").statusCode());
+    assertEquals(404, tenant.get("/nothing").statusCode());
+    assertEquals(405, tenant.get("/api/v1/instances").statusCode());
+    assertEquals(405, tenant.delete("/api/v1/deployments").statusCode());
+    assertEquals(405, tenant.post("/api/v1/instances/inst_x", "{}").statusCode());
+    assertEquals(400, tenant.get("/agent/inst_x").statusCode());
   }
 }

@@ -75,6 +75,11 @@ final class TestClient {
     return AgentConnection.open(http, URI.create(baseUrl.replaceFirst("^http", "ws") + "/agent/" + instanceId), key);
   }
 
+  /** A connection that reads nothing until told to, like a client that cannot keep up. */
+  AgentConnection connectWithoutReading(String instanceId) {
+    return AgentConnection.open(http, URI.create(baseUrl.replaceFirst("^http", "ws") + "/agent/" + instanceId), key, false);
+  }
+
   static JsonNode json(HttpResponse<String> response) {
     try {
       return JSON.readTree(response.body());
