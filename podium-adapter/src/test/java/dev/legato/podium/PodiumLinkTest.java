@@ -223,9 +223,9 @@ class PodiumLinkTest {
   void anInterruptEndsTheTurnAsInterrupted() throws Exception {
     start(EmulatorSettings.defaults());
     Session session = new Session("coder");
-    session.prompt("/slow /long 200");
+    session.send(new AgentCommand.ProcessMessage("msg_long", "/slow /long 200", List.of()));
     session.awaitEvent(AgentEvent.TextDelta.class);
-    session.send(new AgentCommand.Interrupt("any"));
+    session.send(new AgentCommand.Interrupt("msg_long"));
     List<AgentEvent> rest = session.turn();
     AgentEvent.MessageCompleted end = assertInstanceOf(AgentEvent.MessageCompleted.class, rest.get(rest.size() - 1));
     assertEquals("interrupted", end.stopReason());
