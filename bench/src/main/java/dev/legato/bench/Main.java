@@ -25,6 +25,7 @@ public final class Main {
               podium    frames/s decoded through one PodiumLink from the emulator's load agent, then
                         through many links at once; every delta counted (no loss under backpressure)
                         options: --frames 500000  --links 100  --frames-per-link 10000  --delta-bytes 16
+                                 --podium-url <url> (a Podium or emulator elsewhere; default: embedded)
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

@@ -39,11 +39,13 @@ final class PodiumBench {
     int size = options.integer("delta-bytes", 16);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "podium-bench",
         ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(ConfigFactory.load()));
-    try (PodiumEmulator emulator = PodiumEmulator.start(system, EmulatorSettings.defaults())) {
-      PodiumSettings settings = PodiumSettings.from(system.settings().config()).withUrl(emulator.baseUrl());
+    String external = options.text("podium-url", null); // e.g. an emulator in its own JVM
+    try (PodiumEmulator emulator = external == null ? PodiumEmulator.start(system, EmulatorSettings.defaults()) : null) {
+      String url = external == null ? emulator.baseUrl() : external;
+      PodiumSettings settings = PodiumSettings.from(system.settings().config()).withUrl(url);
       PodiumClient client = new PodiumClient(system, settings);
-      System.out.printf("podium benchmark: load agent, %d-byte deltas, emulator in the same JVM, %d cores%n",
-          size, Runtime.getRuntime().availableProcessors());
+      System.out.printf("podium benchmark: load agent, %d-byte deltas, %s, %d cores%n", size,
+          external == null ? "emulator in the same JVM" : "Podium at " + external, Runtime.getRuntime().availableProcessors());
       run(system, client, settings, 1, Math.min(single, 50_000), size); // warm-up
       double one = run(system, client, settings, 1, single, size);
       double many = run(system, client, settings, links, perLink, size);

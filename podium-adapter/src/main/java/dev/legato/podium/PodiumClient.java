@@ -43,6 +43,8 @@ public final class PodiumClient {
   private final Http http;
   private final CircuitBreaker breaker;
   private final Map<String, CachedDeployment> deploymentCache = new ConcurrentHashMap<>();
+  private final java.net.http.HttpClient socketClient = java.net.http.HttpClient.newBuilder()
+      .connectTimeout(java.time.Duration.ofSeconds(10)).build();
 
   public PodiumClient(ClassicActorSystemProvider system, PodiumSettings settings) {
     this.system = system;
@@ -153,6 +155,11 @@ public final class PodiumClient {
 
   public PodiumSettings settings() {
     return settings;
+  }
+
+  /** The JDK HTTP client the links' WebSockets use (one per PodiumClient: it owns threads). */
+  java.net.http.HttpClient socketClient() {
+    return socketClient;
   }
 
   // ---- the call machinery -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 package dev.legato.podium;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,30 +8,14 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.Done;
-import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.http.javadsl.ConnectionContext;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.model.headers.Authorization;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.TextMessage;
-import org.apache.pekko.http.javadsl.model.ws.WebSocketRequest;
-import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgradeResponse;
-import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
-import org.apache.pekko.japi.Pair;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.QueueOfferResult;
-import org.apache.pekko.stream.javadsl.Flow;
-import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.typed.javadsl.ActorSink;
 
 /**
@@ -43,6 +28,9 @@ import org.apache.pekko.stream.typed.javadsl.ActorSink;
  * state change reaches the owner as a {@link StateChanged}, in order with the events.
  */
 public final class PodiumLink {
+  /** Frames read ahead of the owner; beyond it the socket is not read (TCP holds the rest). */
+  private static final int INCOMING_BUFFER = 256;
+
   private PodiumLink() {}
 
   // ---- what the owner receives --------------------------------------------------------------------------
@@ -82,9 +70,9 @@ public final class PodiumLink {
   /** Closes the socket and stops the link (the instance itself is left alone). */
   public record Close() implements Command {}
 
-  private record Upgraded(int epoch, WebSocketUpgradeResponse response) implements Command {}
+  private record Opened(int epoch, NativeSocket socket) implements Command {}
 
-  private record UpgradeFailed(int epoch, Throwable cause) implements Command {}
+  private record OpenFailed(int epoch, Throwable cause) implements Command {}
 
   private record Batch(int epoch, List<AgentEvent> events, ActorRef<Ack> ackTo) implements Command {}
 
@@ -113,7 +101,7 @@ public final class PodiumLink {
     private final Materializer materializer;
     private int epoch;
     private int failedAttempts;
-    private BoundedSourceQueue<Message> outgoing;
+    private NativeSocket socket;
     private String lastDrop = "";
 
     Link(ActorContext<Command> context, TimerScheduler<Command> timers, PodiumClient client, PodiumSettings settings,
@@ -131,35 +119,19 @@ public final class PodiumLink {
     /** Opens a new socket; messages of older sockets (lower epoch) are ignored from now on. */
     Behavior<Command> connect() {
       int current = ++epoch;
-      Flow<Message, Message, BoundedSourceQueue<Message>> flow = Flow.fromSinkAndSourceMat(
-          incoming(current), Source.<Message>queue(settings.outgoingBuffer()), Keep.right());
-      WebSocketRequest request = WebSocketRequest.create(client.agentSocketUrl(instanceId));
-      if (client.apiKey().isPresent()) {
-        request = request.addHeader(Authorization.oauth2(client.apiKey().get()));
-      }
-      ClientConnectionSettings connection = ClientConnectionSettings.create(context.getSystem().classicSystem());
-      connection = connection.withWebsocketSettings(connection.getWebsocketSettings()
-          .withPeriodicKeepAliveMode("ping")
-          .withPeriodicKeepAliveMaxIdle(settings.keepAlive()));
-      Http http = Http.get(context.getSystem());
-      Pair<CompletionStage<WebSocketUpgradeResponse>, BoundedSourceQueue<Message>> started = http.singleWebSocketRequest(
-          request, flow, http.defaultClientHttpsContext(), Optional.empty(), connection,
-          context.getSystem().classicSystem().log(), materializer);
-      outgoing = started.second();
-      context.pipeToSelf(started.first(), (response, error) ->
-          error == null ? new Upgraded(current, response) : new UpgradeFailed(current, error));
+      CompletionStage<NativeSocket> opening = NativeSocket.connect(client.socketClient(),
+          URI.create(client.agentSocketUrl(instanceId)), client.apiKey(), INCOMING_BUFFER, settings.outgoingBuffer(),
+          settings.maxFrameSize(), settings.keepAlive(), materializer, codec);
+      context.pipeToSelf(opening, (socket, error) ->
+          error == null ? new Opened(current, socket) : new OpenFailed(current, PodiumClient.unwrap(error)));
       return connecting();
     }
 
-    private Sink<Message, NotUsed> incoming(int current) {
-      int maxFrame = settings.maxFrameSize();
-      return Flow.<Message>create()
-          .mapAsync(1, message -> text(message, maxFrame))
+    /** Decoded events, in batches that grow while the owner is busy, to the owner through this actor. */
+    private void read(NativeSocket opened, int current) {
+      opened.incoming()
           .mapConcat(text -> {
-            if (text.isEmpty()) {
-              return List.<AgentEvent>of();
-            }
-            NativeCodec.Frame frame = codec.decode(text.get());
+            NativeCodec.Frame frame = codec.decode(text);
             return frame instanceof NativeCodec.Frame.Event event ? List.of(event.event()) : List.<AgentEvent>of();
           })
           .batch(256, first -> {
@@ -170,42 +142,18 @@ public final class PodiumLink {
             batch.add(next);
             return batch;
           })
-          .to(ActorSink.actorRefWithBackpressure(context.getSelf(),
+          .runWith(ActorSink.actorRefWithBackpressure(context.getSelf(),
               (ActorRef<Ack> ackTo, List<AgentEvent> batch) -> new Batch(current, List.copyOf(batch), ackTo),
               ackTo -> new StreamStarted(current, ackTo),
               Ack.INSTANCE,
               new StreamEnded(current, Optional.empty()),
-              failure -> new StreamEnded(current, Optional.of(failure))));
-    }
-
-    /** A text frame's text (binary frames are not part of the contract and are skipped). */
-    private CompletionStage<Optional<String>> text(Message message, int maxFrame) {
-      if (!message.isText()) {
-        message.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), materializer);
-        return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
-      }
-      TextMessage text = message.asTextMessage();
-      if (text.isStrict()) {
-        if (text.getStrictText().length() > maxFrame) {
-          codec.skipped("a frame of " + text.getStrictText().length() + " characters exceeds max-frame-size");
-          return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
-        }
-        return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(text.getStrictText()));
-      }
-      return text.getStreamedText()
-          .limitWeighted(maxFrame, text0 -> (long) text0.length())
-          .runFold(new StringBuilder(), StringBuilder::append, materializer)
-          .thenApply(builder -> Optional.of(builder.toString()))
-          .exceptionally(failure -> {
-            codec.skipped("a streamed text frame could not be read (" + failure + ")");
-            return Optional.empty();
-          });
+              failure -> new StreamEnded(current, Optional.of(failure))), materializer);
     }
 
     private Behavior<Command> connecting() {
       return Behaviors.receive(Command.class)
-          .onMessage(Upgraded.class, m -> m.epoch() == epoch, this::onUpgraded)
-          .onMessage(UpgradeFailed.class, m -> m.epoch() == epoch, m -> dropped(describe(m.cause())))
+          .onMessage(Opened.class, m -> m.epoch() == epoch, this::onOpened)
+          .onMessage(OpenFailed.class, m -> m.epoch() == epoch, this::onOpenFailed)
           .onMessage(Send.class, this::refuseSend)
           .onMessage(Close.class, m -> close())
           .onMessage(StreamStarted.class, m -> {
@@ -218,21 +166,23 @@ public final class PodiumLink {
           .build();
     }
 
-    private Behavior<Command> onUpgraded(Upgraded m) {
-      int status = m.response().response().status().intValue();
-      if (status == 101) {
-        failedAttempts = 0;
-        owner.tell(new StateChanged(new LinkState.Connected()));
-        return connected();
+    private Behavior<Command> onOpened(Opened m) {
+      socket = m.socket();
+      read(socket, m.epoch());
+      failedAttempts = 0;
+      owner.tell(new StateChanged(new LinkState.Connected()));
+      return connected();
+    }
+
+    private Behavior<Command> onOpenFailed(OpenFailed m) {
+      Optional<Integer> status = m.cause() instanceof NativeSocket.ConnectFailed failed ? failed.status : Optional.empty();
+      if (status.isPresent() && (status.get() == 404 || status.get() == 410)) {
+        return gone("Podium has no instance " + instanceId + " (WebSocket upgrade answered " + status.get() + ")");
       }
-      completeOutgoing();
-      if (status == 404 || status == 410) {
-        return gone("Podium has no instance " + instanceId + " (WebSocket upgrade answered " + status + ")");
+      if (status.isPresent() && (status.get() == 401 || status.get() == 403)) {
+        return giveUp("Podium refused the API key (WebSocket upgrade answered " + status.get() + ")");
       }
-      if (status == 401 || status == 403) {
-        return giveUp("Podium refused the API key (WebSocket upgrade answered " + status + ")");
-      }
-      return dropped("WebSocket upgrade answered " + status);
+      return dropped(m.cause().getMessage());
     }
 
     private Behavior<Command> connected() {
@@ -254,16 +204,14 @@ public final class PodiumLink {
     }
 
     private Behavior<Command> send(Send m) {
-      if (outgoing == null) {
+      if (socket == null) {
         return refuseSend(m);
       }
-      QueueOfferResult result = outgoing.offer(TextMessage.create(codec.encode(m.command())));
-      if (result == QueueOfferResult.enqueued()) {
+      if (socket.offer(codec.encode(m.command()))) {
         m.replyTo().tell(StatusReply.ack());
-      } else if (result == QueueOfferResult.dropped()) {
-        m.replyTo().tell(StatusReply.error("the link's outgoing buffer is full (" + settings.outgoingBuffer() + " commands)"));
       } else {
-        m.replyTo().tell(StatusReply.error("the link to " + instanceId + " is not connected"));
+        m.replyTo().tell(StatusReply.error("the link to " + instanceId + " cannot take the command: its outgoing buffer ("
+            + settings.outgoingBuffer() + " commands) is full or the socket is closing"));
       }
       return Behaviors.same();
     }
@@ -348,17 +296,12 @@ public final class PodiumLink {
       return Behaviors.same();
     }
 
-    /** Closes the current socket's outgoing side (which closes the socket); once per socket. */
+    /** Closes the current socket, once. */
     private void completeOutgoing() {
-      if (outgoing != null) {
-        outgoing.complete();
-        outgoing = null;
+      if (socket != null) {
+        socket.close();
+        socket = null;
       }
-    }
-
-    private static String describe(Throwable error) {
-      Throwable cause = PodiumClient.unwrap(error);
-      return "cannot connect: " + cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : " " + cause.getMessage());
     }
 
     private static String describeEnd(Optional<Throwable> failure) {

@@ -104,11 +104,14 @@ class LifecycleTest {
     start("");
     Databases databases = storage.databases();
     String id = StorageLayout.threadPersistenceId(UUID.randomUUID());
+    CountDownLatch running = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     CompletableFuture<Long> blocker = databases.run(id, db -> {
+      running.countDown();
       release.await(10, TimeUnit.SECONDS);
       return db.highestSequenceNr();
     });
+    assertTrue(running.await(10, TimeUnit.SECONDS)); // the writer is busy: everything below queues behind it
     long commitsBefore = databases.commits();
     List<CompletableFuture<List<java.util.Optional<Exception>>>> writes = new ArrayList<>();
     for (int seq = 1; seq <= 100; seq++) {
