@@ -12,6 +12,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.BehaviorBuilder;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.pattern.StatusReply;
@@ -151,18 +152,23 @@ public final class PodiumLink {
     }
 
     private Behavior<Command> connecting() {
-      return Behaviors.receive(Command.class)
+      return withSharedHandlers(Behaviors.receive(Command.class)
           .onMessage(Opened.class, m -> m.epoch() == epoch, this::onOpened)
           .onMessage(OpenFailed.class, m -> m.epoch() == epoch, this::onOpenFailed)
+          .onMessage(StreamEnded.class, m -> m.epoch() == epoch, m -> dropped(describeEnd(m.failure()))));
+    }
+
+    /** What every state does besides its own handlers (which come first). */
+    private Behavior<Command> withSharedHandlers(BehaviorBuilder<Command> own) {
+      return own
           .onMessage(Send.class, this::refuseSend)
           .onMessage(Close.class, m -> close())
           .onMessage(StreamStarted.class, m -> {
             m.ackTo().tell(Ack.INSTANCE);
             return Behaviors.same();
           })
-          .onMessage(StreamEnded.class, m -> m.epoch() == epoch, m -> dropped(describeEnd(m.failure())))
           .onSignal(PostStop.class, s -> stopped())
-          .onAnyMessage(m -> Behaviors.same())
+          .onAnyMessage(m -> Behaviors.same()) // what an earlier socket still sends
           .build();
     }
 
@@ -186,21 +192,13 @@ public final class PodiumLink {
     }
 
     private Behavior<Command> connected() {
-      return Behaviors.receive(Command.class)
+      return withSharedHandlers(Behaviors.receive(Command.class)
           .onMessage(Send.class, this::send)
-          .onMessage(Close.class, m -> close())
-          .onMessage(StreamStarted.class, m -> {
-            m.ackTo().tell(Ack.INSTANCE);
-            return Behaviors.same();
-          })
           .onMessage(Batch.class, m -> m.epoch() == epoch, m -> {
             owner.tell(new Events(m.events(), m.ackTo()));
             return Behaviors.same();
           })
-          .onMessage(StreamEnded.class, m -> m.epoch() == epoch, m -> dropped(describeEnd(m.failure())))
-          .onSignal(PostStop.class, s -> stopped())
-          .onAnyMessage(m -> Behaviors.same())
-          .build();
+          .onMessage(StreamEnded.class, m -> m.epoch() == epoch, m -> dropped(describeEnd(m.failure()))));
     }
 
     private Behavior<Command> send(Send m) {
@@ -230,17 +228,8 @@ public final class PodiumLink {
         Throwable cause = error == null ? null : PodiumClient.unwrap(error);
         return new InstanceChecked(current, instance == null ? Optional.empty() : Optional.of(instance.status()), cause);
       });
-      return Behaviors.receive(Command.class)
-          .onMessage(InstanceChecked.class, m -> m.epoch() == epoch, this::afterCheck)
-          .onMessage(Send.class, this::refuseSend)
-          .onMessage(Close.class, m -> close())
-          .onMessage(StreamStarted.class, m -> {
-            m.ackTo().tell(Ack.INSTANCE);
-            return Behaviors.same();
-          })
-          .onSignal(PostStop.class, s -> stopped())
-          .onAnyMessage(m -> Behaviors.same())
-          .build();
+      return withSharedHandlers(Behaviors.receive(Command.class)
+          .onMessage(InstanceChecked.class, m -> m.epoch() == epoch, this::afterCheck));
     }
 
     private Behavior<Command> afterCheck(InstanceChecked m) {
@@ -260,13 +249,8 @@ public final class PodiumLink {
       }
       owner.tell(new StateChanged(new LinkState.Reconnecting(failedAttempts, lastDrop)));
       timers.startSingleTimer(new Reconnect(epoch), backoff(failedAttempts));
-      return Behaviors.receive(Command.class)
-          .onMessage(Reconnect.class, r -> r.epoch() == epoch, r -> connect())
-          .onMessage(Send.class, this::refuseSend)
-          .onMessage(Close.class, c -> close())
-          .onSignal(PostStop.class, s -> stopped())
-          .onAnyMessage(x -> Behaviors.same())
-          .build();
+      return withSharedHandlers(Behaviors.receive(Command.class)
+          .onMessage(Reconnect.class, r -> r.epoch() == epoch, r -> connect()));
     }
 
     private Duration backoff(int attempt) {
