@@ -52,6 +52,7 @@ final class PodiumBench {
       System.out.printf("RESULT podium links=1 frames_per_s=%.0f%n", one);
       System.out.printf("RESULT podium links=%d frames_per_s=%.0f%n", links, many);
     } finally {
+      org.apache.pekko.http.javadsl.Http.get(system).shutdownAllConnectionPools().toCompletableFuture().get(10, TimeUnit.SECONDS);
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
