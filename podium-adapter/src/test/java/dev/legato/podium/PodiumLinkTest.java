@@ -291,6 +291,37 @@ class PodiumLinkTest {
   }
 
   @Test
+  void keepAlivePingsHoldAnIdleSocketOpenWhereTheServerWouldCloseIt() throws Exception {
+    // A Podium that closes connections after 1 s without traffic.
+    org.apache.pekko.actor.typed.ActorSystem<Void> strict = org.apache.pekko.actor.typed.ActorSystem.create(
+        org.apache.pekko.actor.typed.javadsl.Behaviors.empty(), "strict-podium",
+        com.typesafe.config.ConfigFactory.parseString("pekko.http.server.idle-timeout = 1s")
+            .withFallback(com.typesafe.config.ConfigFactory.load()));
+    try {
+      emulator = PodiumEmulator.start(strict, EmulatorSettings.defaults());
+      for (boolean keepAlive : new boolean[] {true, false}) {
+        PodiumSettings settings = PodiumSettings.from(com.typesafe.config.ConfigFactory.parseString(
+                "legato.podium.link.keep-alive = " + (keepAlive ? "300ms" : "1h"))
+            .withFallback(com.typesafe.config.ConfigFactory.load())).withUrl(emulator.baseUrl());
+        client = new PodiumClient(testKit.system(), settings);
+        Session session = new Session("echo");
+        if (keepAlive) {
+          session.seen.expectNoMessage(Duration.ofMillis(2500)); // idle for 2.5 s, and still connected
+          session.prompt("alive");
+          assertTrue(text(session.turn()).contains("alive"));
+        } else {
+          session.expectState(PodiumLink.LinkState.Reconnecting.class); // the server closed the idle socket
+        }
+        session.link.tell(new PodiumLink.Close());
+      }
+    } finally {
+      emulator.stop();
+      emulator = null;
+      strict.terminate();
+    }
+  }
+
+  @Test
   void aSlowOwnerHoldsBackTheSocketInsteadOfBuffering() throws Exception {
     start(EmulatorSettings.defaults());
     String instanceId = PodiumClientTest.await(client.createInstance(
