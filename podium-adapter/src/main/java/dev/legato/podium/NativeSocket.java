@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
@@ -26,6 +27,7 @@ final class NativeSocket {
   private final WebSocket webSocket;
   private final Source<String, NotUsed> incoming;
   private final BoundedSourceQueue<String> outgoing;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private NativeSocket(WebSocket webSocket, Source<String, NotUsed> incoming, BoundedSourceQueue<String> outgoing) {
     this.webSocket = webSocket;
@@ -90,8 +92,11 @@ final class NativeSocket {
     return outgoing.offer(text).equals(org.apache.pekko.stream.QueueOfferResult.enqueued());
   }
 
-  /** Closes normally: a close frame, then the socket. */
+  /** Closes normally: a close frame, then the socket. Only the first call does anything. */
   void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     outgoing.complete();
     webSocket.sendClose(WebSocket.NORMAL_CLOSURE, "closing").whenComplete((ws, error) -> webSocket.abort());
   }

@@ -3,6 +3,7 @@ package dev.legato.podium;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -103,6 +104,8 @@ public final class PodiumLink {
     private int epoch;
     private int failedAttempts;
     private NativeSocket socket;
+    /** The latest connection attempt, so that a link stopped while connecting still closes its socket. */
+    private CompletionStage<NativeSocket> opening;
     private String lastDrop = "";
 
     Link(ActorContext<Command> context, TimerScheduler<Command> timers, PodiumClient client, PodiumSettings settings,
@@ -120,7 +123,7 @@ public final class PodiumLink {
     /** Opens a new socket; messages of older sockets (lower epoch) are ignored from now on. */
     Behavior<Command> connect() {
       int current = ++epoch;
-      CompletionStage<NativeSocket> opening = NativeSocket.connect(client.socketClient(),
+      opening = NativeSocket.connect(client.socketClient(),
           URI.create(client.agentSocketUrl(instanceId)), client.apiKey(), INCOMING_BUFFER, settings.outgoingBuffer(),
           settings.maxFrameSize(), settings.keepAlive(), materializer, codec);
       context.pipeToSelf(opening, (socket, error) ->
@@ -144,7 +147,7 @@ public final class PodiumLink {
             return batch;
           })
           .runWith(ActorSink.actorRefWithBackpressure(context.getSelf(),
-              (ActorRef<Ack> ackTo, List<AgentEvent> batch) -> new Batch(current, List.copyOf(batch), ackTo),
+              (ActorRef<Ack> ackTo, List<AgentEvent> batch) -> new Batch(current, Collections.unmodifiableList(batch), ackTo),
               ackTo -> new StreamStarted(current, ackTo),
               Ack.INSTANCE,
               new StreamEnded(current, Optional.empty()),
@@ -277,6 +280,9 @@ public final class PodiumLink {
 
     private Behavior<Command> stopped() {
       completeOutgoing();
+      if (opening != null) {
+        opening.thenAccept(NativeSocket::close); // idempotent: closes one that opened after the stop
+      }
       return Behaviors.same();
     }
 
