@@ -105,6 +105,11 @@ public final class SessionStorage implements Extension {
     return databases.openCount();
   }
 
+  /** Write transactions committed since start; with group commit, each may carry many writes. */
+  public long committedTransactions() {
+    return databases.commits();
+  }
+
   Databases databases() {
     return databases;
   }
