@@ -1,0 +1,17 @@
+package dev.legato.registry;
+
+import com.typesafe.config.Config;
+
+/** The {@code legato.registry} configuration (documented in reference.conf). */
+public record RegistrySettings(int snapshotEvery, int defaultPageSize, int maxPageSize) {
+  public static RegistrySettings from(Config root) {
+    Config c = root.getConfig("legato.registry");
+    RegistrySettings settings = new RegistrySettings(
+        c.getInt("snapshot-every"), c.getInt("default-page-size"), c.getInt("max-page-size"));
+    if (settings.snapshotEvery() < 1 || settings.defaultPageSize() < 1 || settings.maxPageSize() < settings.defaultPageSize()) {
+      throw new IllegalArgumentException("legato.registry: snapshot-every and default-page-size must be at least 1, "
+          + "max-page-size at least default-page-size");
+    }
+    return settings;
+  }
+}

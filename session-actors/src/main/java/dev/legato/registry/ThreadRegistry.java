@@ -1,0 +1,272 @@
+package dev.legato.registry;
+
+import dev.legato.serialization.CborSerializable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+
+/**
+ * One tenant's threads: the source for listing (pages, filters, search, sort) and for the name, archived
+ * flag and preview of each thread. Persisted, sharded by tenant id ({@code Registry|<tenant>}), with
+ * snapshots so that a large tenant recovers quickly. A tenant sees only its own registry: tenant
+ * isolation is the entity boundary.
+ */
+public final class ThreadRegistry
+    extends EventSourcedBehaviorWithEnforcedReplies<ThreadRegistry.Command, ThreadRegistry.Event, ThreadRegistry.State> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Registry");
+  private static final int PREVIEW_LENGTH = 200;
+
+  // ---- protocol ------------------------------------------------------------------------------------------
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Adds a new thread; refused if the id is known (even a deleted one is gone from here, so it may return). */
+  public record Register(UUID threadId, String name, String agentType, long createdAt,
+                         ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
+
+  /** Records activity: a new preview (null keeps the old one) and the time. Unknown ids are ignored. */
+  public record Touch(UUID threadId, String preview, long at) implements Command {}
+
+  public record Rename(UUID threadId, String name, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
+
+  public record SetArchived(UUID threadId, boolean archived, long at, ActorRef<StatusReply<ThreadSummary>> replyTo)
+      implements Command {}
+
+  /** Forgets a deleted thread. */
+  public record Unregister(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  public record Get(UUID threadId, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
+
+  public record List(ThreadQuery query, ActorRef<StatusReply<ThreadPage>> replyTo) implements Command {}
+
+  /** A page of threads; {@code nextCursor} is null on the last page. */
+  public record ThreadPage(java.util.List<ThreadSummary> threads, String nextCursor) implements CborSerializable {}
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record Registered(ThreadSummary thread) implements Event {}
+
+  public record Touched(UUID threadId, String preview, long at) implements Event {}
+
+  public record Renamed(UUID threadId, String name) implements Event {}
+
+  public record ArchivedChanged(UUID threadId, boolean archived, long at) implements Event {}
+
+  public record Unregistered(UUID threadId) implements Event {}
+
+  /**
+   * The tenant's threads by id. Mutable and owned by this entity: events change it in place (copying a
+   * large map per event would cost more than the event); replies carry immutable summaries.
+   */
+  public record State(Map<UUID, ThreadSummary> threads) implements CborSerializable {
+    public State {
+      threads = new HashMap<>(threads);
+    }
+  }
+
+  // ---- set-up --------------------------------------------------------------------------------------------
+
+  public static void init(ActorSystem<?> system) {
+    RegistrySettings settings = RegistrySettings.from(system.settings().config());
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> create(context.getEntityId(), settings)));
+  }
+
+  public static Behavior<Command> create(String tenantId, RegistrySettings settings) {
+    return new ThreadRegistry(PersistenceId.of(TYPE_KEY.name(), tenantId), settings);
+  }
+
+  private final RegistrySettings settings;
+
+  private ThreadRegistry(PersistenceId persistenceId, RegistrySettings settings) {
+    super(persistenceId);
+    this.settings = settings;
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(Map.of());
+  }
+
+  /** Snapshots are written after the entity moves on: give the store a copy, never the live map. */
+  @Override
+  public SnapshotAdapter<State> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(State state) {
+        return new State(state.threads());
+      }
+
+      @Override
+      public State fromJournal(Object stored) {
+        return (State) stored;
+      }
+    };
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2);
+  }
+
+  // ---- commands ------------------------------------------------------------------------------------------
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(Register.class, this::register)
+        .onCommand(Touch.class, this::touch)
+        .onCommand(Rename.class, this::rename)
+        .onCommand(SetArchived.class, this::setArchived)
+        .onCommand(Unregister.class, this::unregister)
+        .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), known(state, get.threadId())))
+        .onCommand(List.class, this::list)
+        .build();
+  }
+
+  private ReplyEffect<Event, State> register(State state, Register register) {
+    if (state.threads().containsKey(register.threadId())) {
+      return Effect().reply(register.replyTo(), StatusReply.error("thread " + register.threadId() + " is already registered"));
+    }
+    if (register.agentType() == null || register.agentType().isBlank()) {
+      return Effect().reply(register.replyTo(), StatusReply.error("a thread needs an agent type"));
+    }
+    String name = register.name() == null ? "" : register.name().strip();
+    ThreadSummary thread = new ThreadSummary(register.threadId(), name, register.agentType(), register.createdAt(),
+        register.createdAt(), "", false);
+    return Effect().persist(new Registered(thread))
+        .thenReply(register.replyTo(), after -> StatusReply.success(thread));
+  }
+
+  private ReplyEffect<Event, State> touch(State state, Touch touch) {
+    if (!state.threads().containsKey(touch.threadId())) {
+      return Effect().noReply();
+    }
+    String preview = touch.preview() == null ? null : preview(touch.preview());
+    return Effect().persist(new Touched(touch.threadId(), preview, touch.at())).thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> rename(State state, Rename rename) {
+    if (!state.threads().containsKey(rename.threadId())) {
+      return Effect().reply(rename.replyTo(), unknown(rename.threadId()));
+    }
+    if (rename.name() == null || rename.name().isBlank()) {
+      return Effect().reply(rename.replyTo(), StatusReply.error("a thread name must not be blank"));
+    }
+    return Effect().persist(new Renamed(rename.threadId(), rename.name().strip()))
+        .thenReply(rename.replyTo(), after -> StatusReply.success(after.threads().get(rename.threadId())));
+  }
+
+  private ReplyEffect<Event, State> setArchived(State state, SetArchived change) {
+    ThreadSummary thread = state.threads().get(change.threadId());
+    if (thread == null) {
+      return Effect().reply(change.replyTo(), unknown(change.threadId()));
+    }
+    if (thread.archived() == change.archived()) {
+      return Effect().reply(change.replyTo(), StatusReply.success(thread)); // already so: nothing to record
+    }
+    return Effect().persist(new ArchivedChanged(change.threadId(), change.archived(), change.at()))
+        .thenReply(change.replyTo(), after -> StatusReply.success(after.threads().get(change.threadId())));
+  }
+
+  private ReplyEffect<Event, State> unregister(State state, Unregister unregister) {
+    if (!state.threads().containsKey(unregister.threadId())) {
+      return Effect().reply(unregister.replyTo(), unknown(unregister.threadId()));
+    }
+    return Effect().persist(new Unregistered(unregister.threadId()))
+        .thenReply(unregister.replyTo(), after -> StatusReply.ack());
+  }
+
+  private ReplyEffect<Event, State> list(State state, List list) {
+    ThreadQuery query = list.query();
+    int limit = query.limit() == 0 ? settings.defaultPageSize() : query.limit();
+    if (limit < 1 || limit > settings.maxPageSize()) {
+      return Effect().reply(list.replyTo(),
+          StatusReply.error("page size must be between 1 and " + settings.maxPageSize() + ", got " + query.limit()));
+    }
+    long afterKey = Long.MAX_VALUE;
+    UUID afterId = null;
+    if (query.cursor() != null) {
+      int colon = query.cursor().indexOf(':');
+      try {
+        afterKey = Long.parseLong(query.cursor().substring(0, colon));
+        afterId = UUID.fromString(query.cursor().substring(colon + 1));
+      } catch (RuntimeException malformed) {
+        return Effect().reply(list.replyTo(), StatusReply.error("malformed cursor '" + query.cursor() + "'"));
+      }
+    }
+    java.util.List<ThreadSummary> matching = new ArrayList<>();
+    for (ThreadSummary thread : state.threads().values()) {
+      if (query.matches(thread) && (afterId == null || query.after(thread, afterKey, afterId))) {
+        matching.add(thread);
+      }
+    }
+    matching.sort(query.order());
+    java.util.List<ThreadSummary> page = java.util.List.copyOf(matching.subList(0, Math.min(limit, matching.size())));
+    String next = null;
+    if (matching.size() > limit) {
+      ThreadSummary last = page.get(page.size() - 1);
+      next = query.sortKey(last) + ":" + last.threadId();
+    }
+    return Effect().reply(list.replyTo(), StatusReply.success(new ThreadPage(page, next)));
+  }
+
+  private static StatusReply<ThreadSummary> known(State state, UUID threadId) {
+    ThreadSummary thread = state.threads().get(threadId);
+    return thread != null ? StatusReply.success(thread) : unknown(threadId);
+  }
+
+  private static <T> StatusReply<T> unknown(UUID threadId) {
+    return StatusReply.error("unknown thread " + threadId);
+  }
+
+  private static String preview(String text) {
+    String flat = text.strip().replaceAll("\\s+", " ");
+    return flat.length() <= PREVIEW_LENGTH ? flat : flat.substring(0, PREVIEW_LENGTH - 1) + "…";
+  }
+
+  // ---- events --------------------------------------------------------------------------------------------
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(Registered.class, (state, e) -> {
+          state.threads().put(e.thread().threadId(), e.thread());
+          return state;
+        })
+        .onEvent(Touched.class, (state, e) -> {
+          state.threads().computeIfPresent(e.threadId(), (id, t) -> t.touched(e.preview(), e.at()));
+          return state;
+        })
+        .onEvent(Renamed.class, (state, e) -> {
+          state.threads().computeIfPresent(e.threadId(), (id, t) -> t.renamed(e.name()));
+          return state;
+        })
+        .onEvent(ArchivedChanged.class, (state, e) -> {
+          state.threads().computeIfPresent(e.threadId(), (id, t) -> t.archived(e.archived(), e.at()));
+          return state;
+        })
+        .onEvent(Unregistered.class, (state, e) -> {
+          state.threads().remove(e.threadId());
+          return state;
+        })
+        .build();
+  }
+}

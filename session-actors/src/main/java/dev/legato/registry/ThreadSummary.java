@@ -1,0 +1,26 @@
+package dev.legato.registry;
+
+import dev.legato.serialization.CborSerializable;
+import java.util.UUID;
+
+/**
+ * What a tenant's thread listing shows of one thread. Times are epoch millis; {@code preview} is the start
+ * of the latest user message (empty before the first turn).
+ */
+public record ThreadSummary(
+    UUID threadId, String name, String agentType, long createdAt, long updatedAt, String preview, boolean archived)
+    implements CborSerializable {
+
+  ThreadSummary renamed(String newName) {
+    return new ThreadSummary(threadId, newName, agentType, createdAt, updatedAt, preview, archived);
+  }
+
+  ThreadSummary touched(String newPreview, long at) {
+    return new ThreadSummary(threadId, name, agentType, createdAt, Math.max(updatedAt, at),
+        newPreview == null ? preview : newPreview, archived);
+  }
+
+  ThreadSummary archived(boolean nowArchived, long at) {
+    return new ThreadSummary(threadId, name, agentType, createdAt, Math.max(updatedAt, at), preview, nowArchived);
+  }
+}

@@ -1,0 +1,100 @@
+package dev.legato.registry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Registries under Cluster Sharding (one node), persisted by the SQLite journal across a restart. */
+class RegistryShardingTest {
+  static final Duration TIMEOUT = Duration.ofSeconds(15);
+
+  @TempDir Path dataDir;
+
+  ActorSystem<Void> node() throws Exception {
+    Config config = ConfigFactory.parseMap(Map.of("legato.storage.data-dir", dataDir.toString()))
+        .withFallback(ConfigFactory.parseString("""
+            pekko.actor.provider = cluster
+            pekko.remote.artery.canonical.hostname = 127.0.0.1
+            pekko.remote.artery.canonical.port = 0
+            pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+            pekko.loglevel = WARNING
+            pekko.persistence.journal.plugin = "legato.storage.journal"
+            pekko.persistence.snapshot-store.plugin = "legato.storage.snapshot"
+            legato.registry.snapshot-every = 5
+            """))
+        .withFallback(ConfigFactory.load());
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "legato", config);
+    Cluster cluster = Cluster.get(system);
+    cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (cluster.selfMember().status() != MemberStatus.up()) {
+      assertTrue(System.nanoTime() < deadline, "the node did not come up");
+      Thread.sleep(50);
+    }
+    ThreadRegistry.init(system);
+    return system;
+  }
+
+  static EntityRef<ThreadRegistry.Command> registry(ActorSystem<?> system, String tenant) {
+    return ClusterSharding.get(system).entityRefFor(ThreadRegistry.TYPE_KEY, tenant);
+  }
+
+  static List<ThreadSummary> threads(ActorSystem<?> system, String tenant) throws Exception {
+    return registry(system, tenant).<ThreadRegistry.ThreadPage>askWithStatus(
+            reply -> new ThreadRegistry.List(new ThreadQuery(ThreadQuery.Archived.ALL, null, ThreadQuery.SortBy.CREATED, null, 100), reply),
+            TIMEOUT)
+        .toCompletableFuture().get(15, TimeUnit.SECONDS).threads();
+  }
+
+  @Test
+  void registriesAreShardedPerTenantAndSurviveARestart() throws Exception {
+    UUID first = UUID.randomUUID();
+    ActorSystem<Void> system = node();
+    try {
+      for (int i = 0; i < 12; i++) {
+        UUID id = i == 0 ? first : UUID.randomUUID();
+        int n = i;
+        registry(system, "tenant-a").<ThreadSummary>askWithStatus(
+                reply -> new ThreadRegistry.Register(id, "thread " + n, "coder", 1000 + n, reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS);
+      }
+      registry(system, "tenant-a").tell(new ThreadRegistry.Touch(first, "the first prompt", 5000));
+      assertEquals(12, threads(system, "tenant-a").size());
+      assertEquals(List.of(), threads(system, "tenant-b"), "a tenant sees only its own threads");
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+    assertTrue(Files.isDirectory(dataDir.resolve("entities")), "the registry lives in the SQLite journal");
+
+    ActorSystem<Void> restarted = node();
+    try {
+      List<ThreadSummary> recovered = threads(restarted, "tenant-a");
+      assertEquals(12, recovered.size());
+      ThreadSummary firstThread = recovered.stream().filter(t -> t.threadId().equals(first)).findFirst().orElseThrow();
+      assertEquals("the first prompt", firstThread.preview());
+      assertEquals(5000, firstThread.updatedAt());
+    } finally {
+      restarted.terminate();
+      restarted.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+}
