@@ -270,7 +270,8 @@ public final class PodiumClient {
     return ": " + (body.length() > 200 ? body.substring(0, 200) + "…" : body);
   }
 
-  static Throwable unwrap(Throwable error) {
+  /** The cause inside CompletionException and ExecutionException wrappers. */
+  public static Throwable unwrap(Throwable error) {
     Throwable cause = error;
     while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException)
         && cause.getCause() != null) {

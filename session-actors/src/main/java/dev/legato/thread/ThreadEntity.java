@@ -1,0 +1,477 @@
+package dev.legato.thread;
+
+import dev.legato.podium.AgentCommand;
+import dev.legato.podium.AgentEvent;
+import dev.legato.podium.PodiumLink;
+import dev.legato.serialization.CborSerializable;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One conversation thread: an event-sourced actor ({@code Thread|<uuid>}) that owns its agent's Podium
+ * instance and link and runs the turn state machine {@code ready → running ⇄ waiting → ready}. What the
+ * agent does is persisted (text coalesced per message, approvals, turn endings) and published to
+ * subscribers; streamed text deltas are published at once and persisted as the whole message. A thread is
+ * never stuck: a turn whose agent is gone, or that was cut short by a restart, is recorded as failed or
+ * interrupted.
+ *
+ * <p>First slice of the thread entity: creation, turns with streamed answers, command and file approvals,
+ * interrupt, recovery. Questions, tool and file items, plans, memories, resume with re-spawn, archive and
+ * delete, cursors for subscribers and passivation come next.
+ */
+public final class ThreadEntity
+    extends EventSourcedBehaviorWithEnforcedReplies<ThreadEntity.Command, ThreadEntity.Event, ThreadEntity.State> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Thread");
+
+  // ---- commands ------------------------------------------------------------------------------------------
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Starts the agent: resolves its deployment, creates the Podium instance, opens the link. */
+  public record Create(String agentType, String cwd, ActorRef<StatusReply<Created>> replyTo) implements Command {}
+
+  public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements Command {}
+
+  public record AnswerApproval(String requestId, AgentCommand.Decision decision, ActorRef<StatusReply<Done>> replyTo)
+      implements Command {}
+
+  public record Interrupt(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Live updates from now on, until the subscriber stops. */
+  public record Subscribe(ActorRef<ThreadUpdate> subscriber, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  public record GetStatus(ActorRef<ThreadStatus> replyTo) implements Command {}
+
+  private record InstanceReady(String deploymentId, String instanceId, Create request) implements Command {}
+
+  private record CreateFailed(String reason, Create request) implements Command {}
+
+  private record FromLink(PodiumLink.Output output) implements Command {}
+
+  private record SubscriberGone(ActorRef<ThreadUpdate> subscriber) implements Command {}
+
+  private record EndInterruptedTurn(String reason) implements Command {}
+
+  private record SendResult(StatusReply<Done> result) implements Command {}
+
+  public record Created(UUID threadId, String instanceId) implements CborSerializable {}
+
+  public record TurnAccepted(String turnId) implements CborSerializable {}
+
+  /** @param phase {@code new}, {@code ready}, {@code running} or {@code waiting} */
+  public record ThreadStatus(String phase, String turnId, String pendingRequestId, String instanceId)
+      implements CborSerializable {}
+
+  /** What a subscriber receives: persisted events with their sequence number, and live deltas. */
+  public sealed interface ThreadUpdate extends CborSerializable {
+    record Persisted(long sequenceNr, Event event) implements ThreadUpdate {}
+
+    record TextDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
+  }
+
+  // ---- events --------------------------------------------------------------------------------------------
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record ThreadCreated(String agentType, String deploymentId, String instanceId, String cwd, long at)
+      implements Event {}
+
+  public record TurnStarted(String turnId, String messageId, String text, long at) implements Event {}
+
+  /** The agent's whole answer text of one message (deltas coalesced). */
+  public record AgentMessage(String turnId, String itemId, String text, long at) implements Event {}
+
+  public record ApprovalRequested(String turnId, String requestId, String kind, String command, String cwd,
+                                  String reason, long at) implements Event {}
+
+  public record ApprovalDecided(ApprovalRequested request, String decision, long at) implements Event {}
+
+  /** @param outcome {@code completed}, {@code interrupted} or {@code failed} */
+  public record TurnEnded(String turnId, String outcome, String error, long startedAt, long inputTokens,
+                          long outputTokens, long at) implements Event {}
+
+  // ---- state ---------------------------------------------------------------------------------------------
+
+  public sealed interface State extends CborSerializable {}
+
+  public record New() implements State {}
+
+  public record Ready(ThreadInfo info) implements State {}
+
+  public record Running(ThreadInfo info, Turn turn) implements State {}
+
+  public record Waiting(ThreadInfo info, Turn turn, ApprovalRequested request) implements State {}
+
+  public record ThreadInfo(String agentType, String deploymentId, String instanceId, String cwd, long createdAt)
+      implements CborSerializable {}
+
+  public record Turn(String turnId, String messageId, long startedAt) implements CborSerializable {}
+
+  // ---- set-up --------------------------------------------------------------------------------------------
+
+  public static Behavior<Command> create(UUID threadId) {
+    return Behaviors.setup(context -> new ThreadEntity(threadId, context));
+  }
+
+  private final UUID threadId;
+  private final ActorContext<Command> context;
+  private final Podium podium;
+  private final ActorRef<PodiumLink.Output> linkOutput;
+  private final Set<ActorRef<ThreadUpdate>> subscribers = new HashSet<>();
+  /** The current message's streamed text, kept until it is persisted whole. */
+  private final StringBuilder streamed = new StringBuilder();
+  private boolean messagePersisted;
+  private ActorRef<PodiumLink.Command> link;
+  private boolean linkConnected;
+  private boolean creating;
+  private final ActorRef<StatusReply<Done>> sendResults;
+
+  private ThreadEntity(UUID threadId, ActorContext<Command> context) {
+    super(PersistenceId.of(TYPE_KEY.name(), threadId.toString()));
+    this.threadId = threadId;
+    this.context = context;
+    this.podium = Podium.get(context.getSystem());
+    this.linkOutput = context.messageAdapter(PodiumLink.Output.class, FromLink::new);
+    @SuppressWarnings("unchecked")
+    Class<StatusReply<Done>> replyClass = (Class<StatusReply<Done>>) (Class<?>) StatusReply.class;
+    this.sendResults = context.messageAdapter(replyClass, SendResult::new);
+  }
+
+  @Override
+  public State emptyState() {
+    return new New();
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
+      if (state instanceof Running || state instanceof Waiting) {
+        context.getSelf().tell(new EndInterruptedTurn("Legato restarted while the turn was running"));
+      }
+      ThreadInfo info = info(state);
+      if (info != null) {
+        openLink(info.instanceId());
+      }
+    }).build();
+  }
+
+  // ---- commands by state ---------------------------------------------------------------------------------
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, Event, State> builder = newCommandHandlerWithReplyBuilder();
+
+    builder.forStateType(New.class)
+        .onCommand(Create.class, this::create)
+        .onCommand(InstanceReady.class, (state, ready) -> {
+          ThreadCreated created = new ThreadCreated(ready.request().agentType(), ready.deploymentId(), ready.instanceId(),
+              ready.request().cwd(), System.currentTimeMillis());
+          return Effect().persist(created)
+              .thenRun(after -> {
+                creating = false;
+                openLink(ready.instanceId());
+              })
+              .thenReply(ready.request().replyTo(), after -> StatusReply.success(new Created(threadId, ready.instanceId())));
+        })
+        .onCommand(CreateFailed.class, (state, failed) -> {
+          creating = false;
+          return Effect().reply(failed.request().replyTo(), StatusReply.error("cannot start the agent: " + failed.reason()));
+        })
+        .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")));
+
+    builder.forStateType(Ready.class)
+        .onCommand(StartTurn.class, this::startTurn)
+        .onCommand(Interrupt.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("no turn is running")));
+
+    builder.forStateType(Running.class)
+        .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(),
+            StatusReply.error("turn " + state.turn().turnId() + " is still running")))
+        .onCommand(Interrupt.class, (state, c) -> interrupt(state.turn(), c));
+
+    builder.forStateType(Waiting.class)
+        .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(),
+            StatusReply.error("turn " + state.turn().turnId() + " is waiting for approval " + state.request().requestId())))
+        .onCommand(AnswerApproval.class, this::answer)
+        .onCommand(Interrupt.class, (state, c) -> interrupt(state.turn(), c));
+
+    builder.forAnyState()
+        .onCommand(Create.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread already exists")))
+        .onCommand(AnswerApproval.class, (state, c) -> Effect().reply(c.replyTo(),
+            StatusReply.error("no approval " + c.requestId() + " is pending")))
+        .onCommand(EndInterruptedTurn.class, this::endInterruptedTurn)
+        .onCommand(SendResult.class, this::sendResult)
+        .onCommand(FromLink.class, this::fromLink)
+        .onCommand(Subscribe.class, (state, c) -> {
+          subscribers.add(c.subscriber());
+          context.watchWith(c.subscriber(), new SubscriberGone(c.subscriber()));
+          return Effect().reply(c.replyTo(), StatusReply.ack());
+        })
+        .onCommand(SubscriberGone.class, (state, c) -> {
+          subscribers.remove(c.subscriber());
+          return Effect().noReply();
+        })
+        .onCommand(GetStatus.class, (state, c) -> Effect().reply(c.replyTo(), status(state)))
+        .onCommand(InstanceReady.class, (state, c) -> Effect().noReply())
+        .onCommand(CreateFailed.class, (state, c) -> Effect().noReply());
+
+    return builder.build();
+  }
+
+  private ReplyEffect<Event, State> create(New state, Create create) {
+    if (creating) {
+      return Effect().reply(create.replyTo(), StatusReply.error("the thread is being started"));
+    }
+    if (create.agentType() == null || create.agentType().isBlank()) {
+      return Effect().reply(create.replyTo(), StatusReply.error("a thread needs an agent type"));
+    }
+    creating = true;
+    var client = podium.client();
+    context.pipeToSelf(
+        client.resolveDeployment(create.agentType()).thenCompose(deployment ->
+            client.createInstance(deployment, create.cwd() == null ? Map.of() : Map.of("cwd", create.cwd()), Map.of())
+                .thenApply(instance -> new InstanceReady(deployment, instance.instanceId(), create))),
+        (ready, error) -> error == null ? ready
+            : new CreateFailed(dev.legato.podium.PodiumClient.unwrap(error).getMessage(), create));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> startTurn(Ready state, StartTurn start) {
+    if (start.text() == null || start.text().isBlank()) {
+      return Effect().reply(start.replyTo(), StatusReply.error("a turn needs text"));
+    }
+    if (link == null) {
+      return Effect().reply(start.replyTo(), StatusReply.error("the agent is not connected; resume the thread"));
+    }
+    if (!linkConnected) {
+      return Effect().stash(); // the link is (re)connecting: the turn starts once it is up
+    }
+    String turnId = "turn_" + UUID.randomUUID();
+    TurnStarted started = new TurnStarted(turnId, "msg_" + UUID.randomUUID(), start.text(), System.currentTimeMillis());
+    return Effect().persist(started)
+        .thenRun(after -> {
+          streamed.setLength(0);
+          messagePersisted = false;
+          publish(started);
+          link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(started.messageId(), started.text(), List.of()),
+              sendResults));
+        })
+        .thenReply(start.replyTo(), after -> StatusReply.success(new TurnAccepted(turnId)));
+  }
+
+  private ReplyEffect<Event, State> answer(Waiting state, AnswerApproval answer) {
+    if (!state.request().requestId().equals(answer.requestId())) {
+      return Effect().reply(answer.replyTo(), StatusReply.error("no approval " + answer.requestId()
+          + " is pending (waiting for " + state.request().requestId() + ")"));
+    }
+    ApprovalDecided decided = new ApprovalDecided(state.request(), wire(answer.decision()), System.currentTimeMillis());
+    return Effect().persist(decided)
+        .thenRun(after -> {
+          publish(decided);
+          if (link != null) {
+            link.tell(new PodiumLink.Send(new AgentCommand.ApprovalResponse(answer.requestId(), answer.decision()),
+                sendResults));
+          }
+        })
+        .thenReply(answer.replyTo(), after -> StatusReply.ack());
+  }
+
+  private ReplyEffect<Event, State> interrupt(Turn turn, Interrupt interrupt) {
+    if (link == null) {
+      return endTurn(turn, "interrupted", "interrupted while the agent was unreachable", 0, 0).thenReply(interrupt.replyTo(), s -> StatusReply.ack());
+    }
+    link.tell(new PodiumLink.Send(new AgentCommand.Interrupt(turn.messageId()), sendResults));
+    return Effect().reply(interrupt.replyTo(), StatusReply.ack());
+  }
+
+  /** A command the agent never got fails the turn it belonged to: nothing waits for an answer forever. */
+  private ReplyEffect<Event, State> sendResult(State state, SendResult sent) {
+    Turn turn = turn(state);
+    if (sent.result().isSuccess() || turn == null) {
+      return Effect().noReply();
+    }
+    return endTurn(turn, "failed", "the agent could not be reached: " + sent.result().getError().getMessage(), 0, 0)
+        .thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> endInterruptedTurn(State state, EndInterruptedTurn end) {
+    Turn turn = turn(state);
+    if (turn == null) {
+      return Effect().noReply();
+    }
+    return endTurn(turn, "interrupted", end.reason(), 0, 0).thenNoReply();
+  }
+
+  // ---- what the agent does -------------------------------------------------------------------------------
+
+  private ReplyEffect<Event, State> fromLink(State state, FromLink message) {
+    if (message.output() instanceof PodiumLink.StateChanged change) {
+      return linkChanged(state, change.state());
+    }
+    PodiumLink.Events batch = (PodiumLink.Events) message.output();
+    Turn turn = turn(state);
+    if (turn == null) { // nothing is running: stray frames
+      batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
+      return Effect().noReply();
+    }
+    List<Event> events = new ArrayList<>();
+    long now = System.currentTimeMillis();
+    boolean waiting = state instanceof Waiting;
+    for (AgentEvent agentEvent : batch.events()) {
+      if (agentEvent instanceof AgentEvent.MessageStarted) {
+        streamed.setLength(0);
+        messagePersisted = false;
+      } else if (agentEvent instanceof AgentEvent.TextDelta delta) {
+        streamed.append(delta.text());
+        publish(new ThreadUpdate.TextDelta(turn.turnId(), itemId(turn), delta.text()));
+      } else if (agentEvent instanceof AgentEvent.TextFinal text && !messagePersisted) {
+        events.add(new AgentMessage(turn.turnId(), itemId(turn), text.text(), now));
+        messagePersisted = true;
+      } else if (agentEvent instanceof AgentEvent.PermissionRequested request && !waiting) {
+        events.add(new ApprovalRequested(turn.turnId(), request.requestId(), kind(request.kind()), request.command(),
+            request.cwd(), request.reason(), now));
+        waiting = true;
+      } else if (agentEvent instanceof AgentEvent.MessageCompleted completed) {
+        if (!messagePersisted && streamed.length() > 0) {
+          events.add(new AgentMessage(turn.turnId(), itemId(turn), streamed.toString(), now));
+          messagePersisted = true;
+        }
+        boolean interrupted = "interrupted".equals(completed.stopReason());
+        events.add(new TurnEnded(turn.turnId(), interrupted ? "interrupted" : "completed", null, turn.startedAt(),
+            completed.usage().inputTokens(), completed.usage().outputTokens(), now));
+        break; // the turn is over: later frames belong to no turn
+      } else if (agentEvent instanceof AgentEvent.Failed failed) {
+        events.add(new TurnEnded(turn.turnId(), "failed", failed.message(), turn.startedAt(), 0, 0, now));
+        break;
+      }
+    }
+    if (events.isEmpty()) {
+      batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
+      return Effect().noReply();
+    }
+    return Effect().persist(events).thenRun(after -> {
+      events.forEach(this::publish);
+      batch.ackTo().tell(PodiumLink.Ack.INSTANCE); // more frames only once these are durable
+    }).thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> linkChanged(State state, PodiumLink.LinkState linkState) {
+    if (linkState instanceof PodiumLink.LinkState.Connected) {
+      linkConnected = true;
+      return Effect().noReply().thenUnstashAll();
+    }
+    linkConnected = false;
+    if (linkState instanceof PodiumLink.LinkState.Reconnecting) {
+      return Effect().noReply();
+    }
+    link = null; // gone, gave up or closed: turns waiting for it are refused from now on
+    if (turn(state) == null) {
+      return Effect().noReply().thenUnstashAll();
+    }
+    return endTurn(turn(state), "failed", "the agent is gone: " + linkState, 0, 0).thenNoReply();
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> endTurn(
+      Turn turn, String outcome, String error, long input, long output) {
+    TurnEnded ended = new TurnEnded(turn.turnId(), outcome, error, turn.startedAt(), input, output, System.currentTimeMillis());
+    return Effect().persist(ended).thenRun(after -> publish(ended));
+  }
+
+  // ---- events --------------------------------------------------------------------------------------------
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(ThreadCreated.class, (state, e) ->
+            new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.at())))
+        .onEvent(TurnStarted.class, (state, e) ->
+            new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at())))
+        .onEvent(AgentMessage.class, (state, e) -> state)
+        .onEvent(ApprovalRequested.class, (state, e) -> new Waiting(info(state), turn(state), e))
+        .onEvent(ApprovalDecided.class, (state, e) -> new Running(info(state), turn(state)))
+        .onEvent(TurnEnded.class, (state, e) -> new Ready(info(state)))
+        .build();
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------------------
+
+  private void openLink(String instanceId) {
+    linkConnected = false;
+    link = context.spawnAnonymous(PodiumLink.create(podium.client(), podium.client().settings(), podium.codec(),
+        instanceId, linkOutput));
+  }
+
+  private void publish(Event event) {
+    if (subscribers.isEmpty()) {
+      return;
+    }
+    ThreadUpdate update = new ThreadUpdate.Persisted(lastSequenceNumber(context), event);
+    subscribers.forEach(s -> s.tell(update));
+  }
+
+  private void publish(ThreadUpdate update) {
+    subscribers.forEach(s -> s.tell(update));
+  }
+
+  private static String itemId(Turn turn) {
+    return turn.messageId() + "-answer";
+  }
+
+  private static ThreadInfo info(State state) {
+    if (state instanceof Ready r) return r.info();
+    if (state instanceof Running r) return r.info();
+    if (state instanceof Waiting w) return w.info();
+    return null;
+  }
+
+  private static Turn turn(State state) {
+    if (state instanceof Running r) return r.turn();
+    if (state instanceof Waiting w) return w.turn();
+    return null;
+  }
+
+  private static ThreadStatus status(State state) {
+    ThreadInfo info = info(state);
+    String instance = info == null ? null : info.instanceId();
+    if (state instanceof Running r) return new ThreadStatus("running", r.turn().turnId(), null, instance);
+    if (state instanceof Waiting w) return new ThreadStatus("waiting", w.turn().turnId(), w.request().requestId(), instance);
+    if (state instanceof Ready) return new ThreadStatus("ready", null, null, instance);
+    return new ThreadStatus("new", null, null, null);
+  }
+
+  private static String kind(AgentEvent.PermissionKind kind) {
+    return switch (kind) {
+      case COMMAND -> "command";
+      case FILE_CHANGE -> "file_change";
+      case PERMISSIONS -> "permissions";
+    };
+  }
+
+  private static String wire(AgentCommand.Decision decision) {
+    return switch (decision) {
+      case ACCEPT -> "accept";
+      case ACCEPT_FOR_SESSION -> "acceptForSession";
+      case DECLINE -> "decline";
+      case CANCEL -> "cancel";
+    };
+  }
+}

@@ -1,0 +1,45 @@
+package dev.legato.thread;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.legato.storage.readside.Projection;
+import dev.legato.storage.readside.ReadSide;
+import dev.legato.storage.readside.Rows;
+
+/**
+ * A thread's events as read-side rows (turns, messages, agent-message items, approvals), written in the
+ * transaction that stores the events. Registered for entity type {@code Thread} in reference.conf. A pure
+ * function of the event.
+ */
+public final class ThreadProjection implements Projection {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Override
+  public void project(JournaledEvent journaled, ReadSide rows) {
+    Object event = journaled.payload();
+    if (event instanceof ThreadEntity.TurnStarted e) {
+      rows.upsertTurn(new Rows.Turn(e.turnId(), e.at(), null, "inProgress", null, null, null, null, null));
+      rows.upsertMessage(new Rows.Message(e.messageId(), e.turnId(), "user", e.text(), e.at()));
+    } else if (event instanceof ThreadEntity.AgentMessage e) {
+      rows.upsertMessage(new Rows.Message(e.itemId(), e.turnId(), "assistant", e.text(), e.at()));
+      ObjectNode item = JSON.createObjectNode().put("text", e.text());
+      rows.upsertElement(new Rows.Element(e.itemId(), e.turnId(), "agentMessage", "completed", item.toString(), e.at(), e.at()));
+    } else if (event instanceof ThreadEntity.ApprovalRequested e) {
+      rows.upsertApproval(new Rows.Approval(e.requestId(), e.turnId(), null, e.kind(), payload(e), null, e.at(), null));
+    } else if (event instanceof ThreadEntity.ApprovalDecided e) {
+      ThreadEntity.ApprovalRequested r = e.request();
+      rows.upsertApproval(new Rows.Approval(r.requestId(), r.turnId(), null, r.kind(), payload(r), e.decision(), r.at(), e.at()));
+    } else if (event instanceof ThreadEntity.TurnEnded e) {
+      rows.upsertTurn(new Rows.Turn(e.turnId(), e.startedAt(), e.at(), e.outcome(), e.inputTokens(), e.outputTokens(),
+          null, null, e.error()));
+    }
+  }
+
+  private static String payload(ThreadEntity.ApprovalRequested request) {
+    ObjectNode payload = JSON.createObjectNode();
+    payload.put("command", request.command());
+    payload.put("cwd", request.cwd());
+    payload.put("reason", request.reason());
+    return payload.toString();
+  }
+}

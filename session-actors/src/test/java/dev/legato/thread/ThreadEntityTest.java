@@ -1,0 +1,227 @@
+package dev.legato.thread;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import dev.legato.podium.AgentCommand;
+import dev.legato.podium.emulator.EmulatorSettings;
+import dev.legato.podium.emulator.PodiumEmulator;
+import dev.legato.storage.SessionStorage;
+import dev.legato.storage.ThreadDatabase;
+import dev.legato.storage.readside.Rows;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Threads against the Podium emulator with the SQLite journal and the thread projection, over loopback. */
+class ThreadEntityTest {
+  static final Duration TIMEOUT = Duration.ofSeconds(15);
+  static PodiumEmulator emulator;
+  static ActorTestKit testKit;
+  static Path dataDir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    emulator = PodiumEmulator.start(EmulatorSettings.defaults());
+    dataDir = Files.createTempDirectory("legato-threads");
+    testKit = ActorTestKit.create(ConfigFactory.parseMap(Map.of(
+            "legato.storage.data-dir", dataDir.toString(),
+            "legato.podium.url", emulator.baseUrl()))
+        .withFallback(ConfigFactory.parseString("""
+            pekko.persistence.journal.plugin = "legato.storage.journal"
+            pekko.persistence.snapshot-store.plugin = "legato.storage.snapshot"
+            pekko.loglevel = WARNING
+            """))
+        .withFallback(ConfigFactory.load()));
+  }
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+    emulator.stop();
+  }
+
+  /** A started thread with a subscriber. */
+  static final class Thread {
+    final UUID id = UUID.randomUUID();
+    final ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
+    final TestProbe<ThreadEntity.ThreadUpdate> updates = testKit.createTestProbe();
+
+    Thread(String agentType) {
+      TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
+      entity.tell(new ThreadEntity.Create(agentType, "/work", created.getRef()));
+      assertTrue(created.receiveMessage(TIMEOUT).isSuccess());
+      TestProbe<StatusReply<Done>> subscribed = testKit.createTestProbe();
+      entity.tell(new ThreadEntity.Subscribe(updates.getRef(), subscribed.getRef()));
+      assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
+    }
+
+    StatusReply<ThreadEntity.TurnAccepted> startTurn(String text) {
+      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> reply = testKit.createTestProbe();
+      entity.tell(new ThreadEntity.StartTurn(text, reply.getRef()));
+      return reply.receiveMessage(TIMEOUT);
+    }
+
+    ThreadEntity.ThreadStatus status() {
+      TestProbe<ThreadEntity.ThreadStatus> reply = testKit.createTestProbe();
+      entity.tell(new ThreadEntity.GetStatus(reply.getRef()));
+      return reply.receiveMessage(TIMEOUT);
+    }
+
+    /** Updates up to the next persisted event of {@code type}. */
+    <E extends ThreadEntity.Event> List<ThreadEntity.ThreadUpdate> until(Class<E> type) {
+      List<ThreadEntity.ThreadUpdate> seen = new ArrayList<>();
+      while (true) {
+        ThreadEntity.ThreadUpdate update = updates.receiveMessage(TIMEOUT);
+        seen.add(update);
+        if (update instanceof ThreadEntity.ThreadUpdate.Persisted p && type.isInstance(p.event())) {
+          return seen;
+        }
+      }
+    }
+
+    <T> T read(java.util.function.Function<ThreadDatabase, T> query) throws Exception {
+      return SessionStorage.get(testKit.system()).readThread(id, query).toCompletableFuture().get(15, TimeUnit.SECONDS);
+    }
+  }
+
+  static <E> E last(List<ThreadEntity.ThreadUpdate> updates, Class<E> type) {
+    ThreadEntity.ThreadUpdate.Persisted persisted = (ThreadEntity.ThreadUpdate.Persisted) updates.get(updates.size() - 1);
+    return type.cast(persisted.event());
+  }
+
+  @Test
+  void aTurnStreamsTheAnswerToSubscribersAndRecordsItDurably() throws Exception {
+    Thread thread = new Thread("echo");
+    assertEquals("ready", thread.status().phase());
+    assertTrue(thread.startTurn("hello durable world").isSuccess());
+    List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
+
+    StringBuilder streamed = new StringBuilder();
+    updates.stream().filter(ThreadEntity.ThreadUpdate.TextDelta.class::isInstance)
+        .forEach(u -> streamed.append(((ThreadEntity.ThreadUpdate.TextDelta) u).text()));
+    assertTrue(streamed.toString().contains("hello durable world"), streamed.toString());
+    assertEquals("completed", last(updates, ThreadEntity.TurnEnded.class).outcome());
+    long[] seqs = updates.stream().filter(ThreadEntity.ThreadUpdate.Persisted.class::isInstance)
+        .mapToLong(u -> ((ThreadEntity.ThreadUpdate.Persisted) u).sequenceNr()).toArray();
+    for (int i = 1; i < seqs.length; i++) {
+      assertTrue(seqs[i] > seqs[i - 1], "sequence numbers increase");
+    }
+    assertEquals("ready", thread.status().phase());
+
+    List<Rows.Message> messages = thread.read(ThreadDatabase::messages);
+    assertEquals(List.of("user", "assistant"), messages.stream().map(Rows.Message::role).toList());
+    assertEquals("hello durable world", messages.get(0).text());
+    assertTrue(messages.get(1).text().contains("hello durable world"));
+    Rows.Turn turn = thread.read(ThreadDatabase::turns).get(0);
+    assertEquals("completed", turn.status());
+    assertTrue(turn.outputTokens() > 0);
+  }
+
+  @Test
+  void anApprovalPutsTheTurnInWaitingUntilTheClientDecides() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/run ls -la").isSuccess());
+    ThreadEntity.ApprovalRequested request = last(thread.until(ThreadEntity.ApprovalRequested.class), ThreadEntity.ApprovalRequested.class);
+    assertEquals("command", request.kind());
+    assertEquals("ls -la", request.command());
+    ThreadEntity.ThreadStatus waiting = thread.status();
+    assertEquals("waiting", waiting.phase());
+    assertEquals(request.requestId(), waiting.pendingRequestId());
+
+    assertTrue(thread.startTurn("another").isError(), "no second turn while waiting");
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.AnswerApproval("someone-else", AgentCommand.Decision.ACCEPT, reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isError(), "an answer to an unknown request is refused");
+    assertEquals(List.of(request.requestId()),
+        thread.read(db -> db.approvals(true)).stream().map(Rows.Approval::requestId).toList(), "pending, durably");
+
+    thread.entity.tell(new ThreadEntity.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    assertEquals("completed", last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class).outcome());
+    Rows.Approval decided = thread.read(db -> db.approvals(false)).get(0);
+    assertEquals("accept", decided.decision());
+  }
+
+  @Test
+  void anInterruptedTurnIsRecordedAsInterrupted() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/slow /long 200").isSuccess());
+    thread.updates.receiveMessage(TIMEOUT); // TurnStarted
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.Interrupt(reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    assertEquals("interrupted", last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class).outcome());
+    assertEquals("ready", thread.status().phase());
+  }
+
+  @Test
+  void aTurnWhoseAgentDisappearsFailsInsteadOfHanging() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/slow /long 200").isSuccess());
+    emulator.faults().killInstance(thread.status().instanceId());
+    ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+    assertEquals("failed", ended.outcome());
+    assertTrue(ended.error().contains("gone"), ended.error());
+    assertEquals("ready", thread.status().phase());
+  }
+
+  @Test
+  void aThreadRestartedMidTurnRecordsTheTurnInterruptedAndIsReadyAgain() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/slow /long 200").isSuccess());
+    thread.updates.receiveMessage(TIMEOUT); // TurnStarted is durable
+    testKit.stop(thread.entity, TIMEOUT);
+
+    ActorRef<ThreadEntity.Command> again = testKit.spawn(ThreadEntity.create(thread.id));
+    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    status.awaitAssert(TIMEOUT, () -> {
+      again.tell(new ThreadEntity.GetStatus(status.getRef()));
+      assertEquals("ready", status.receiveMessage(TIMEOUT).phase());
+      return null;
+    });
+    Rows.Turn turn = thread.read(ThreadDatabase::turns).get(0);
+    assertEquals("interrupted", turn.status());
+    assertTrue(turn.error().contains("restarted"), turn.error());
+  }
+
+  @Test
+  void illegalCommandsAreRefusedAndChangeNothing() throws Exception {
+    UUID id = UUID.randomUUID();
+    ActorRef<ThreadEntity.Command> fresh = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadEntity.TurnAccepted>> turn = testKit.createTestProbe();
+    fresh.tell(new ThreadEntity.StartTurn("hi", turn.getRef()));
+    assertTrue(turn.receiveMessage(TIMEOUT).isError(), "no turn before the thread is started");
+
+    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
+    fresh.tell(new ThreadEntity.Create("no-such-agent", null, created.getRef()));
+    StatusReply<ThreadEntity.Created> failed = created.receiveMessage(TIMEOUT);
+    assertTrue(failed.isError());
+    assertTrue(failed.getError().getMessage().contains("no-such-agent"), failed.getError().getMessage());
+
+    Thread thread = new Thread("echo");
+    TestProbe<StatusReply<ThreadEntity.Created>> again = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.Create("echo", null, again.getRef()));
+    assertTrue(again.receiveMessage(TIMEOUT).isError(), "a thread is created once");
+    assertTrue(thread.startTurn("   ").isError(), "a turn needs text");
+    TestProbe<StatusReply<Done>> interrupt = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.Interrupt(interrupt.getRef()));
+    assertTrue(interrupt.receiveMessage(TIMEOUT).isError(), "nothing to interrupt");
+    assertEquals("ready", thread.status().phase());
+    assertEquals(List.of(), thread.read(ThreadDatabase::turns));
+  }
+}
