@@ -64,6 +64,14 @@ public final class ThreadEntity
 
   private record InstanceReady(String deploymentId, String instanceId, Create request) implements Command {}
 
+  private record Respawned(String deploymentId, String instanceId, List<AgentCommand.HistoryMessage> history)
+      implements Command {}
+
+  private record RespawnFailed(String reason) implements Command {}
+
+  /** Guidance for the running turn. */
+  public record Steer(String text, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
   private record CreateFailed(String reason, Create request) implements Command {}
 
   private record FromLink(PodiumLink.Output output) implements Command {}
@@ -78,8 +86,11 @@ public final class ThreadEntity
 
   public record TurnAccepted(String turnId) implements CborSerializable {}
 
-  /** @param phase {@code new}, {@code ready}, {@code running} or {@code waiting} */
-  public record ThreadStatus(String phase, String turnId, String pendingRequestId, String instanceId)
+  /**
+   * @param phase {@code new}, {@code ready}, {@code running} or {@code waiting}
+   * @param link {@code connected}, {@code connecting} or {@code none} (no instance, or it is gone)
+   */
+  public record ThreadStatus(String phase, String turnId, String pendingRequestId, String instanceId, String link)
       implements CborSerializable {}
 
   /** What a subscriber receives: persisted events with their sequence number, and live deltas. */
@@ -97,6 +108,9 @@ public final class ThreadEntity
       implements Event {}
 
   public record TurnStarted(String turnId, String messageId, String text, long at) implements Event {}
+
+  /** The agent's instance was gone and a new one was started for the thread. */
+  public record InstanceReplaced(String deploymentId, String instanceId, long at) implements Event {}
 
   /** The agent's whole answer text of one message (deltas coalesced). */
   public record AgentMessage(String turnId, String itemId, String text, long at) implements Event {}
@@ -144,6 +158,10 @@ public final class ThreadEntity
   private ActorRef<PodiumLink.Command> link;
   private boolean linkConnected;
   private boolean creating;
+  private boolean respawning;
+  private String lastRespawnFailure;
+  /** The conversation a re-spawned agent is given with its first message. */
+  private List<AgentCommand.HistoryMessage> hydration = List.of();
   private final ActorRef<StatusReply<Done>> sendResults;
 
   private ThreadEntity(UUID threadId, ActorContext<Command> context) {
@@ -201,17 +219,34 @@ public final class ThreadEntity
 
     builder.forStateType(Ready.class)
         .onCommand(StartTurn.class, this::startTurn)
+        .onCommand(Respawned.class, (state, r) -> {
+          InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
+          return Effect().persist(replaced).thenRun(after -> {
+            respawning = false;
+            hydration = r.history();
+            publish(replaced);
+            openLink(r.instanceId());
+          }).thenNoReply();
+        })
+        .onCommand(RespawnFailed.class, (state, r) -> {
+          respawning = false;
+          lastRespawnFailure = r.reason();
+          context.getLog().warn("thread {}: cannot re-spawn its agent: {}", threadId, r.reason());
+          return Effect().noReply().thenUnstashAll(); // the waiting turns are refused now, with the reason below
+        })
         .onCommand(Interrupt.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("no turn is running")));
 
     builder.forStateType(Running.class)
         .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(),
             StatusReply.error("turn " + state.turn().turnId() + " is still running")))
+        .onCommand(Steer.class, this::steer)
         .onCommand(Interrupt.class, (state, c) -> interrupt(state.turn(), c));
 
     builder.forStateType(Waiting.class)
         .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(),
             StatusReply.error("turn " + state.turn().turnId() + " is waiting for approval " + state.request().requestId())))
         .onCommand(AnswerApproval.class, this::answer)
+        .onCommand(Steer.class, this::steer)
         .onCommand(Interrupt.class, (state, c) -> interrupt(state.turn(), c));
 
     builder.forAnyState()
@@ -230,7 +265,10 @@ public final class ThreadEntity
           subscribers.remove(c.subscriber());
           return Effect().noReply();
         })
-        .onCommand(GetStatus.class, (state, c) -> Effect().reply(c.replyTo(), status(state)))
+        .onCommand(GetStatus.class, (state, c) -> Effect().reply(c.replyTo(), status(state, linkState())))
+        .onCommand(Steer.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("no turn is running")))
+        .onCommand(Respawned.class, (state, c) -> Effect().noReply())
+        .onCommand(RespawnFailed.class, (state, c) -> Effect().noReply())
         .onCommand(InstanceReady.class, (state, c) -> Effect().noReply())
         .onCommand(CreateFailed.class, (state, c) -> Effect().noReply());
 
@@ -259,8 +297,14 @@ public final class ThreadEntity
     if (start.text() == null || start.text().isBlank()) {
       return Effect().reply(start.replyTo(), StatusReply.error("a turn needs text"));
     }
+    if (link == null && lastRespawnFailure != null && !respawning) {
+      String reason = lastRespawnFailure;
+      lastRespawnFailure = null;
+      return Effect().reply(start.replyTo(), StatusReply.error("the agent could not be started again: " + reason));
+    }
     if (link == null) {
-      return Effect().reply(start.replyTo(), StatusReply.error("the agent is not connected; resume the thread"));
+      respawn(state.info());
+      return Effect().stash(); // the instance is gone: a new one is started, then the turn
     }
     if (!linkConnected) {
       return Effect().stash(); // the link is (re)connecting: the turn starts once it is up
@@ -272,10 +316,43 @@ public final class ThreadEntity
           streamed.setLength(0);
           messagePersisted = false;
           publish(started);
-          link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(started.messageId(), started.text(), List.of()),
+          link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(started.messageId(), started.text(), hydration),
               sendResults));
+          hydration = List.of(); // a re-spawned agent is told the history once
         })
         .thenReply(start.replyTo(), after -> StatusReply.success(new TurnAccepted(turnId)));
+  }
+
+  private ReplyEffect<Event, State> steer(State state, Steer steer) {
+    if (steer.text() == null || steer.text().isBlank()) {
+      return Effect().reply(steer.replyTo(), StatusReply.error("steering needs text"));
+    }
+    if (link == null || !linkConnected) {
+      return Effect().reply(steer.replyTo(), StatusReply.error("the agent is not connected"));
+    }
+    link.tell(new PodiumLink.Send(new AgentCommand.Steer(steer.text()), steer.replyTo()));
+    return Effect().noReply(); // the link answers whether the guidance went out
+  }
+
+  /**
+   * Starts a new instance of the thread's agent type for a thread whose instance is gone (scaled to zero,
+   * killed), with the conversation so far to give it. Turns wait (stashed) meanwhile.
+   */
+  private void respawn(ThreadInfo info) {
+    if (respawning) {
+      return;
+    }
+    respawning = true;
+    var client = podium.client();
+    var history = dev.legato.storage.SessionStorage.get(context.getSystem()).readThread(threadId, db ->
+        db.messages().stream().map(m -> new AgentCommand.HistoryMessage(
+            m.role().equals("user") ? AgentCommand.Role.USER : AgentCommand.Role.ASSISTANT, m.text())).toList());
+    context.pipeToSelf(
+        client.resolveDeployment(info.agentType()).thenCompose(deployment ->
+            client.createInstance(deployment, info.cwd() == null ? Map.of() : Map.of("cwd", info.cwd()), Map.of())
+                .thenCombine(history, (instance, messages) -> new Respawned(deployment, instance.instanceId(), messages))),
+        (respawned, error) -> error == null ? respawned
+            : new RespawnFailed(dev.legato.podium.PodiumClient.unwrap(error).getMessage()));
   }
 
   private ReplyEffect<Event, State> answer(Waiting state, AnswerApproval answer) {
@@ -406,6 +483,10 @@ public final class ThreadEntity
         .onEvent(TurnStarted.class, (state, e) ->
             new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at())))
         .onEvent(AgentMessage.class, (state, e) -> state)
+        .onEvent(InstanceReplaced.class, (state, e) -> {
+          ThreadInfo old = info(state);
+          return new Ready(new ThreadInfo(old.agentType(), e.deploymentId(), e.instanceId(), old.cwd(), old.createdAt()));
+        })
         .onEvent(ApprovalRequested.class, (state, e) -> new Waiting(info(state), turn(state), e))
         .onEvent(ApprovalDecided.class, (state, e) -> new Running(info(state), turn(state)))
         .onEvent(TurnEnded.class, (state, e) -> new Ready(info(state)))
@@ -449,13 +530,17 @@ public final class ThreadEntity
     return null;
   }
 
-  private static ThreadStatus status(State state) {
+  private String linkState() {
+    return link == null ? "none" : linkConnected ? "connected" : "connecting";
+  }
+
+  private static ThreadStatus status(State state, String link) {
     ThreadInfo info = info(state);
     String instance = info == null ? null : info.instanceId();
-    if (state instanceof Running r) return new ThreadStatus("running", r.turn().turnId(), null, instance);
-    if (state instanceof Waiting w) return new ThreadStatus("waiting", w.turn().turnId(), w.request().requestId(), instance);
-    if (state instanceof Ready) return new ThreadStatus("ready", null, null, instance);
-    return new ThreadStatus("new", null, null, null);
+    if (state instanceof Running r) return new ThreadStatus("running", r.turn().turnId(), null, instance, link);
+    if (state instanceof Waiting w) return new ThreadStatus("waiting", w.turn().turnId(), w.request().requestId(), instance, link);
+    if (state instanceof Ready) return new ThreadStatus("ready", null, null, instance, link);
+    return new ThreadStatus("new", null, null, null, link);
   }
 
   private static String kind(AgentEvent.PermissionKind kind) {

@@ -200,6 +200,45 @@ class ThreadEntityTest {
   }
 
   @Test
+  void aTurnAfterTheInstanceIsGoneRespawnsTheAgentWithTheConversation() throws Exception {
+    Thread thread = new Thread("echo");
+    assertTrue(thread.startTurn("remember the lighthouse").isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    String firstInstance = thread.status().instanceId();
+    emulator.faults().killInstance(firstInstance);
+    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    status.awaitAssert(TIMEOUT, () -> {
+      thread.entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      assertEquals("none", status.receiveMessage(TIMEOUT).link());
+      return null;
+    });
+
+    assertTrue(thread.startTurn("/history").isSuccess());
+    List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
+    assertTrue(updates.stream().anyMatch(u -> u instanceof ThreadEntity.ThreadUpdate.Persisted p
+        && p.event() instanceof ThreadEntity.InstanceReplaced), "a new instance was recorded");
+    String answer = thread.read(ThreadDatabase::messages).stream().map(Rows.Message::text).reduce("", (a, b) -> b);
+    assertTrue(answer.contains("remember the lighthouse"), "the new agent knows the conversation: " + answer);
+    ThreadEntity.ThreadStatus now = thread.status();
+    assertTrue(!now.instanceId().equals(firstInstance) && now.link().equals("connected"), now.toString());
+  }
+
+  @Test
+  void steeringReachesTheRunningAgent() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/slow /long 8 write it").isSuccess());
+    thread.updates.receiveMessage(TIMEOUT); // TurnStarted
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.Steer("use tabs", reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    String answer = thread.read(ThreadDatabase::messages).get(1).text();
+    assertTrue(answer.contains("use tabs"), answer);
+    thread.entity.tell(new ThreadEntity.Steer("too late", reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isError(), "no turn to steer");
+  }
+
+  @Test
   void illegalCommandsAreRefusedAndChangeNothing() throws Exception {
     UUID id = UUID.randomUUID();
     ActorRef<ThreadEntity.Command> fresh = testKit.spawn(ThreadEntity.create(id));
