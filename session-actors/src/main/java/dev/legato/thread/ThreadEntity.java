@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -69,8 +71,23 @@ public final class ThreadEntity
 
   private record RespawnFailed(String reason) implements Command {}
 
+  private record Reconnect(String instanceId) implements Command {}
+
   /** Guidance for the running turn. */
   public record Steer(String text, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  public record AnswerQuestion(String requestId, Map<String, List<String>> answers, boolean dismissed,
+                               ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Archives an idle thread: its link closes, its files stay; it still answers reads. */
+  public record Archive(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  public record Unarchive(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Deletes the thread: its Podium instance, its link and its files; the entity stops. */
+  public record Delete(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  private record InstanceDeleted(Delete request) implements Command {}
 
   private record CreateFailed(String reason, Create request) implements Command {}
 
@@ -115,8 +132,28 @@ public final class ThreadEntity
   /** The agent's whole answer text of one message (deltas coalesced). */
   public record AgentMessage(String turnId, String itemId, String text, long at) implements Event {}
 
+  /** What a waiting turn waits for. */
+  public sealed interface Pending extends CborSerializable {
+    String turnId();
+
+    String requestId();
+  }
+
   public record ApprovalRequested(String turnId, String requestId, String kind, String command, String cwd,
-                                  String reason, long at) implements Event {}
+                                  String reason, long at) implements Event, Pending {}
+
+  public record QuestionAsked(String turnId, String requestId, List<Question> questions, long at)
+      implements Event, Pending {}
+
+  public record Question(String id, String header, String question, List<String> options) implements CborSerializable {}
+
+  /** @param answers question id → chosen answers; empty when dismissed */
+  public record QuestionAnswered(QuestionAsked question, Map<String, List<String>> answers, boolean dismissed, long at)
+      implements Event {}
+
+  public record Archived(long at) implements Event {}
+
+  public record Unarchived(long at) implements Event {}
 
   public record ApprovalDecided(ApprovalRequested request, String decision, long at) implements Event {}
 
@@ -134,14 +171,29 @@ public final class ThreadEntity
 
   public record Running(ThreadInfo info, Turn turn) implements State {}
 
-  public record Waiting(ThreadInfo info, Turn turn, ApprovalRequested request) implements State {}
+  public record Waiting(ThreadInfo info, Turn turn, Pending request) implements State {}
 
-  public record ThreadInfo(String agentType, String deploymentId, String instanceId, String cwd, long createdAt)
-      implements CborSerializable {}
+  public record ThreadInfo(String agentType, String deploymentId, String instanceId, String cwd, long createdAt,
+                           boolean archived) implements CborSerializable {
+    ThreadInfo withInstance(String newDeploymentId, String newInstanceId) {
+      return new ThreadInfo(agentType, newDeploymentId, newInstanceId, cwd, createdAt, archived);
+    }
+
+    ThreadInfo withArchived(boolean nowArchived) {
+      return new ThreadInfo(agentType, deploymentId, instanceId, cwd, createdAt, nowArchived);
+    }
+  }
 
   public record Turn(String turnId, String messageId, long startedAt) implements CborSerializable {}
 
   // ---- set-up --------------------------------------------------------------------------------------------
+
+  /** Registers threads with Cluster Sharding: entity id = the thread's UUID. */
+  public static void init(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).init(
+        org.apache.pekko.cluster.sharding.typed.javadsl.Entity.of(TYPE_KEY,
+            context -> create(UUID.fromString(context.getEntityId()))));
+  }
 
   public static Behavior<Command> create(UUID threadId) {
     return Behaviors.setup(context -> new ThreadEntity(threadId, context));
@@ -219,6 +271,29 @@ public final class ThreadEntity
 
     builder.forStateType(Ready.class)
         .onCommand(StartTurn.class, this::startTurn)
+        .onCommand(Archive.class, (state, c) -> {
+          if (state.info().archived()) {
+            return Effect().reply(c.replyTo(), StatusReply.ack());
+          }
+          return Effect().persist(new Archived(System.currentTimeMillis())).thenRun(after -> {
+            closeLink();
+            dev.legato.storage.SessionStorage.get(context.getSystem()).closeThread(threadId);
+          }).thenReply(c.replyTo(), after -> StatusReply.ack());
+        })
+        .onCommand(Unarchive.class, (state, c) -> state.info().archived()
+            ? Effect().persist(new Unarchived(System.currentTimeMillis())).thenReply(c.replyTo(), after -> StatusReply.ack())
+            : Effect().reply(c.replyTo(), StatusReply.ack()))
+        .onCommand(Delete.class, (state, c) -> {
+          closeLink();
+          context.pipeToSelf(podium.client().deleteInstance(state.info().instanceId()),
+              (done, error) -> new InstanceDeleted(c)); // a Podium that cannot delete it will reclaim it itself
+          return Effect().noReply();
+        })
+        .onCommand(InstanceDeleted.class, (state, c) -> Effect().stop().thenRun(after ->
+            dev.legato.storage.SessionStorage.get(context.getSystem()).deleteThread(threadId)
+                .whenComplete((done, error) -> c.request().replyTo().tell(error == null ? StatusReply.ack()
+                    : StatusReply.error("the thread's files could not be removed: " + error.getMessage()))))
+            .thenNoReply())
         .onCommand(Respawned.class, (state, r) -> {
           InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
           return Effect().persist(replaced).thenRun(after -> {
@@ -227,6 +302,11 @@ public final class ThreadEntity
             publish(replaced);
             openLink(r.instanceId());
           }).thenNoReply();
+        })
+        .onCommand(Reconnect.class, (state, r) -> {
+          respawning = false;
+          openLink(r.instanceId()); // the instance still runs: the stashed turns go out once connected
+          return Effect().noReply();
         })
         .onCommand(RespawnFailed.class, (state, r) -> {
           respawning = false;
@@ -246,6 +326,7 @@ public final class ThreadEntity
         .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(),
             StatusReply.error("turn " + state.turn().turnId() + " is waiting for approval " + state.request().requestId())))
         .onCommand(AnswerApproval.class, this::answer)
+        .onCommand(AnswerQuestion.class, this::answerQuestion)
         .onCommand(Steer.class, this::steer)
         .onCommand(Interrupt.class, (state, c) -> interrupt(state.turn(), c));
 
@@ -267,8 +348,15 @@ public final class ThreadEntity
         })
         .onCommand(GetStatus.class, (state, c) -> Effect().reply(c.replyTo(), status(state, linkState())))
         .onCommand(Steer.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("no turn is running")))
+        .onCommand(AnswerQuestion.class, (state, c) -> Effect().reply(c.replyTo(),
+            StatusReply.error("no question " + c.requestId() + " is pending")))
+        .onCommand(Archive.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error(busy(state, "archived"))))
+        .onCommand(Unarchive.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error(busy(state, "unarchived"))))
+        .onCommand(Delete.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error(busy(state, "deleted"))))
+        .onCommand(InstanceDeleted.class, (state, c) -> Effect().noReply())
         .onCommand(Respawned.class, (state, c) -> Effect().noReply())
         .onCommand(RespawnFailed.class, (state, c) -> Effect().noReply())
+        .onCommand(Reconnect.class, (state, c) -> Effect().noReply())
         .onCommand(InstanceReady.class, (state, c) -> Effect().noReply())
         .onCommand(CreateFailed.class, (state, c) -> Effect().noReply());
 
@@ -296,6 +384,9 @@ public final class ThreadEntity
   private ReplyEffect<Event, State> startTurn(Ready state, StartTurn start) {
     if (start.text() == null || start.text().isBlank()) {
       return Effect().reply(start.replyTo(), StatusReply.error("a turn needs text"));
+    }
+    if (state.info().archived()) {
+      return Effect().reply(start.replyTo(), StatusReply.error("the thread is archived; unarchive it first"));
     }
     if (link == null && lastRespawnFailure != null && !respawning) {
       String reason = lastRespawnFailure;
@@ -335,8 +426,9 @@ public final class ThreadEntity
   }
 
   /**
-   * Starts a new instance of the thread's agent type for a thread whose instance is gone (scaled to zero,
-   * killed), with the conversation so far to give it. Turns wait (stashed) meanwhile.
+   * Brings back the agent of a thread without a link: if Podium still runs its instance, reconnects to it;
+   * otherwise (scaled to zero, killed) starts a new instance of the same agent type, to be given the
+   * conversation so far with its first message. Turns wait (stashed) meanwhile.
    */
   private void respawn(ThreadInfo info) {
     if (respawning) {
@@ -344,28 +436,54 @@ public final class ThreadEntity
     }
     respawning = true;
     var client = podium.client();
+    CompletionStage<Command> next = client.instance(info.instanceId())
+        .handle((instance, error) -> instance != null && instance.status().live())
+        .thenCompose(alive -> alive
+            ? CompletableFuture.completedFuture((Command) new Reconnect(info.instanceId()))
+            : startInstance(info));
+    context.pipeToSelf(next, (command, error) -> error == null ? command
+        : new RespawnFailed(dev.legato.podium.PodiumClient.unwrap(error).getMessage()));
+  }
+
+  private CompletionStage<Command> startInstance(ThreadInfo info) {
+    var client = podium.client();
     var history = dev.legato.storage.SessionStorage.get(context.getSystem()).readThread(threadId, db ->
         db.messages().stream().map(m -> new AgentCommand.HistoryMessage(
             m.role().equals("user") ? AgentCommand.Role.USER : AgentCommand.Role.ASSISTANT, m.text())).toList());
-    context.pipeToSelf(
-        client.resolveDeployment(info.agentType()).thenCompose(deployment ->
-            client.createInstance(deployment, info.cwd() == null ? Map.of() : Map.of("cwd", info.cwd()), Map.of())
-                .thenCombine(history, (instance, messages) -> new Respawned(deployment, instance.instanceId(), messages))),
-        (respawned, error) -> error == null ? respawned
-            : new RespawnFailed(dev.legato.podium.PodiumClient.unwrap(error).getMessage()));
+    return client.resolveDeployment(info.agentType()).thenCompose(deployment ->
+        client.createInstance(deployment, info.cwd() == null ? Map.of() : Map.of("cwd", info.cwd()), Map.of())
+            .thenCombine(history, (instance, messages) -> new Respawned(deployment, instance.instanceId(), messages)));
   }
 
   private ReplyEffect<Event, State> answer(Waiting state, AnswerApproval answer) {
-    if (!state.request().requestId().equals(answer.requestId())) {
+    if (!(state.request() instanceof ApprovalRequested request) || !request.requestId().equals(answer.requestId())) {
       return Effect().reply(answer.replyTo(), StatusReply.error("no approval " + answer.requestId()
           + " is pending (waiting for " + state.request().requestId() + ")"));
     }
-    ApprovalDecided decided = new ApprovalDecided(state.request(), wire(answer.decision()), System.currentTimeMillis());
+    ApprovalDecided decided = new ApprovalDecided(request, wire(answer.decision()), System.currentTimeMillis());
     return Effect().persist(decided)
         .thenRun(after -> {
           publish(decided);
           if (link != null) {
             link.tell(new PodiumLink.Send(new AgentCommand.ApprovalResponse(answer.requestId(), answer.decision()),
+                sendResults));
+          }
+        })
+        .thenReply(answer.replyTo(), after -> StatusReply.ack());
+  }
+
+  private ReplyEffect<Event, State> answerQuestion(Waiting state, AnswerQuestion answer) {
+    if (!(state.request() instanceof QuestionAsked question) || !question.requestId().equals(answer.requestId())) {
+      return Effect().reply(answer.replyTo(), StatusReply.error("no question " + answer.requestId()
+          + " is pending (waiting for " + state.request().requestId() + ")"));
+    }
+    Map<String, List<String>> answers = answer.dismissed() || answer.answers() == null ? Map.of() : Map.copyOf(answer.answers());
+    QuestionAnswered answered = new QuestionAnswered(question, answers, answer.dismissed(), System.currentTimeMillis());
+    return Effect().persist(answered)
+        .thenRun(after -> {
+          publish(answered);
+          if (link != null) {
+            link.tell(new PodiumLink.Send(new AgentCommand.Answer(question.requestId(), answers, answer.dismissed()),
                 sendResults));
           }
         })
@@ -427,6 +545,10 @@ public final class ThreadEntity
         events.add(new ApprovalRequested(turn.turnId(), request.requestId(), kind(request.kind()), request.command(),
             request.cwd(), request.reason(), now));
         waiting = true;
+      } else if (agentEvent instanceof AgentEvent.QuestionRequested asked && !waiting) {
+        events.add(new QuestionAsked(turn.turnId(), asked.requestId(), asked.questions().stream()
+            .map(q -> new Question(q.id(), q.header(), q.question(), q.options())).toList(), now));
+        waiting = true;
       } else if (agentEvent instanceof AgentEvent.MessageCompleted completed) {
         if (!messagePersisted && streamed.length() > 0) {
           events.add(new AgentMessage(turn.turnId(), itemId(turn), streamed.toString(), now));
@@ -479,14 +601,15 @@ public final class ThreadEntity
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(ThreadCreated.class, (state, e) ->
-            new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.at())))
+            new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.at(), false)))
         .onEvent(TurnStarted.class, (state, e) ->
             new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at())))
         .onEvent(AgentMessage.class, (state, e) -> state)
-        .onEvent(InstanceReplaced.class, (state, e) -> {
-          ThreadInfo old = info(state);
-          return new Ready(new ThreadInfo(old.agentType(), e.deploymentId(), e.instanceId(), old.cwd(), old.createdAt()));
-        })
+        .onEvent(InstanceReplaced.class, (state, e) -> new Ready(info(state).withInstance(e.deploymentId(), e.instanceId())))
+        .onEvent(QuestionAsked.class, (state, e) -> new Waiting(info(state), turn(state), e))
+        .onEvent(QuestionAnswered.class, (state, e) -> new Running(info(state), turn(state)))
+        .onEvent(Archived.class, (state, e) -> new Ready(info(state).withArchived(true)))
+        .onEvent(Unarchived.class, (state, e) -> new Ready(info(state).withArchived(false)))
         .onEvent(ApprovalRequested.class, (state, e) -> new Waiting(info(state), turn(state), e))
         .onEvent(ApprovalDecided.class, (state, e) -> new Running(info(state), turn(state)))
         .onEvent(TurnEnded.class, (state, e) -> new Ready(info(state)))
@@ -494,6 +617,19 @@ public final class ThreadEntity
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------
+
+  private static String busy(State state, String what) {
+    return state instanceof New ? "the thread has not been started"
+        : "the thread cannot be " + what + " while a turn is running; interrupt it first";
+  }
+
+  private void closeLink() {
+    if (link != null) {
+      link.tell(new PodiumLink.Close());
+      link = null;
+      linkConnected = false;
+    }
+  }
 
   private void openLink(String instanceId) {
     linkConnected = false;

@@ -29,6 +29,13 @@ public final class ThreadProjection implements Projection {
     } else if (event instanceof ThreadEntity.ApprovalDecided e) {
       ThreadEntity.ApprovalRequested r = e.request();
       rows.upsertApproval(new Rows.Approval(r.requestId(), r.turnId(), null, r.kind(), payload(r), e.decision(), r.at(), e.at()));
+    } else if (event instanceof ThreadEntity.QuestionAsked e) {
+      rows.upsertApproval(new Rows.Approval(e.requestId(), e.turnId(), null, "question", JSON.valueToTree(e.questions()).toString(),
+          null, e.at(), null));
+    } else if (event instanceof ThreadEntity.QuestionAnswered e) {
+      ThreadEntity.QuestionAsked q = e.question();
+      rows.upsertApproval(new Rows.Approval(q.requestId(), q.turnId(), null, "question", JSON.valueToTree(q.questions()).toString(),
+          e.dismissed() ? "dismissed" : JSON.valueToTree(e.answers()).toString(), q.at(), e.at()));
     } else if (event instanceof ThreadEntity.TurnEnded e) {
       rows.upsertTurn(new Rows.Turn(e.turnId(), e.startedAt(), e.at(), e.outcome(), e.inputTokens(), e.outputTokens(),
           null, null, e.error()));

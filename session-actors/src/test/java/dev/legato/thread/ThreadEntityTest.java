@@ -239,6 +239,52 @@ class ThreadEntityTest {
   }
 
   @Test
+  void aQuestionWaitsForItsAnswerWhichTheAgentThenUses() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/ask which language").isSuccess());
+    ThreadEntity.QuestionAsked asked = last(thread.until(ThreadEntity.QuestionAsked.class), ThreadEntity.QuestionAsked.class);
+    assertEquals("waiting", thread.status().phase());
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.AnswerApproval(asked.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isError(), "a question is not an approval");
+    String questionId = asked.questions().get(0).id();
+    thread.entity.tell(new ThreadEntity.AnswerQuestion(asked.requestId(), Map.of(questionId, List.of("java")), false, reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    assertTrue(thread.read(ThreadDatabase::messages).get(1).text().contains("java"));
+    assertTrue(thread.read(db -> db.approvals(false)).get(0).decision().contains("java"));
+  }
+
+  @Test
+  void archiveUnarchiveAndDelete() throws Exception {
+    Thread thread = new Thread("echo");
+    assertTrue(thread.startTurn("keep this").isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.Archive(reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    assertEquals("none", thread.status().link(), "an archived thread lets its link go");
+    assertTrue(thread.startTurn("more").isError(), "no turns on an archived thread");
+    assertEquals(List.of("keep this"), thread.read(ThreadDatabase::messages).stream()
+        .filter(m -> m.role().equals("user")).map(Rows.Message::text).toList(), "its history stays");
+    thread.entity.tell(new ThreadEntity.Unarchive(reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    String instanceId = thread.status().instanceId();
+    assertTrue(thread.startTurn("more").isSuccess(), "unarchived: turns again");
+    thread.until(ThreadEntity.TurnEnded.class);
+    assertEquals(instanceId, thread.status().instanceId(), "its instance still ran: reconnected, not re-spawned");
+
+    Path folder = SessionStorage.get(testKit.system()).layout().threadDirectory(thread.id);
+    assertTrue(Files.exists(folder));
+    thread.entity.tell(new ThreadEntity.Delete(reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    testKit.createTestProbe().expectTerminated(thread.entity, TIMEOUT);
+    assertTrue(!Files.exists(folder), "its files are gone");
+    assertTrue(!emulator.instances().containsKey(instanceId) || emulator.instances().get(instanceId).equals("terminated"),
+        "its Podium instance is deleted");
+  }
+
+  @Test
   void illegalCommandsAreRefusedAndChangeNothing() throws Exception {
     UUID id = UUID.randomUUID();
     ActorRef<ThreadEntity.Command> fresh = testKit.spawn(ThreadEntity.create(id));
