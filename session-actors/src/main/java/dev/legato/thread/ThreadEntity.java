@@ -115,6 +115,10 @@ public final class ThreadEntity
     record Persisted(long sequenceNr, Event event) implements ThreadUpdate {}
 
     record TextDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
+
+    record ReasoningDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
+
+    record CommandOutputDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
   }
 
   // ---- events --------------------------------------------------------------------------------------------
@@ -150,6 +154,29 @@ public final class ThreadEntity
   /** @param answers question id → chosen answers; empty when dismissed */
   public record QuestionAnswered(QuestionAsked question, Map<String, List<String>> answers, boolean dismissed, long at)
       implements Event {}
+
+  /** A tool call as it ended ({@code status} completed or failed). */
+  public record ToolCallRecorded(String turnId, String toolCallId, String toolName, String argumentsJson,
+                                 String status, String output, long at) implements Event {}
+
+  /** A shell command's whole output (streamed live as it came) and how it ended. */
+  public record CommandCompleted(String turnId, String toolCallId, String output, Integer exitCode, Long durationMs,
+                                 long at) implements Event {}
+
+  public record FileChanged(String turnId, String toolCallId, String path, String kind, String diff, long at)
+      implements Event {}
+
+  public record PlanUpdated(String turnId, String planId, List<PlanStep> steps, String explanation, long at)
+      implements Event {}
+
+  public record PlanStep(String step, String status) implements CborSerializable {}
+
+  /** The agent's reasoning for one thinking block, whole. */
+  public record ReasoningRecorded(String turnId, String thinkingId, String text, long at) implements Event {}
+
+  public record MemoryExtracted(String key, String value, String metadataJson, long at) implements Event {}
+
+  public record SummaryCreated(String summary, List<String> coversTurns, long at) implements Event {}
 
   public record Archived(long at) implements Event {}
 
@@ -207,6 +234,11 @@ public final class ThreadEntity
   /** The current message's streamed text, kept until it is persisted whole. */
   private final StringBuilder streamed = new StringBuilder();
   private boolean messagePersisted;
+  /** Reasoning and command output streamed so far, by item, until persisted whole. */
+  private final Map<String, StringBuilder> itemText = new java.util.HashMap<>();
+  private final Map<String, AgentEvent.ToolCallStarted> toolCalls = new java.util.HashMap<>();
+  /** Tool calls that became a command execution or a file change: that item already tells their story. */
+  private final Set<String> specializedToolCalls = new HashSet<>();
   private ActorRef<PodiumLink.Command> link;
   private boolean linkConnected;
   private boolean creating;
@@ -406,6 +438,9 @@ public final class ThreadEntity
         .thenRun(after -> {
           streamed.setLength(0);
           messagePersisted = false;
+          itemText.clear();
+          toolCalls.clear();
+          specializedToolCalls.clear();
           publish(started);
           link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(started.messageId(), started.text(), hydration),
               sendResults));
@@ -545,6 +580,49 @@ public final class ThreadEntity
         events.add(new ApprovalRequested(turn.turnId(), request.requestId(), kind(request.kind()), request.command(),
             request.cwd(), request.reason(), now));
         waiting = true;
+      } else if (agentEvent instanceof AgentEvent.Thinking thinking) {
+        String id = thinking.thinkingId() == null ? turn.turnId() + "-thinking" : thinking.thinkingId();
+        StringBuilder text = itemText.computeIfAbsent(id, k -> new StringBuilder());
+        if (thinking.phase() == AgentEvent.Phase.COMPLETED) {
+          String whole = thinking.text().isEmpty() ? text.toString() : thinking.text();
+          itemText.remove(id);
+          events.add(new ReasoningRecorded(turn.turnId(), id, whole, now));
+        } else if (!thinking.text().isEmpty()) {
+          text.append(thinking.text());
+          publish(new ThreadUpdate.ReasoningDelta(turn.turnId(), id, thinking.text()));
+        }
+      } else if (agentEvent instanceof AgentEvent.ToolCallStarted started) {
+        toolCalls.put(started.toolCallId(), started);
+      } else if (agentEvent instanceof AgentEvent.ToolCall call) {
+        toolCalls.put(call.toolCallId(), new AgentEvent.ToolCallStarted(call.toolCallId(), call.toolName(), call.argumentsJson()));
+      } else if (agentEvent instanceof AgentEvent.ToolResult result) {
+        AgentEvent.ToolCallStarted call = toolCalls.remove(result.toolCallId());
+        if (specializedToolCalls.contains(result.toolCallId())) {
+          continue;
+        }
+        events.add(new ToolCallRecorded(turn.turnId(), result.toolCallId(), call == null ? null : call.toolName(),
+            call == null ? null : call.argumentsJson(), result.isError() ? "failed" : "completed", result.output(), now));
+      } else if (agentEvent instanceof AgentEvent.TerminalOutput output) {
+        itemText.computeIfAbsent(output.toolCallId(), k -> new StringBuilder()).append(output.output());
+        publish(new ThreadUpdate.CommandOutputDelta(turn.turnId(), output.toolCallId(), output.output()));
+      } else if (agentEvent instanceof AgentEvent.TerminalCompleted done) {
+        StringBuilder output = itemText.remove(done.toolCallId());
+        specializedToolCalls.add(done.toolCallId());
+        events.add(new CommandCompleted(turn.turnId(), done.toolCallId(), output == null ? "" : output.toString(),
+            done.exitCode(), done.durationMs(), now));
+      } else if (agentEvent instanceof AgentEvent.FileChanged change) {
+        if (change.toolCallId() != null) {
+          specializedToolCalls.add(change.toolCallId());
+        }
+        events.add(new FileChanged(turn.turnId(), change.toolCallId() == null ? change.path() : change.toolCallId(),
+            change.path(), change.kind().name().toLowerCase(java.util.Locale.ROOT), change.diff(), now));
+      } else if (agentEvent instanceof AgentEvent.PlanUpdated plan) {
+        events.add(new PlanUpdated(turn.turnId(), plan.planId() == null ? turn.turnId() + "-plan" : plan.planId(),
+            plan.steps().stream().map(step -> new PlanStep(step.step(), step.status())).toList(), plan.explanation(), now));
+      } else if (agentEvent instanceof AgentEvent.MemoryExtracted memory) {
+        events.add(new MemoryExtracted(memory.key(), memory.value(), memory.metadataJson(), now));
+      } else if (agentEvent instanceof AgentEvent.SummaryCreated summary) {
+        events.add(new SummaryCreated(summary.summary(), summary.coversTurns(), now));
       } else if (agentEvent instanceof AgentEvent.QuestionRequested asked && !waiting) {
         events.add(new QuestionAsked(turn.turnId(), asked.requestId(), asked.questions().stream()
             .map(q -> new Question(q.id(), q.header(), q.question(), q.options())).toList(), now));
@@ -605,6 +683,13 @@ public final class ThreadEntity
         .onEvent(TurnStarted.class, (state, e) ->
             new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at())))
         .onEvent(AgentMessage.class, (state, e) -> state)
+        .onEvent(ToolCallRecorded.class, (state, e) -> state)
+        .onEvent(CommandCompleted.class, (state, e) -> state)
+        .onEvent(FileChanged.class, (state, e) -> state)
+        .onEvent(PlanUpdated.class, (state, e) -> state)
+        .onEvent(ReasoningRecorded.class, (state, e) -> state)
+        .onEvent(MemoryExtracted.class, (state, e) -> state)
+        .onEvent(SummaryCreated.class, (state, e) -> state)
         .onEvent(InstanceReplaced.class, (state, e) -> new Ready(info(state).withInstance(e.deploymentId(), e.instanceId())))
         .onEvent(QuestionAsked.class, (state, e) -> new Waiting(info(state), turn(state), e))
         .onEvent(QuestionAnswered.class, (state, e) -> new Running(info(state), turn(state)))

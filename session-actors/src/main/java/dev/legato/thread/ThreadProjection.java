@@ -36,6 +36,32 @@ public final class ThreadProjection implements Projection {
       ThreadEntity.QuestionAsked q = e.question();
       rows.upsertApproval(new Rows.Approval(q.requestId(), q.turnId(), null, "question", JSON.valueToTree(q.questions()).toString(),
           e.dismissed() ? "dismissed" : JSON.valueToTree(e.answers()).toString(), q.at(), e.at()));
+    } else if (event instanceof ThreadEntity.ToolCallRecorded e) {
+      ObjectNode item = JSON.createObjectNode().put("tool", e.toolName()).put("arguments", e.argumentsJson()).put("output", e.output());
+      rows.upsertElement(new Rows.Element(e.toolCallId(), e.turnId(), "toolCall", e.status(), item.toString(), e.at(), e.at()));
+    } else if (event instanceof ThreadEntity.CommandCompleted e) {
+      ObjectNode item = JSON.createObjectNode().put("output", e.output());
+      if (e.exitCode() != null) {
+        item.put("exitCode", e.exitCode());
+      }
+      if (e.durationMs() != null) {
+        item.put("durationMs", e.durationMs());
+      }
+      String status = e.exitCode() == null || e.exitCode() == 0 ? "completed" : "failed";
+      rows.upsertElement(new Rows.Element(e.toolCallId(), e.turnId(), "commandExecution", status, item.toString(), e.at(), e.at()));
+    } else if (event instanceof ThreadEntity.FileChanged e) {
+      ObjectNode item = JSON.createObjectNode().put("path", e.path()).put("kind", e.kind());
+      rows.upsertElement(new Rows.Element(e.toolCallId(), e.turnId(), "fileChange", "completed", item.toString(), e.at(), e.at()));
+      rows.upsertDiff(new Rows.Diff(e.turnId(), e.toolCallId(), e.path(), e.kind(), e.diff(), e.at()));
+    } else if (event instanceof ThreadEntity.PlanUpdated e) {
+      rows.upsertPlan(new Rows.Plan(e.planId(), e.turnId(), JSON.valueToTree(e.steps()).toString(), e.explanation(), e.at()));
+    } else if (event instanceof ThreadEntity.ReasoningRecorded e) {
+      ObjectNode item = JSON.createObjectNode().put("text", e.text());
+      rows.upsertElement(new Rows.Element(e.thinkingId(), e.turnId(), "reasoning", "completed", item.toString(), e.at(), e.at()));
+    } else if (event instanceof ThreadEntity.MemoryExtracted e) {
+      rows.putMemory(new Rows.Memory(e.key(), e.value(), e.metadataJson(), e.at(), e.at()));
+    } else if (event instanceof ThreadEntity.SummaryCreated e) {
+      rows.addSummary(new Rows.Summary(e.summary(), JSON.valueToTree(e.coversTurns()).toString(), e.at()));
     } else if (event instanceof ThreadEntity.TurnEnded e) {
       rows.upsertTurn(new Rows.Turn(e.turnId(), e.startedAt(), e.at(), e.outcome(), e.inputTokens(), e.outputTokens(),
           null, null, e.error()));

@@ -285,6 +285,36 @@ class ThreadEntityTest {
   }
 
   @Test
+  void everythingTheAgentDoesIsRecordedOnTheReadSide() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/think /plan read; write /tool /remember lang=java /summarize /run echo hi").isSuccess());
+    ThreadEntity.ApprovalRequested request = last(thread.until(ThreadEntity.ApprovalRequested.class), ThreadEntity.ApprovalRequested.class);
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
+    assertTrue(updates.stream().anyMatch(ThreadEntity.ThreadUpdate.CommandOutputDelta.class::isInstance), "command output streamed");
+    assertTrue(thread.startTurn("/edit src/App.java").isSuccess());
+    request = last(thread.until(ThreadEntity.ApprovalRequested.class), ThreadEntity.ApprovalRequested.class);
+    thread.entity.tell(new ThreadEntity.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+
+    List<String> kinds = thread.read(ThreadDatabase::elements).stream().map(Rows.Element::kind).distinct().sorted().toList();
+    assertEquals(List.of("agentMessage", "commandExecution", "fileChange", "reasoning", "toolCall"), kinds);
+    Rows.Element command = thread.read(ThreadDatabase::elements).stream().filter(e -> e.kind().equals("commandExecution")).findFirst().orElseThrow();
+    assertTrue(command.payload().contains("hi"), command.payload());
+    String secondTurn = thread.read(ThreadDatabase::turns).get(1).turnId();
+    Rows.Diff diff = thread.read(db -> db.diffs(secondTurn)).get(0);
+    assertEquals("src/App.java", diff.path());
+    assertTrue(diff.diff().contains("@@"), diff.diff());
+    String firstTurn = thread.read(ThreadDatabase::turns).get(0).turnId();
+    assertTrue(thread.read(db -> db.plans(firstTurn)).get(0).steps().contains("read"));
+    assertEquals("java", thread.read(ThreadDatabase::memories).get(0).value());
+    assertEquals(1, thread.read(ThreadDatabase::summaries).size());
+  }
+
+  @Test
   void illegalCommandsAreRefusedAndChangeNothing() throws Exception {
     UUID id = UUID.randomUUID();
     ActorRef<ThreadEntity.Command> fresh = testKit.spawn(ThreadEntity.create(id));
