@@ -36,9 +36,8 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * never stuck: a turn whose agent is gone, or that was cut short by a restart, is recorded as failed or
  * interrupted.
  *
- * <p>First slice of the thread entity: creation, turns with streamed answers, command and file approvals,
- * interrupt, recovery. Questions, tool and file items, plans, memories, resume with re-spawn, archive and
- * delete, cursors for subscribers and passivation come next.
+ * <p>Not yet: passivation, memories for a re-spawned agent, time-windowed persistence of deltas (see the
+ * module README).
  */
 public final class ThreadEntity
     extends EventSourcedBehaviorWithEnforcedReplies<ThreadEntity.Command, ThreadEntity.Event, ThreadEntity.State> {
@@ -59,8 +58,13 @@ public final class ThreadEntity
 
   public record Interrupt(ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
-  /** Live updates from now on, until the subscriber stops. */
-  public record Subscribe(ActorRef<ThreadUpdate> subscriber, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  /**
+   * Updates until the subscriber stops: first every persisted event after {@code afterSequenceNr} (0: the
+   * whole history; null: none), then live ones, in order and exactly once; a pending approval or question
+   * is offered again after that.
+   */
+  public record Subscribe(ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<StatusReply<Done>> replyTo)
+      implements Command {}
 
   public record GetStatus(ActorRef<ThreadStatus> replyTo) implements Command {}
 
@@ -95,6 +99,8 @@ public final class ThreadEntity
 
   private record SubscriberGone(ActorRef<ThreadUpdate> subscriber) implements Command {}
 
+  private record ReplayDone(ActorRef<ThreadUpdate> subscriber, String failure) implements Command {}
+
   private record EndInterruptedTurn(String reason) implements Command {}
 
   private record SendResult(StatusReply<Done> result) implements Command {}
@@ -119,6 +125,12 @@ public final class ThreadEntity
     record ReasoningDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
 
     record CommandOutputDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
+
+    /** What the waiting turn waits for, offered to a subscriber that joins while it waits. */
+    record PendingRequest(Pending request) implements ThreadUpdate {}
+
+    /** The history could not be replayed; live updates follow anyway. */
+    record ReplayFailed(String reason) implements ThreadUpdate {}
   }
 
   // ---- events --------------------------------------------------------------------------------------------
@@ -231,6 +243,8 @@ public final class ThreadEntity
   private final Podium podium;
   private final ActorRef<PodiumLink.Output> linkOutput;
   private final Set<ActorRef<ThreadUpdate>> subscribers = new HashSet<>();
+  /** Subscribers still receiving their replay, with the live updates held back meanwhile. */
+  private final Map<ActorRef<ThreadUpdate>, List<ThreadUpdate>> replaying = new java.util.HashMap<>();
   /** The current message's streamed text, kept until it is persisted whole. */
   private final StringBuilder streamed = new StringBuilder();
   private boolean messagePersisted;
@@ -369,13 +383,21 @@ public final class ThreadEntity
         .onCommand(EndInterruptedTurn.class, this::endInterruptedTurn)
         .onCommand(SendResult.class, this::sendResult)
         .onCommand(FromLink.class, this::fromLink)
-        .onCommand(Subscribe.class, (state, c) -> {
-          subscribers.add(c.subscriber());
-          context.watchWith(c.subscriber(), new SubscriberGone(c.subscriber()));
-          return Effect().reply(c.replyTo(), StatusReply.ack());
+        .onCommand(Subscribe.class, this::subscribe)
+        .onCommand(ReplayDone.class, (state, c) -> {
+          List<ThreadUpdate> heldBack = replaying.remove(c.subscriber());
+          if (heldBack != null) {
+            if (c.failure() != null) {
+              c.subscriber().tell(new ThreadUpdate.ReplayFailed(c.failure()));
+            }
+            heldBack.forEach(c.subscriber()::tell);
+            goLive(state, c.subscriber());
+          }
+          return Effect().noReply();
         })
         .onCommand(SubscriberGone.class, (state, c) -> {
           subscribers.remove(c.subscriber());
+          replaying.remove(c.subscriber());
           return Effect().noReply();
         })
         .onCommand(GetStatus.class, (state, c) -> Effect().reply(c.replyTo(), status(state, linkState())))
@@ -447,6 +469,34 @@ public final class ThreadEntity
           hydration = List.of(); // a re-spawned agent is told the history once
         })
         .thenReply(start.replyTo(), after -> StatusReply.success(new TurnAccepted(turnId)));
+  }
+
+  private ReplyEffect<Event, State> subscribe(State state, Subscribe subscribe) {
+    ActorRef<ThreadUpdate> subscriber = subscribe.subscriber();
+    context.watchWith(subscriber, new SubscriberGone(subscriber));
+    long upTo = lastSequenceNumber(context);
+    Long after = subscribe.afterSequenceNr();
+    if (after == null || after >= upTo) {
+      goLive(state, subscriber);
+      return Effect().reply(subscribe.replyTo(), StatusReply.ack());
+    }
+    // Everything persisted from here on has a higher number than upTo: it is held back and follows the replay.
+    replaying.put(subscriber, new ArrayList<>());
+    org.apache.pekko.persistence.query.PersistenceQuery.get(context.getSystem().classicSystem())
+        .getReadJournalFor(dev.legato.storage.SqliteReadJournal.class, dev.legato.storage.SqliteReadJournal.IDENTIFIER)
+        .currentEventsByPersistenceId(persistenceId().id(), Math.max(1, after + 1), upTo)
+        .runForeach(envelope -> subscriber.tell(new ThreadUpdate.Persisted(envelope.sequenceNr(), (Event) envelope.event())),
+            context.getSystem())
+        .whenComplete((done, error) -> context.getSelf().tell(
+            new ReplayDone(subscriber, error == null ? null : String.valueOf(dev.legato.podium.PodiumClient.unwrap(error)))));
+    return Effect().reply(subscribe.replyTo(), StatusReply.ack());
+  }
+
+  private void goLive(State state, ActorRef<ThreadUpdate> subscriber) {
+    subscribers.add(subscriber);
+    if (state instanceof Waiting waiting) {
+      subscriber.tell(new ThreadUpdate.PendingRequest(waiting.request()));
+    }
   }
 
   private ReplyEffect<Event, State> steer(State state, Steer steer) {
@@ -723,15 +773,15 @@ public final class ThreadEntity
   }
 
   private void publish(Event event) {
-    if (subscribers.isEmpty()) {
+    if (subscribers.isEmpty() && replaying.isEmpty()) {
       return;
     }
-    ThreadUpdate update = new ThreadUpdate.Persisted(lastSequenceNumber(context), event);
-    subscribers.forEach(s -> s.tell(update));
+    publish(new ThreadUpdate.Persisted(lastSequenceNumber(context), event));
   }
 
   private void publish(ThreadUpdate update) {
     subscribers.forEach(s -> s.tell(update));
+    replaying.values().forEach(heldBack -> heldBack.add(update));
   }
 
   private static String itemId(Turn turn) {

@@ -66,7 +66,7 @@ class ThreadEntityTest {
       entity.tell(new ThreadEntity.Create(agentType, "/work", created.getRef()));
       assertTrue(created.receiveMessage(TIMEOUT).isSuccess());
       TestProbe<StatusReply<Done>> subscribed = testKit.createTestProbe();
-      entity.tell(new ThreadEntity.Subscribe(updates.getRef(), subscribed.getRef()));
+      entity.tell(new ThreadEntity.Subscribe(updates.getRef(), null, subscribed.getRef()));
       assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
     }
 
@@ -312,6 +312,63 @@ class ThreadEntityTest {
     assertTrue(thread.read(db -> db.plans(firstTurn)).get(0).steps().contains("read"));
     assertEquals("java", thread.read(ThreadDatabase::memories).get(0).value());
     assertEquals(1, thread.read(ThreadDatabase::summaries).size());
+  }
+
+  @Test
+  void subscribersWithCursorsGetTheHistoryAfterItThenLiveUpdatesExactlyOnce() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("first").isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    assertTrue(thread.startTurn("/run echo second").isSuccess());
+    List<ThreadEntity.ThreadUpdate> seen = thread.until(ThreadEntity.ApprovalRequested.class);
+    long requestSeq = ((ThreadEntity.ThreadUpdate.Persisted) seen.get(seen.size() - 1)).sequenceNr();
+
+    // One joins from the start, one from the middle, while the turn waits for approval.
+    TestProbe<ThreadEntity.ThreadUpdate> fromStart = testKit.createTestProbe();
+    TestProbe<ThreadEntity.ThreadUpdate> fromMiddle = testKit.createTestProbe();
+    TestProbe<StatusReply<Done>> ack = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.Subscribe(fromStart.getRef(), 0L, ack.getRef()));
+    thread.entity.tell(new ThreadEntity.Subscribe(fromMiddle.getRef(), 3L, ack.getRef()));
+    ack.receiveMessage(TIMEOUT);
+    ack.receiveMessage(TIMEOUT);
+    ThreadEntity.ApprovalRequested request = (ThreadEntity.ApprovalRequested) ((ThreadEntity.ThreadUpdate.Persisted) seen.get(seen.size() - 1)).event();
+
+    // Each gets its replay and then the pending approval offered again.
+    Map<TestProbe<ThreadEntity.ThreadUpdate>, List<Long>> seqs = new java.util.HashMap<>();
+    for (TestProbe<ThreadEntity.ThreadUpdate> probe : List.of(fromStart, fromMiddle)) {
+      List<Long> numbers = new ArrayList<>();
+      while (true) {
+        ThreadEntity.ThreadUpdate update = probe.receiveMessage(TIMEOUT);
+        if (update instanceof ThreadEntity.ThreadUpdate.PendingRequest pending) {
+          assertEquals(request.requestId(), pending.request().requestId());
+          break;
+        }
+        numbers.add(((ThreadEntity.ThreadUpdate.Persisted) update).sequenceNr());
+      }
+      seqs.put(probe, numbers);
+    }
+    thread.entity.tell(new ThreadEntity.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, ack.getRef()));
+    assertTrue(ack.receiveMessage(TIMEOUT).isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+
+    // ... then the live rest of the turn: together, in order, no gap, no duplicate.
+    for (TestProbe<ThreadEntity.ThreadUpdate> probe : List.of(fromStart, fromMiddle)) {
+      List<Long> numbers = seqs.get(probe);
+      while (true) {
+        ThreadEntity.ThreadUpdate update = probe.receiveMessage(TIMEOUT);
+        if (update instanceof ThreadEntity.ThreadUpdate.Persisted persisted) {
+          numbers.add(persisted.sequenceNr());
+          if (persisted.event() instanceof ThreadEntity.TurnEnded) {
+            break;
+          }
+        }
+      }
+      long first = probe == fromStart ? 1 : 4;
+      for (int i = 0; i < numbers.size(); i++) {
+        assertEquals(first + i, numbers.get(i), "in order, no gap, no duplicate: " + numbers);
+      }
+      assertTrue(numbers.get(numbers.size() - 1) > requestSeq);
+    }
   }
 
   @Test
