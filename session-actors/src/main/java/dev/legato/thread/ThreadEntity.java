@@ -530,14 +530,24 @@ public final class ThreadEntity
         : new RespawnFailed(dev.legato.podium.PodiumClient.unwrap(error).getMessage()));
   }
 
+  /** A new instance, hydrated: its config carries the thread's memories, its first message the conversation. */
   private CompletionStage<Command> startInstance(ThreadInfo info) {
     var client = podium.client();
-    var history = dev.legato.storage.SessionStorage.get(context.getSystem()).readThread(threadId, db ->
-        db.messages().stream().map(m -> new AgentCommand.HistoryMessage(
-            m.role().equals("user") ? AgentCommand.Role.USER : AgentCommand.Role.ASSISTANT, m.text())).toList());
-    return client.resolveDeployment(info.agentType()).thenCompose(deployment ->
-        client.createInstance(deployment, info.cwd() == null ? Map.of() : Map.of("cwd", info.cwd()), Map.of())
-            .thenCombine(history, (instance, messages) -> new Respawned(deployment, instance.instanceId(), messages)));
+    record Known(List<AgentCommand.HistoryMessage> history, List<Map<String, String>> memories) {}
+    CompletionStage<Known> known = dev.legato.storage.SessionStorage.get(context.getSystem()).readThread(threadId, db ->
+        new Known(
+            db.messages().stream().map(m -> new AgentCommand.HistoryMessage(
+                m.role().equals("user") ? AgentCommand.Role.USER : AgentCommand.Role.ASSISTANT, m.text())).toList(),
+            db.memories().stream().map(m -> Map.of("key", m.key(), "value", m.value())).toList()));
+    return client.resolveDeployment(info.agentType()).thenCompose(deployment -> known.thenCompose(k -> {
+      Map<String, Object> config = new java.util.HashMap<>();
+      if (info.cwd() != null) {
+        config.put("cwd", info.cwd());
+      }
+      config.put("memories", k.memories());
+      return client.createInstance(deployment, config, Map.of())
+          .thenApply(instance -> (Command) new Respawned(deployment, instance.instanceId(), k.history()));
+    }));
   }
 
   private ReplyEffect<Event, State> answer(Waiting state, AnswerApproval answer) {

@@ -224,6 +224,25 @@ class ThreadEntityTest {
   }
 
   @Test
+  void aRespawnedAgentIsGivenTheThreadsMemories() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/remember editor=helix").isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    emulator.faults().killInstance(thread.status().instanceId());
+    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    status.awaitAssert(TIMEOUT, () -> {
+      thread.entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      assertEquals("none", status.receiveMessage(TIMEOUT).link());
+      return null;
+    });
+    // The coder agent answers /recall like echo: it lists the memories its instance was created with.
+    assertTrue(thread.startTurn("/recall").isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    String answer = thread.read(ThreadDatabase::messages).stream().map(Rows.Message::text).reduce("", (a, b) -> b);
+    assertTrue(answer.contains("helix"), answer);
+  }
+
+  @Test
   void steeringReachesTheRunningAgent() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/slow /long 8 write it").isSuccess());

@@ -22,7 +22,7 @@ import org.apache.pekko.stream.javadsl.Source;
 final class CoderAgent implements Agent {
   static final Set<String> DIRECTIVES = Set.of(
       "/think", "/plan", "/tool", "/tool-error", "/run", "/edit", "/create", "/delete", "/ask",
-      "/remember", "/summarize", "/sandbox", "/error", "/slow", "/long");
+      "/remember", "/recall", "/summarize", "/sandbox", "/error", "/slow", "/long");
   private static final Duration SLOW = Duration.ofMillis(150);
   private static final String[] LOREM = {
     "lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do"};
@@ -113,6 +113,10 @@ final class CoderAgent implements Agent {
       case "/ask" -> ask(turn, arg.isEmpty() ? "Which approach should I take?" : arg, report);
       case "/remember" -> remember(turn, arg, report);
       case "/summarize" -> summarize(turn, report);
+      case "/recall" -> {
+        report.note(EchoAgent.recall(turn.config())); // what a re-spawned instance was hydrated with
+        yield Source.empty();
+      }
       case "/sandbox" -> sandbox(turn);
       case "/error" -> error(turn, arg.isEmpty() ? "the agent failed on purpose (/error)" : arg);
       case "/slow" -> {
