@@ -101,6 +101,9 @@ public final class ThreadEntity
 
   private record ReplayDone(ActorRef<ThreadUpdate> subscriber, String failure) implements Command {}
 
+  /** Nothing happened for {@code legato.thread.passivate-after}. */
+  private record IdleTimeout() implements Command {}
+
   private record EndInterruptedTurn(String reason) implements Command {}
 
   private record SendResult(StatusReply<Done> result) implements Command {}
@@ -231,15 +234,18 @@ public final class ThreadEntity
   public static void init(org.apache.pekko.actor.typed.ActorSystem<?> system) {
     org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).init(
         org.apache.pekko.cluster.sharding.typed.javadsl.Entity.of(TYPE_KEY,
-            context -> create(UUID.fromString(context.getEntityId()))));
+            context -> Behaviors.setup(actor ->
+                new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard()))));
   }
 
+  /** A thread outside sharding (tests, tools): passivation simply stops it. */
   public static Behavior<Command> create(UUID threadId) {
-    return Behaviors.setup(context -> new ThreadEntity(threadId, context));
+    return Behaviors.setup(context -> new ThreadEntity(threadId, context, null));
   }
 
   private final UUID threadId;
   private final ActorContext<Command> context;
+  private final ActorRef<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard;
   private final Podium podium;
   private final ActorRef<PodiumLink.Output> linkOutput;
   private final Set<ActorRef<ThreadUpdate>> subscribers = new HashSet<>();
@@ -262,10 +268,15 @@ public final class ThreadEntity
   private List<AgentCommand.HistoryMessage> hydration = List.of();
   private final ActorRef<StatusReply<Done>> sendResults;
 
-  private ThreadEntity(UUID threadId, ActorContext<Command> context) {
+  private ThreadEntity(UUID threadId, ActorContext<Command> context,
+                       ActorRef<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard) {
     super(PersistenceId.of(TYPE_KEY.name(), threadId.toString()));
     this.threadId = threadId;
     this.context = context;
+    this.shard = shard;
+    // Any message resets it; when it fires, an idle thread (no turn, no subscriber) stops and lets its link go.
+    context.setReceiveTimeout(context.getSystem().settings().config().getDuration("legato.thread.passivate-after"),
+        new IdleTimeout());
     this.podium = Podium.get(context.getSystem());
     this.linkOutput = context.messageAdapter(PodiumLink.Output.class, FromLink::new);
     @SuppressWarnings("unchecked")
@@ -384,6 +395,17 @@ public final class ThreadEntity
         .onCommand(SendResult.class, this::sendResult)
         .onCommand(FromLink.class, this::fromLink)
         .onCommand(Subscribe.class, this::subscribe)
+        .onCommand(IdleTimeout.class, (state, c) -> {
+          boolean idle = turn(state) == null && subscribers.isEmpty() && replaying.isEmpty() && !creating && !respawning;
+          if (!idle) {
+            return Effect().noReply();
+          }
+          if (shard != null) {
+            shard.tell(new org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.Passivate<>(context.getSelf()));
+            return Effect().noReply();
+          }
+          return Effect().stop().thenNoReply();
+        })
         .onCommand(ReplayDone.class, (state, c) -> {
           List<ThreadUpdate> heldBack = replaying.remove(c.subscriber());
           if (heldBack != null) {

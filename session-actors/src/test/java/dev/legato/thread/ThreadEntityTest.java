@@ -45,6 +45,7 @@ class ThreadEntityTest {
             pekko.persistence.journal.plugin = "legato.storage.journal"
             pekko.persistence.snapshot-store.plugin = "legato.storage.snapshot"
             pekko.loglevel = WARNING
+            legato.thread.passivate-after = 1s
             """))
         .withFallback(ConfigFactory.load()));
   }
@@ -388,6 +389,32 @@ class ThreadEntityTest {
       }
       assertTrue(numbers.get(numbers.size() - 1) > requestSeq);
     }
+  }
+
+  @Test
+  void anIdleThreadStopsAndTheNextMessageBringsItBack() throws Exception {
+    UUID id = UUID.randomUUID();
+    ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
+    entity.tell(new ThreadEntity.Create("echo", null, created.getRef()));
+    String instanceId = created.receiveMessage(TIMEOUT).getValue().instanceId();
+    testKit.createTestProbe().expectTerminated(entity, Duration.ofSeconds(10)); // no turn, no subscriber: passivated
+
+    ActorRef<ThreadEntity.Command> revived = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = testKit.createTestProbe();
+    revived.tell(new ThreadEntity.StartTurn("after a nap", accepted.getRef()));
+    assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess());
+    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    status.awaitAssert(TIMEOUT, () -> {
+      revived.tell(new ThreadEntity.GetStatus(status.getRef()));
+      assertEquals("ready", status.receiveMessage(TIMEOUT).phase());
+      return null;
+    });
+    revived.tell(new ThreadEntity.GetStatus(status.getRef()));
+    assertEquals(instanceId, status.receiveMessage(TIMEOUT).instanceId(), "its instance still ran: reconnected");
+    List<Rows.Message> messages = SessionStorage.get(testKit.system()).readThread(id, ThreadDatabase::messages)
+        .toCompletableFuture().get(15, TimeUnit.SECONDS);
+    assertTrue(messages.get(messages.size() - 1).text().contains("after a nap"));
   }
 
   @Test
