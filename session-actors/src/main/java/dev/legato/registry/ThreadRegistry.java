@@ -10,6 +10,11 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import dev.legato.thread.ThreadEntity;
+import java.time.Duration;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -23,7 +28,8 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 /**
- * One tenant's threads: the source for listing (pages, filters, search, sort) and for the name, archived
+ * One tenant's threads: it starts, archives and deletes them (through their sharded ThreadEntity) and is
+ * the source for listing (pages, filters, search, sort) and for the name, archived
  * flag and preview of each thread. Persisted, sharded by tenant id ({@code Registry|<tenant>}), with
  * snapshots so that a large tenant recovers quickly. A tenant sees only its own registry: tenant
  * isolation is the entity boundary.
@@ -37,6 +43,26 @@ public final class ThreadRegistry
   // ---- protocol ------------------------------------------------------------------------------------------
 
   public sealed interface Command extends CborSerializable {}
+
+  /**
+   * Starts a thread for this tenant: a new UUID, its {@code ThreadEntity} created (agent started on
+   * Podium), then registered. Replies with the listing entry.
+   */
+  public record StartThread(String agentType, String name, String cwd, ActorRef<StatusReply<ThreadSummary>> replyTo)
+      implements Command {}
+
+  /** Archives or unarchives the thread itself (its link and files), then its listing entry. */
+  public record ArchiveThread(UUID threadId, boolean archived, ActorRef<StatusReply<ThreadSummary>> replyTo)
+      implements Command {}
+
+  /** Deletes the thread itself (Podium instance, files), then forgets it. */
+  public record DeleteThread(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  private record ThreadStarted(UUID threadId, StartThread request, String error) implements Command {}
+
+  private record ThreadArchived(ArchiveThread request, String error) implements Command {}
+
+  private record ThreadDeleted(DeleteThread request, String error) implements Command {}
 
   /** Adds a new thread; refused if the id is known (even a deleted one is gone from here, so it may return). */
   public record Register(UUID threadId, String name, String agentType, long createdAt,
@@ -90,13 +116,18 @@ public final class ThreadRegistry
   }
 
   public static Behavior<Command> create(String tenantId, RegistrySettings settings) {
-    return new ThreadRegistry(PersistenceId.of(TYPE_KEY.name(), tenantId), settings);
+    return Behaviors.setup(context -> new ThreadRegistry(tenantId, context, settings));
   }
 
+  private static final Duration THREAD_CALL_TIMEOUT = Duration.ofSeconds(30);
+  private final String tenantId;
+  private final ActorContext<Command> context;
   private final RegistrySettings settings;
 
-  private ThreadRegistry(PersistenceId persistenceId, RegistrySettings settings) {
-    super(persistenceId);
+  private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings) {
+    super(PersistenceId.of(TYPE_KEY.name(), tenantId));
+    this.tenantId = tenantId;
+    this.context = context;
     this.settings = settings;
   }
 
@@ -138,7 +169,64 @@ public final class ThreadRegistry
         .onCommand(Unregister.class, this::unregister)
         .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), known(state, get.threadId())))
         .onCommand(List.class, this::list)
+        .onCommand(StartThread.class, this::startThread)
+        .onCommand(ThreadStarted.class, this::threadStarted)
+        .onCommand(ArchiveThread.class, this::archiveThread)
+        .onCommand(ThreadArchived.class, (state, done) -> done.error() != null
+            ? Effect().reply(done.request().replyTo(), StatusReply.error(done.error()))
+            : setArchived(state, new SetArchived(done.request().threadId(), done.request().archived(),
+                System.currentTimeMillis(), done.request().replyTo())))
+        .onCommand(DeleteThread.class, this::deleteThread)
+        .onCommand(ThreadDeleted.class, (state, done) -> done.error() != null
+            ? Effect().reply(done.request().replyTo(), StatusReply.error(done.error()))
+            : unregister(state, new Unregister(done.request().threadId(), done.request().replyTo())))
         .build();
+  }
+
+  private EntityRef<ThreadEntity.Command> thread(UUID threadId) {
+    return ClusterSharding.get(context.getSystem()).entityRefFor(ThreadEntity.TYPE_KEY, threadId.toString());
+  }
+
+  private ReplyEffect<Event, State> startThread(State state, StartThread start) {
+    if (start.agentType() == null || start.agentType().isBlank()) {
+      return Effect().reply(start.replyTo(), StatusReply.error("a thread needs an agent type"));
+    }
+    UUID threadId = UUID.randomUUID();
+    context.pipeToSelf(
+        thread(threadId).<ThreadEntity.Created>askWithStatus(
+            reply -> new ThreadEntity.Create(start.agentType(), start.cwd(), tenantId, reply), THREAD_CALL_TIMEOUT),
+        (created, error) -> new ThreadStarted(threadId, start, error == null ? null : error.getMessage()));
+    return Effect().noReply(); // answered once the thread has started its agent
+  }
+
+  private ReplyEffect<Event, State> threadStarted(State state, ThreadStarted started) {
+    if (started.error() != null) {
+      return Effect().reply(started.request().replyTo(), StatusReply.error(started.error()));
+    }
+    long now = System.currentTimeMillis();
+    return register(state, new Register(started.threadId(), started.request().name(), started.request().agentType(),
+        now, started.request().replyTo()));
+  }
+
+  private ReplyEffect<Event, State> archiveThread(State state, ArchiveThread archive) {
+    if (!state.threads().containsKey(archive.threadId())) {
+      return Effect().reply(archive.replyTo(), unknown(archive.threadId()));
+    }
+    context.pipeToSelf(
+        thread(archive.threadId()).<Done>askWithStatus(reply -> archive.archived()
+            ? new ThreadEntity.Archive(reply) : new ThreadEntity.Unarchive(reply), THREAD_CALL_TIMEOUT),
+        (done, error) -> new ThreadArchived(archive, error == null ? null : error.getMessage()));
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> deleteThread(State state, DeleteThread delete) {
+    if (!state.threads().containsKey(delete.threadId())) {
+      return Effect().reply(delete.replyTo(), unknown(delete.threadId()));
+    }
+    context.pipeToSelf(
+        thread(delete.threadId()).<Done>askWithStatus(ThreadEntity.Delete::new, THREAD_CALL_TIMEOUT),
+        (done, error) -> new ThreadDeleted(delete, error == null ? null : error.getMessage()));
+    return Effect().noReply();
   }
 
   private ReplyEffect<Event, State> register(State state, Register register) {

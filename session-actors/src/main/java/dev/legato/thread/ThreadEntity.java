@@ -48,8 +48,13 @@ public final class ThreadEntity
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Starts the agent: resolves its deployment, creates the Podium instance, opens the link. */
-  public record Create(String agentType, String cwd, ActorRef<StatusReply<Created>> replyTo) implements Command {}
+  /**
+   * Starts the agent: resolves its deployment, creates the Podium instance, opens the link.
+   *
+   * @param tenant whose registry lists the thread (it is told of activity); null for a thread outside any
+   */
+  public record Create(String agentType, String cwd, String tenant, ActorRef<StatusReply<Created>> replyTo)
+      implements Command {}
 
   public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements Command {}
 
@@ -140,7 +145,7 @@ public final class ThreadEntity
 
   public sealed interface Event extends CborSerializable {}
 
-  public record ThreadCreated(String agentType, String deploymentId, String instanceId, String cwd, long at)
+  public record ThreadCreated(String agentType, String deploymentId, String instanceId, String cwd, String tenant, long at)
       implements Event {}
 
   public record TurnStarted(String turnId, String messageId, String text, long at) implements Event {}
@@ -215,14 +220,14 @@ public final class ThreadEntity
 
   public record Waiting(ThreadInfo info, Turn turn, Pending request) implements State {}
 
-  public record ThreadInfo(String agentType, String deploymentId, String instanceId, String cwd, long createdAt,
-                           boolean archived) implements CborSerializable {
+  public record ThreadInfo(String agentType, String deploymentId, String instanceId, String cwd, String tenant,
+                           long createdAt, boolean archived) implements CborSerializable {
     ThreadInfo withInstance(String newDeploymentId, String newInstanceId) {
-      return new ThreadInfo(agentType, newDeploymentId, newInstanceId, cwd, createdAt, archived);
+      return new ThreadInfo(agentType, newDeploymentId, newInstanceId, cwd, tenant, createdAt, archived);
     }
 
     ThreadInfo withArchived(boolean nowArchived) {
-      return new ThreadInfo(agentType, deploymentId, instanceId, cwd, createdAt, nowArchived);
+      return new ThreadInfo(agentType, deploymentId, instanceId, cwd, tenant, createdAt, nowArchived);
     }
   }
 
@@ -312,7 +317,7 @@ public final class ThreadEntity
         .onCommand(Create.class, this::create)
         .onCommand(InstanceReady.class, (state, ready) -> {
           ThreadCreated created = new ThreadCreated(ready.request().agentType(), ready.deploymentId(), ready.instanceId(),
-              ready.request().cwd(), System.currentTimeMillis());
+              ready.request().cwd(), ready.request().tenant(), System.currentTimeMillis());
           return Effect().persist(created)
               .thenRun(after -> {
                 creating = false;
@@ -486,6 +491,11 @@ public final class ThreadEntity
           toolCalls.clear();
           specializedToolCalls.clear();
           publish(started);
+          if (state.info().tenant() != null) { // the listing shows the latest prompt and activity
+            org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(context.getSystem())
+                .entityRefFor(dev.legato.registry.ThreadRegistry.TYPE_KEY, state.info().tenant())
+                .tell(new dev.legato.registry.ThreadRegistry.Touch(threadId, started.text(), started.at()));
+          }
           link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(started.messageId(), started.text(), hydration),
               sendResults));
           hydration = List.of(); // a re-spawned agent is told the history once
@@ -761,7 +771,7 @@ public final class ThreadEntity
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(ThreadCreated.class, (state, e) ->
-            new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.at(), false)))
+            new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.tenant(), e.at(), false)))
         .onEvent(TurnStarted.class, (state, e) ->
             new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at())))
         .onEvent(AgentMessage.class, (state, e) -> state)

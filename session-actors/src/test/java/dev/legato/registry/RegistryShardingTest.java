@@ -29,7 +29,11 @@ class RegistryShardingTest {
   @TempDir Path dataDir;
 
   ActorSystem<Void> node() throws Exception {
-    Config config = ConfigFactory.parseMap(Map.of("legato.storage.data-dir", dataDir.toString()))
+    return node("http://127.0.0.1:9");
+  }
+
+  ActorSystem<Void> node(String podiumUrl) throws Exception {
+    Config config = ConfigFactory.parseMap(Map.of("legato.storage.data-dir", dataDir.toString(), "legato.podium.url", podiumUrl))
         .withFallback(ConfigFactory.parseString("""
             pekko.actor.provider = cluster
             pekko.remote.artery.canonical.hostname = 127.0.0.1
@@ -50,6 +54,7 @@ class RegistryShardingTest {
       Thread.sleep(50);
     }
     ThreadRegistry.init(system);
+    dev.legato.thread.ThreadEntity.init(system);
     return system;
   }
 
@@ -95,6 +100,59 @@ class RegistryShardingTest {
     } finally {
       restarted.terminate();
       restarted.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void theRegistryStartsArchivesAndDeletesThreadsAndSeesTheirActivity() throws Exception {
+    try (dev.legato.podium.emulator.PodiumEmulator emulator =
+             dev.legato.podium.emulator.PodiumEmulator.start(dev.legato.podium.emulator.EmulatorSettings.defaults())) {
+      ActorSystem<Void> system = node(emulator.baseUrl());
+      try {
+        EntityRef<ThreadRegistry.Command> registry = registry(system, "tenant-c");
+        ThreadSummary started = registry.<ThreadSummary>askWithStatus(
+            reply -> new ThreadRegistry.StartThread("echo", "greeting", "/work", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS);
+        assertEquals("greeting", started.name());
+        assertEquals(1, emulator.instances().size(), "the thread started its agent");
+
+        EntityRef<dev.legato.thread.ThreadEntity.Command> thread = ClusterSharding.get(system)
+            .entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, started.threadId().toString());
+        thread.<dev.legato.thread.ThreadEntity.TurnAccepted>askWithStatus(
+            reply -> new dev.legato.thread.ThreadEntity.StartTurn("say hello to the registry", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!threads(system, "tenant-c").get(0).preview().equals("say hello to the registry")) {
+          assertTrue(System.nanoTime() < deadline, "the registry never saw the turn");
+          Thread.sleep(50);
+        }
+
+        ThreadSummary archived = awaitTurnEndThen(() -> registry.<ThreadSummary>askWithStatus(
+            reply -> new ThreadRegistry.ArchiveThread(started.threadId(), true, reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS));
+        assertTrue(archived.archived());
+
+        registry.<org.apache.pekko.Done>askWithStatus(reply -> new ThreadRegistry.DeleteThread(started.threadId(), reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS);
+        assertEquals(List.of(), threads(system, "tenant-c"));
+        assertTrue(!Files.exists(dataDir.resolve("sessions").resolve(started.threadId().toString())), "its files are gone");
+      } finally {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** Archiving is refused while the turn still runs: try until the echo turn has ended. */
+  static <T> T awaitTurnEndThen(java.util.concurrent.Callable<T> call) throws Exception {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (true) {
+      try {
+        return call.call();
+      } catch (java.util.concurrent.ExecutionException busy) {
+        assertTrue(System.nanoTime() < deadline, "still refused: " + busy.getCause());
+        Thread.sleep(50);
+      }
     }
   }
 }

@@ -64,7 +64,7 @@ class ThreadEntityTest {
 
     Thread(String agentType) {
       TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
-      entity.tell(new ThreadEntity.Create(agentType, "/work", created.getRef()));
+      entity.tell(new ThreadEntity.Create(agentType, "/work", null, created.getRef()));
       assertTrue(created.receiveMessage(TIMEOUT).isSuccess());
       TestProbe<StatusReply<Done>> subscribed = testKit.createTestProbe();
       entity.tell(new ThreadEntity.Subscribe(updates.getRef(), null, subscribed.getRef()));
@@ -396,7 +396,7 @@ class ThreadEntityTest {
     UUID id = UUID.randomUUID();
     ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
     TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
-    entity.tell(new ThreadEntity.Create("echo", null, created.getRef()));
+    entity.tell(new ThreadEntity.Create("echo", null, null, created.getRef()));
     String instanceId = created.receiveMessage(TIMEOUT).getValue().instanceId();
     testKit.createTestProbe().expectTerminated(entity, Duration.ofSeconds(10)); // no turn, no subscriber: passivated
 
@@ -426,14 +426,14 @@ class ThreadEntityTest {
     assertTrue(turn.receiveMessage(TIMEOUT).isError(), "no turn before the thread is started");
 
     TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
-    fresh.tell(new ThreadEntity.Create("no-such-agent", null, created.getRef()));
+    fresh.tell(new ThreadEntity.Create("no-such-agent", null, null, created.getRef()));
     StatusReply<ThreadEntity.Created> failed = created.receiveMessage(TIMEOUT);
     assertTrue(failed.isError());
     assertTrue(failed.getError().getMessage().contains("no-such-agent"), failed.getError().getMessage());
 
     Thread thread = new Thread("echo");
     TestProbe<StatusReply<ThreadEntity.Created>> again = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.Create("echo", null, again.getRef()));
+    thread.entity.tell(new ThreadEntity.Create("echo", null, null, again.getRef()));
     assertTrue(again.receiveMessage(TIMEOUT).isError(), "a thread is created once");
     assertTrue(thread.startTurn("   ").isError(), "a turn needs text");
     TestProbe<StatusReply<Done>> interrupt = testKit.createTestProbe();
