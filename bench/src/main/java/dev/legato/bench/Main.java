@@ -13,6 +13,7 @@ public final class Main {
     switch (scenario) {
       case "storage" -> StorageBench.run(BenchOptions.parse(options));
       case "podium" -> PodiumBench.run(BenchOptions.parse(options));
+      case "threads" -> ThreadsBench.run(BenchOptions.parse(options));
       default -> {
         System.out.println("""
             usage: ./legato bench <scenario> [options]
@@ -26,6 +27,9 @@ public final class Main {
                         through many links at once; every delta counted (no loss under backpressure)
                         options: --frames 500000  --links 100  --frames-per-link 10000  --delta-bytes 16
                                  --podium-url <url> (a Podium or emulator elsewhere; default: embedded)
+              threads   ThreadEntities on the load agent, turn after turn: deltas/s to subscribers, then
+                        the heap of an idle (connected) thread
+                        options: --threads 1000  --deltas-per-turn 1000  --seconds 10  --idle-threads 1000
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

@@ -97,7 +97,11 @@ final class NativeSocket {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    outgoing.complete();
+    try {
+      outgoing.complete();
+    } catch (IllegalStateException alreadyEnded) {
+      // the outgoing stream ended with the socket already
+    }
     webSocket.sendClose(WebSocket.NORMAL_CLOSURE, "closing").whenComplete((ws, error) -> webSocket.abort());
   }
 

@@ -41,6 +41,7 @@ public final class PodiumClient {
   private final PodiumSettings settings;
   private final String baseUrl;
   private final Http http;
+  private final org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings pool;
   private final CircuitBreaker breaker;
   private final Map<String, CachedDeployment> deploymentCache = new ConcurrentHashMap<>();
   private final java.net.http.HttpClient socketClient = java.net.http.HttpClient.newBuilder()
@@ -51,6 +52,11 @@ public final class PodiumClient {
     this.settings = settings;
     this.baseUrl = settings.baseUrl();
     this.http = Http.get(system);
+    // Many threads start at once (a burst of instance creations): queue them instead of failing past
+    // Pekko HTTP's default of 32 open requests per host.
+    org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings defaults =
+        org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings.create(system.classicSystem());
+    this.pool = defaults.withMaxOpenRequests(settings.maxOpenRequests()).withMaxConnections(settings.maxConnections());
     this.breaker = CircuitBreaker.create(system.classicSystem().scheduler(), settings.breakerMaxFailures(),
         settings.requestTimeout().plusSeconds(1), settings.breakerResetTimeout());
   }
@@ -221,7 +227,7 @@ public final class PodiumClient {
 
   private CompletionStage<JsonNode> send(HttpRequest request, StatusMapping expected) {
     long timeoutMillis = settings.requestTimeout().toMillis();
-    return http.singleRequest(request)
+    return http.singleRequest(request, http.defaultClientHttpsContext(), pool, system.classicSystem().log())
         .thenCompose(response -> response.entity().toStrict(timeoutMillis, system)
             .thenApply(strict -> interpret(request, response, strict.getData().utf8String(), expected)))
         .toCompletableFuture()

@@ -12,6 +12,8 @@ public record PodiumSettings(
     Optional<String> url,
     Optional<String> apiKey,
     Duration requestTimeout,
+    int maxConnections,
+    int maxOpenRequests,
     int retryAttempts,
     Duration retryMinBackoff,
     Duration retryMaxBackoff,
@@ -38,6 +40,8 @@ public record PodiumSettings(
         optional(c, "url").map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u),
         optional(c, "api-key"),
         c.getDuration("request-timeout"),
+        c.getInt("max-connections"),
+        c.getInt("max-open-requests"),
         c.getInt("retry.attempts"),
         c.getDuration("retry.min-backoff"),
         c.getDuration("retry.max-backoff"),
@@ -57,7 +61,7 @@ public record PodiumSettings(
 
   /** The same settings pointing at {@code baseUrl} (e.g. an emulator started in-process). */
   public PodiumSettings withUrl(String baseUrl) {
-    return new PodiumSettings(Optional.of(baseUrl), apiKey, requestTimeout, retryAttempts, retryMinBackoff,
+    return new PodiumSettings(Optional.of(baseUrl), apiKey, requestTimeout, maxConnections, maxOpenRequests, retryAttempts, retryMinBackoff,
         retryMaxBackoff, retryRandomFactor, breakerMaxFailures, breakerResetTimeout, staticDeployments,
         deploymentCacheTtl, keepAlive, maxFrameSize, outgoingBuffer, reconnectMinBackoff, reconnectMaxBackoff,
         reconnectRandomFactor, reconnectMaxAttempts);
@@ -65,7 +69,7 @@ public record PodiumSettings(
 
   /** The same settings with this tenant key (null for none). */
   public PodiumSettings withApiKey(String key) {
-    return new PodiumSettings(url, Optional.ofNullable(key), requestTimeout, retryAttempts, retryMinBackoff,
+    return new PodiumSettings(url, Optional.ofNullable(key), requestTimeout, maxConnections, maxOpenRequests, retryAttempts, retryMinBackoff,
         retryMaxBackoff, retryRandomFactor, breakerMaxFailures, breakerResetTimeout, staticDeployments,
         deploymentCacheTtl, keepAlive, maxFrameSize, outgoingBuffer, reconnectMinBackoff, reconnectMaxBackoff,
         reconnectRandomFactor, reconnectMaxAttempts);

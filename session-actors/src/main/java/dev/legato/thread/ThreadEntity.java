@@ -738,7 +738,10 @@ public final class ThreadEntity
       return Effect().noReply();
     }
     return Effect().persist(events).thenRun(after -> {
-      events.forEach(this::publish);
+      long first = lastSequenceNumber(context) - events.size() + 1;
+      for (int i = 0; i < events.size(); i++) {
+        publish(new ThreadUpdate.Persisted(first + i, events.get(i)));
+      }
       batch.ackTo().tell(PodiumLink.Ack.INSTANCE); // more frames only once these are durable
     }).thenNoReply();
   }
