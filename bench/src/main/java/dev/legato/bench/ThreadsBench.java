@@ -49,6 +49,12 @@ final class ThreadsBench {
       try {
         System.out.printf("threads benchmark: %d threads on the load agent, %d deltas a turn, %.0fs; %d cores%n",
             n, deltasPerTurn, seconds, Runtime.getRuntime().availableProcessors());
+        long before = usedHeap();
+        create(system, idle, "echo"); // connected, quiet
+        Thread.sleep(2000);
+        long idleBytes = (usedHeap() - before) / idle;
+        System.out.printf("  heap: %.1f KB per idle thread (entity, link, WebSocket and journal file open; measured first)%n",
+            idleBytes / 1024.0);
         LongAdder deltas = new LongAdder();
         LongAdder turns = new LongAdder();
         AtomicBoolean running = new AtomicBoolean(true);
@@ -75,12 +81,6 @@ final class ThreadsBench {
         System.out.printf("  %,.0f deltas/s to subscribers, %,.0f turns/s (each persisting its whole message and end)%n",
             deltaRate, turnRate);
 
-        long before = usedHeap();
-        create(system, idle, "echo"); // connected, quiet
-        Thread.sleep(2000);
-        long idleBytes = (usedHeap() - before) / idle;
-        System.out.printf("  heap: %.1f KB per idle thread (entity, link, WebSocket and journal file open)%n",
-            idleBytes / 1024.0);
         System.out.printf("RESULT threads n=%d deltas_per_s=%.0f heap_per_idle_thread_kb=%.1f%n", n, deltaRate, idleBytes / 1024.0);
       } finally {
         org.apache.pekko.http.javadsl.Http.get(system).shutdownAllConnectionPools().toCompletableFuture().get(10, TimeUnit.SECONDS);
