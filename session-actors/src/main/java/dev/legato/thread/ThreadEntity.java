@@ -2,11 +2,17 @@ package dev.legato.thread;
 
 import dev.legato.podium.AgentCommand;
 import dev.legato.podium.AgentEvent;
+import dev.legato.podium.PodiumClient;
 import dev.legato.podium.PodiumLink;
+import dev.legato.registry.ThreadRegistry;
 import dev.legato.serialization.CborSerializable;
+import dev.legato.storage.SessionStorage;
+import dev.legato.storage.SqliteReadJournal;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -14,15 +20,20 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
@@ -236,9 +247,9 @@ public final class ThreadEntity
   // ---- set-up --------------------------------------------------------------------------------------------
 
   /** Registers threads with Cluster Sharding: entity id = the thread's UUID. */
-  public static void init(org.apache.pekko.actor.typed.ActorSystem<?> system) {
-    org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(system).init(
-        org.apache.pekko.cluster.sharding.typed.javadsl.Entity.of(TYPE_KEY,
+  public static void init(ActorSystem<?> system) {
+    ClusterSharding.get(system).init(
+        Entity.of(TYPE_KEY,
             context -> Behaviors.setup(actor ->
                 new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard()))));
   }
@@ -250,18 +261,18 @@ public final class ThreadEntity
 
   private final UUID threadId;
   private final ActorContext<Command> context;
-  private final ActorRef<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final Podium podium;
   private final ActorRef<PodiumLink.Output> linkOutput;
   private final Set<ActorRef<ThreadUpdate>> subscribers = new HashSet<>();
   /** Subscribers still receiving their replay, with the live updates held back meanwhile. */
-  private final Map<ActorRef<ThreadUpdate>, List<ThreadUpdate>> replaying = new java.util.HashMap<>();
+  private final Map<ActorRef<ThreadUpdate>, List<ThreadUpdate>> replaying = new HashMap<>();
   /** The current message's streamed text, kept until it is persisted whole. */
   private final StringBuilder streamed = new StringBuilder();
   private boolean messagePersisted;
   /** Reasoning and command output streamed so far, by item, until persisted whole. */
-  private final Map<String, StringBuilder> itemText = new java.util.HashMap<>();
-  private final Map<String, AgentEvent.ToolCallStarted> toolCalls = new java.util.HashMap<>();
+  private final Map<String, StringBuilder> itemText = new HashMap<>();
+  private final Map<String, AgentEvent.ToolCallStarted> toolCalls = new HashMap<>();
   /** Tool calls that became a command execution or a file change: that item already tells their story. */
   private final Set<String> specializedToolCalls = new HashSet<>();
   private ActorRef<PodiumLink.Command> link;
@@ -274,7 +285,7 @@ public final class ThreadEntity
   private final ActorRef<StatusReply<Done>> sendResults;
 
   private ThreadEntity(UUID threadId, ActorContext<Command> context,
-                       ActorRef<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard) {
+                       ActorRef<ClusterSharding.ShardCommand> shard) {
     super(PersistenceId.of(TYPE_KEY.name(), threadId.toString()));
     this.threadId = threadId;
     this.context = context;
@@ -301,7 +312,7 @@ public final class ThreadEntity
         context.getSelf().tell(new EndInterruptedTurn("Legato restarted while the turn was running"));
       }
       ThreadInfo info = info(state);
-      if (info != null) {
+      if (info != null && !info.archived()) { // an archived thread stays without its agent until unarchived
         openLink(info.instanceId());
       }
     }).build();
@@ -339,7 +350,7 @@ public final class ThreadEntity
           }
           return Effect().persist(new Archived(System.currentTimeMillis())).thenRun(after -> {
             closeLink();
-            dev.legato.storage.SessionStorage.get(context.getSystem()).closeThread(threadId);
+            SessionStorage.get(context.getSystem()).closeThread(threadId);
           }).thenReply(c.replyTo(), after -> StatusReply.ack());
         })
         .onCommand(Unarchive.class, (state, c) -> state.info().archived()
@@ -352,7 +363,7 @@ public final class ThreadEntity
           return Effect().noReply();
         })
         .onCommand(InstanceDeleted.class, (state, c) -> Effect().stop().thenRun(after ->
-            dev.legato.storage.SessionStorage.get(context.getSystem()).deleteThread(threadId)
+            SessionStorage.get(context.getSystem()).deleteThread(threadId)
                 .whenComplete((done, error) -> c.request().replyTo().tell(error == null ? StatusReply.ack()
                     : StatusReply.error("the thread's files could not be removed: " + error.getMessage()))))
             .thenNoReply())
@@ -406,7 +417,7 @@ public final class ThreadEntity
             return Effect().noReply();
           }
           if (shard != null) {
-            shard.tell(new org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.Passivate<>(context.getSelf()));
+            shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
             return Effect().noReply();
           }
           return Effect().stop().thenNoReply();
@@ -458,7 +469,7 @@ public final class ThreadEntity
             client.createInstance(deployment, create.cwd() == null ? Map.of() : Map.of("cwd", create.cwd()), Map.of())
                 .thenApply(instance -> new InstanceReady(deployment, instance.instanceId(), create))),
         (ready, error) -> error == null ? ready
-            : new CreateFailed(dev.legato.podium.PodiumClient.unwrap(error).getMessage(), create));
+            : new CreateFailed(PodiumClient.unwrap(error).getMessage(), create));
     return Effect().noReply();
   }
 
@@ -492,9 +503,9 @@ public final class ThreadEntity
           specializedToolCalls.clear();
           publish(started);
           if (state.info().tenant() != null) { // the listing shows the latest prompt and activity
-            org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.get(context.getSystem())
-                .entityRefFor(dev.legato.registry.ThreadRegistry.TYPE_KEY, state.info().tenant())
-                .tell(new dev.legato.registry.ThreadRegistry.Touch(threadId, started.text(), started.at()));
+            ClusterSharding.get(context.getSystem())
+                .entityRefFor(ThreadRegistry.TYPE_KEY, state.info().tenant())
+                .tell(new ThreadRegistry.Touch(threadId, started.text(), started.at()));
           }
           link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(started.messageId(), started.text(), hydration),
               sendResults));
@@ -514,13 +525,13 @@ public final class ThreadEntity
     }
     // Everything persisted from here on has a higher number than upTo: it is held back and follows the replay.
     replaying.put(subscriber, new ArrayList<>());
-    org.apache.pekko.persistence.query.PersistenceQuery.get(context.getSystem().classicSystem())
-        .getReadJournalFor(dev.legato.storage.SqliteReadJournal.class, dev.legato.storage.SqliteReadJournal.IDENTIFIER)
+    PersistenceQuery.get(context.getSystem().classicSystem())
+        .getReadJournalFor(SqliteReadJournal.class, SqliteReadJournal.IDENTIFIER)
         .currentEventsByPersistenceId(persistenceId().id(), Math.max(1, after + 1), upTo)
         .runForeach(envelope -> subscriber.tell(new ThreadUpdate.Persisted(envelope.sequenceNr(), (Event) envelope.event())),
             context.getSystem())
         .whenComplete((done, error) -> context.getSelf().tell(
-            new ReplayDone(subscriber, error == null ? null : String.valueOf(dev.legato.podium.PodiumClient.unwrap(error)))));
+            new ReplayDone(subscriber, error == null ? null : String.valueOf(PodiumClient.unwrap(error)))));
     return Effect().reply(subscribe.replyTo(), StatusReply.ack());
   }
 
@@ -559,20 +570,20 @@ public final class ThreadEntity
             ? CompletableFuture.completedFuture((Command) new Reconnect(info.instanceId()))
             : startInstance(info));
     context.pipeToSelf(next, (command, error) -> error == null ? command
-        : new RespawnFailed(dev.legato.podium.PodiumClient.unwrap(error).getMessage()));
+        : new RespawnFailed(PodiumClient.unwrap(error).getMessage()));
   }
 
   /** A new instance, hydrated: its config carries the thread's memories, its first message the conversation. */
   private CompletionStage<Command> startInstance(ThreadInfo info) {
     var client = podium.client();
     record Known(List<AgentCommand.HistoryMessage> history, List<Map<String, String>> memories) {}
-    CompletionStage<Known> known = dev.legato.storage.SessionStorage.get(context.getSystem()).readThread(threadId, db ->
+    CompletionStage<Known> known = SessionStorage.get(context.getSystem()).readThread(threadId, db ->
         new Known(
             db.messages().stream().map(m -> new AgentCommand.HistoryMessage(
                 m.role().equals("user") ? AgentCommand.Role.USER : AgentCommand.Role.ASSISTANT, m.text())).toList(),
             db.memories().stream().map(m -> Map.of("key", m.key(), "value", m.value())).toList()));
     return client.resolveDeployment(info.agentType()).thenCompose(deployment -> known.thenCompose(k -> {
-      Map<String, Object> config = new java.util.HashMap<>();
+      Map<String, Object> config = new HashMap<>();
       if (info.cwd() != null) {
         config.put("cwd", info.cwd());
       }
@@ -707,7 +718,7 @@ public final class ThreadEntity
           specializedToolCalls.add(change.toolCallId());
         }
         events.add(new FileChanged(turn.turnId(), change.toolCallId() == null ? change.path() : change.toolCallId(),
-            change.path(), change.kind().name().toLowerCase(java.util.Locale.ROOT), change.diff(), now));
+            change.path(), change.kind().name().toLowerCase(Locale.ROOT), change.diff(), now));
       } else if (agentEvent instanceof AgentEvent.PlanUpdated plan) {
         events.add(new PlanUpdated(turn.turnId(), plan.planId() == null ? turn.turnId() + "-plan" : plan.planId(),
             plan.steps().stream().map(step -> new PlanStep(step.step(), step.status())).toList(), plan.explanation(), now));
@@ -762,7 +773,7 @@ public final class ThreadEntity
     return endTurn(turn(state), "failed", "the agent is gone: " + linkState, 0, 0).thenNoReply();
   }
 
-  private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<Event, State> endTurn(
+  private EffectBuilder<Event, State> endTurn(
       Turn turn, String outcome, String error, long input, long output) {
     TurnEnded ended = new TurnEnded(turn.turnId(), outcome, error, turn.startedAt(), input, output, System.currentTimeMillis());
     return Effect().persist(ended).thenRun(after -> publish(ended));
