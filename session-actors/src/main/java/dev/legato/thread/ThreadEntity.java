@@ -111,7 +111,8 @@ public final class ThreadEntity
 
   private record CreateFailed(String reason, Create request) implements Command {}
 
-  private record FromLink(PodiumLink.Output output) implements Command {}
+  /** What the link reports; package-private so that state-machine tests can play the agent. */
+  record FromLink(PodiumLink.Output output) implements Command {}
 
   private record SubscriberGone(ActorRef<ThreadUpdate> subscriber) implements Command {}
 
