@@ -27,9 +27,11 @@ public final class Main {
                         through many links at once; every delta counted (no loss under backpressure)
                         options: --frames 500000  --links 100  --frames-per-link 10000  --delta-bytes 16
                                  --podium-url <url> (a Podium or emulator elsewhere; default: embedded)
-              threads   ThreadEntities on the load agent, turn after turn: deltas/s to subscribers, then
-                        the heap of an idle (connected) thread
+              threads   heap per idle thread (connected, quiet, passivated), then ThreadEntities on the load
+                        agent turn after turn: deltas/s to subscribers, persisted events/s
                         options: --threads 1000  --deltas-per-turn 1000  --seconds 10  --idle-threads 1000
+                                 --text-window <duration>  --text-window-bytes <size>
+                                 --close-link-after-s 5  --passivate-after-s 15  --emulator child|embedded
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

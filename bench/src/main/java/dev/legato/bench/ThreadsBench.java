@@ -4,6 +4,9 @@ import com.typesafe.config.ConfigFactory;
 import dev.legato.podium.emulator.EmulatorSettings;
 import dev.legato.podium.emulator.PodiumEmulator;
 import dev.legato.thread.ThreadEntity;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -24,8 +28,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
- * Threads at the actor level: N ThreadEntities on the emulator's {@code load} agent, each running turn
- * after turn, every delta delivered to a subscriber; then the heap an idle (connected, quiet) thread costs. Journal: the SQLite plugin; emulator in the same JVM.
+ * Threads at the actor level, journal on SQLite, the emulator in a child JVM (so that the heap measured
+ * is Legato's alone). First the heap a thread costs while idle: connected (link open), quiet (after
+ * {@code close-link-after} let the link go) and passivated; then N threads on the {@code load} agent running
+ * turn after turn, every delta delivered to a subscriber: deltas/s and persisted events/s.
  */
 final class ThreadsBench {
   private ThreadsBench() {}
@@ -35,58 +41,119 @@ final class ThreadsBench {
     int deltasPerTurn = options.integer("deltas-per-turn", 1000);
     double seconds = options.decimal("seconds", 10);
     int idle = options.integer("idle-threads", 1000);
+    String textWindow = options.text("text-window", null);
+    String textWindowBytes = options.text("text-window-bytes", null);
+    int closeLinkAfter = options.integer("close-link-after-s", 5);
+    int passivateAfter = options.integer("passivate-after-s", 15);
     Path dataDir = Files.createTempDirectory("legato-bench-threads");
-    try (PodiumEmulator emulator = PodiumEmulator.start(EmulatorSettings.defaults())) {
+    boolean childEmulator = !options.text("emulator", "child").equals("embedded");
+    Process emulator = childEmulator ? startEmulator() : null;
+    PodiumEmulator embedded = childEmulator ? null : PodiumEmulator.start(EmulatorSettings.defaults());
+    try {
+      String baseUrl = childEmulator ? baseUrl(emulator) : embedded.baseUrl();
+      String settings = """
+          pekko.loglevel = WARNING
+          pekko.persistence.journal.plugin = "legato.storage.journal"
+          pekko.persistence.snapshot-store.plugin = "legato.storage.snapshot"
+          legato.thread.passivate-after = %ds
+          legato.thread.close-link-after = %ds
+          """.formatted(passivateAfter, closeLinkAfter)
+          + (textWindow == null ? "" : "legato.thread.text-window = " + textWindow + "\n")
+          + (textWindowBytes == null ? "" : "legato.thread.text-window-bytes = " + textWindowBytes + "\n");
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "threads-bench", ConfigFactory.parseMap(Map.of(
-              "legato.storage.data-dir", dataDir.toString(), "legato.podium.url", emulator.baseUrl()))
-          .withFallback(ConfigFactory.parseString("""
-              pekko.loglevel = WARNING
-              pekko.persistence.journal.plugin = "legato.storage.journal"
-              pekko.persistence.snapshot-store.plugin = "legato.storage.snapshot"
-              legato.thread.passivate-after = 1h
-              """))
+              "legato.storage.data-dir", dataDir.toString(), "legato.podium.url", baseUrl))
+          .withFallback(ConfigFactory.parseString(settings))
           .withFallback(ConfigFactory.load()));
       try {
-        System.out.printf("threads benchmark: %d threads on the load agent, %d deltas a turn, %.0fs; %d cores%n",
-            n, deltasPerTurn, seconds, Runtime.getRuntime().availableProcessors());
+        System.out.printf("threads benchmark: %d threads on the load agent, %d deltas a turn, %.0fs, text window %s;"
+                + " %d cores; emulator %s%n", n, deltasPerTurn, seconds,
+            system.settings().config().getDuration("legato.thread.text-window").toMillis() + " ms / "
+                + system.settings().config().getBytes("legato.thread.text-window-bytes") + " bytes",
+            Runtime.getRuntime().availableProcessors(), childEmulator ? "in a child JVM" : "embedded");
+
         long before = usedHeap();
-        create(system, idle, "echo"); // connected, quiet
+        long started = System.nanoTime();
+        create(system, idle, "echo");
         Thread.sleep(2000);
-        long idleBytes = (usedHeap() - before) / idle;
-        System.out.printf("  heap: %.1f KB per idle thread (entity, link, WebSocket and journal file open; measured first)%n",
-            idleBytes / 1024.0);
+        double connectedKb = (usedHeap() - before) / 1024.0 / idle;
+        sleepUntil(started, closeLinkAfter + 3);
+        double quietKb = (usedHeap() - before) / 1024.0 / idle;
+        sleepUntil(started, passivateAfter + 4);
+        double passivatedKb = (usedHeap() - before) / 1024.0 / idle;
+        System.out.printf("  heap per idle thread: %.1f KB connected, %.1f KB quiet (link closed after %ds),"
+            + " %.1f KB passivated (%d threads)%n", connectedKb, quietKb, closeLinkAfter, passivatedKb, idle);
+
         LongAdder deltas = new LongAdder();
+        LongAdder persisted = new LongAdder();
         LongAdder turns = new LongAdder();
         AtomicBoolean running = new AtomicBoolean(true);
         List<ActorRef<ThreadEntity.Command>> threads = create(system, n, "load");
         String text = deltasPerTurn + " 16";
         for (ActorRef<ThreadEntity.Command> thread : threads) {
           ActorRef<ThreadEntity.ThreadUpdate> subscriber = system.systemActorOf(
-              driver(thread, text, deltas, turns, running), "driver-" + UUID.randomUUID(), Props.empty());
-          AskPattern.<ThreadEntity.Command, StatusReply<org.apache.pekko.Done>>ask(thread,
+              driver(thread, text, deltas, persisted, turns, running), "driver-" + UUID.randomUUID(), Props.empty());
+          AskPattern.<ThreadEntity.Command, StatusReply<Done>>ask(thread,
               reply -> new ThreadEntity.Subscribe(subscriber, null, reply), Duration.ofSeconds(30), system.scheduler())
               .toCompletableFuture().get(30, TimeUnit.SECONDS);
           thread.tell(new ThreadEntity.StartTurn(text, system.ignoreRef()));
         }
         Thread.sleep(3000); // warm-up
         long startDeltas = deltas.sum();
+        long startPersisted = persisted.sum();
         long startTurns = turns.sum();
         long start = System.nanoTime();
         Thread.sleep((long) (seconds * 1000));
         double elapsed = (System.nanoTime() - start) / 1e9;
         double deltaRate = (deltas.sum() - startDeltas) / elapsed;
+        double persistedRate = (persisted.sum() - startPersisted) / elapsed;
         double turnRate = (turns.sum() - startTurns) / elapsed;
         running.set(false);
         Thread.sleep(2000);
-        System.out.printf("  %,.0f deltas/s to subscribers, %,.0f turns/s (each persisting its whole message and end)%n",
-            deltaRate, turnRate);
-
-        System.out.printf("RESULT threads n=%d deltas_per_s=%.0f heap_per_idle_thread_kb=%.1f%n", n, deltaRate, idleBytes / 1024.0);
+        System.out.printf("  %,.0f deltas/s to subscribers, %,.0f persisted events/s, %,.0f turns/s%n",
+            deltaRate, persistedRate, turnRate);
+        System.out.printf("RESULT threads n=%d deltas_per_s=%.0f persisted_per_s=%.0f heap_per_idle_thread_kb=%.1f"
+            + " heap_per_connected_thread_kb=%.1f heap_per_passivated_thread_kb=%.1f%n",
+            n, deltaRate, persistedRate, quietKb, connectedKb, passivatedKb);
       } finally {
         org.apache.pekko.http.javadsl.Http.get(system).shutdownAllConnectionPools().toCompletableFuture().get(10, TimeUnit.SECONDS);
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
       }
+    } finally {
+      if (emulator != null) {
+        emulator.destroy();
+        emulator.waitFor(10, TimeUnit.SECONDS);
+      } else {
+        embedded.stop();
+      }
+    }
+  }
+
+  private static Process startEmulator() throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    return new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+        "dev.legato.podium.emulator.Main", "--port", "0")
+        .redirectError(ProcessBuilder.Redirect.DISCARD) // its log would drown the figures
+        .start();
+  }
+
+  /** The child's first line says where it listens; the rest of its output is drained. */
+  private static String baseUrl(Process emulator) throws Exception {
+    BufferedReader lines = new BufferedReader(new InputStreamReader(emulator.getInputStream(), StandardCharsets.UTF_8));
+    String first = lines.readLine();
+    if (first == null || !first.contains("http://")) {
+      throw new IllegalStateException("the emulator did not start: " + first);
+    }
+    Thread drain = new Thread(() -> lines.lines().forEach(line -> { }), "emulator-output");
+    drain.setDaemon(true);
+    drain.start();
+    return first.substring(first.indexOf("http://")).trim();
+  }
+
+  private static void sleepUntil(long startedNanos, int seconds) throws InterruptedException {
+    long left = startedNanos + TimeUnit.SECONDS.toNanos(seconds) - System.nanoTime();
+    if (left > 0) {
+      Thread.sleep(TimeUnit.NANOSECONDS.toMillis(left));
     }
   }
 
@@ -111,17 +178,20 @@ final class ThreadsBench {
     return threads;
   }
 
-  /** Counts deltas and starts the next turn when one ends. */
+  /** Counts deltas and persisted events, and starts the next turn when one ends. */
   private static Behavior<ThreadEntity.ThreadUpdate> driver(ActorRef<ThreadEntity.Command> thread, String text,
-                                                            LongAdder deltas, LongAdder turns, AtomicBoolean running) {
+                                                            LongAdder deltas, LongAdder persisted, LongAdder turns,
+                                                            AtomicBoolean running) {
     return Behaviors.receive((context, update) -> {
       if (update instanceof ThreadEntity.ThreadUpdate.TextDelta) {
         deltas.increment();
-      } else if (update instanceof ThreadEntity.ThreadUpdate.Persisted persisted
-          && persisted.event() instanceof ThreadEntity.TurnEnded) {
-        turns.increment();
-        if (running.get()) {
-          thread.tell(new ThreadEntity.StartTurn(text, context.getSystem().ignoreRef()));
+      } else if (update instanceof ThreadEntity.ThreadUpdate.Persisted p) {
+        persisted.increment();
+        if (p.event() instanceof ThreadEntity.TurnEnded) {
+          turns.increment();
+          if (running.get()) {
+            thread.tell(new ThreadEntity.StartTurn(text, context.getSystem().ignoreRef()));
+          }
         }
       }
       return Behaviors.same();

@@ -1,5 +1,6 @@
 package dev.legato.thread;
 
+import com.typesafe.config.Config;
 import dev.legato.podium.AgentCommand;
 import dev.legato.podium.AgentEvent;
 import dev.legato.podium.PodiumClient;
@@ -8,6 +9,7 @@ import dev.legato.registry.ThreadRegistry;
 import dev.legato.serialization.CborSerializable;
 import dev.legato.storage.SessionStorage;
 import dev.legato.storage.SqliteReadJournal;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -38,6 +40,7 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * One conversation thread: an event-sourced actor ({@code Thread|<uuid>}) that owns its agent's Podium
@@ -84,6 +87,13 @@ public final class ThreadEntity
 
   public record GetStatus(ActorRef<ThreadStatus> replyTo) implements Command {}
 
+  /**
+   * Brings the thread back for a client: if its agent has no link, asks Podium whether the instance still
+   * runs and reconnects to it, or re-spawns it hydrated with the conversation; then replies with the whole
+   * history. An archived thread replies with its history and stays without an agent.
+   */
+  public record Resume(ActorRef<StatusReply<Resumed>> replyTo) implements Command {}
+
   private record InstanceReady(String deploymentId, String instanceId, Create request) implements Command {}
 
   private record Respawned(String deploymentId, String instanceId, List<AgentCommand.HistoryMessage> history)
@@ -121,6 +131,12 @@ public final class ThreadEntity
   /** Nothing happened for {@code legato.thread.passivate-after}. */
   private record IdleTimeout() implements Command {}
 
+  /** No turn for {@code legato.thread.close-link-after} since the timer of this generation was armed. */
+  private record LinkIdle(int generation) implements Command {}
+
+  /** The text window is over: what streamed since the last window is persisted. */
+  private record FlushText() implements Command {}
+
   private record EndInterruptedTurn(String reason) implements Command {}
 
   private record SendResult(StatusReply<Done> result) implements Command {}
@@ -128,6 +144,13 @@ public final class ThreadEntity
   public record Created(UUID threadId, String instanceId) implements CborSerializable {}
 
   public record TurnAccepted(String turnId) implements CborSerializable {}
+
+  /** @param history every persisted event, in order; the last one's number is where to subscribe after */
+  public record Resumed(ThreadStatus status, List<ThreadUpdate.Persisted> history) implements CborSerializable {
+    public long lastSequenceNr() {
+      return history.isEmpty() ? 0 : history.get(history.size() - 1).sequenceNr();
+    }
+  }
 
   /**
    * @param phase {@code new}, {@code ready}, {@code running} or {@code waiting}
@@ -151,6 +174,12 @@ public final class ThreadEntity
 
     /** The history could not be replayed; live updates follow anyway. */
     record ReplayFailed(String reason) implements ThreadUpdate {}
+
+    /**
+     * Everything up to here was history; live updates follow. A live {@link AgentMessageDelta} repeats text
+     * already delivered as {@link TextDelta}s (it is the same text made durable): only the history's are news.
+     */
+    record Live(long afterSequenceNr) implements ThreadUpdate {}
   }
 
   // ---- events --------------------------------------------------------------------------------------------
@@ -167,6 +196,12 @@ public final class ThreadEntity
 
   /** The agent's whole answer text of one message (deltas coalesced). */
   public record AgentMessage(String turnId, String itemId, String text, long at) implements Event {}
+
+  /**
+   * A window of the agent's answer text as it streams ({@code legato.thread.text-window}): a crash loses at
+   * most one window, and a client joining mid-message gets the text so far. The whole message follows.
+   */
+  public record AgentMessageDelta(String turnId, String itemId, String text, long at) implements Event {}
 
   /** What a waiting turn waits for. */
   public sealed interface Pending extends CborSerializable {
@@ -270,9 +305,14 @@ public final class ThreadEntity
   private final Map<ActorRef<ThreadUpdate>, List<ThreadUpdate>> replaying = new HashMap<>();
   /** The current message's streamed text, kept until it is persisted whole. */
   private final StringBuilder streamed = new StringBuilder();
+  /** The tail of {@link #streamed} not yet persisted in a window, and when its window opened (nanos). */
+  private final StringBuilder unsaved = new StringBuilder();
+  private long windowOpenedAt;
+  private boolean flushScheduled;
   private boolean messagePersisted;
   /** Reasoning and command output streamed so far, by item, until persisted whole. */
-  private final Map<String, StringBuilder> itemText = new HashMap<>();
+  private final Map<String, StringBuilder> reasoning = new HashMap<>();
+  private final Map<String, StringBuilder> commandOutput = new HashMap<>();
   private final Map<String, AgentEvent.ToolCallStarted> toolCalls = new HashMap<>();
   /** Tool calls that became a command execution or a file change: that item already tells their story. */
   private final Set<String> specializedToolCalls = new HashSet<>();
@@ -284,6 +324,12 @@ public final class ThreadEntity
   /** The conversation a re-spawned agent is given with its first message. */
   private List<AgentCommand.HistoryMessage> hydration = List.of();
   private final ActorRef<StatusReply<Done>> sendResults;
+  private final Duration textWindow;
+  private final int textWindowBytes;
+  private final Duration closeLinkAfter;
+  private int linkIdleGeneration;
+  /** Set by recovery in a turn: until that turn is recorded interrupted, other commands wait (stashed). */
+  private boolean endingRecoveredTurn;
 
   private ThreadEntity(UUID threadId, ActorContext<Command> context,
                        ActorRef<ClusterSharding.ShardCommand> shard) {
@@ -291,9 +337,12 @@ public final class ThreadEntity
     this.threadId = threadId;
     this.context = context;
     this.shard = shard;
+    Config config = context.getSystem().settings().config().getConfig("legato.thread");
     // Any message resets it; when it fires, an idle thread (no turn, no subscriber) stops and lets its link go.
-    context.setReceiveTimeout(context.getSystem().settings().config().getDuration("legato.thread.passivate-after"),
-        new IdleTimeout());
+    context.setReceiveTimeout(config.getDuration("passivate-after"), new IdleTimeout());
+    this.textWindow = config.getDuration("text-window");
+    this.textWindowBytes = (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes"));
+    this.closeLinkAfter = config.getDuration("close-link-after");
     this.podium = Podium.get(context.getSystem());
     this.linkOutput = context.messageAdapter(PodiumLink.Output.class, FromLink::new);
     @SuppressWarnings("unchecked")
@@ -310,6 +359,7 @@ public final class ThreadEntity
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
       if (state instanceof Running || state instanceof Waiting) {
+        endingRecoveredTurn = true;
         context.getSelf().tell(new EndInterruptedTurn("Legato restarted while the turn was running"));
       }
       ThreadInfo info = info(state);
@@ -324,6 +374,16 @@ public final class ThreadEntity
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     CommandHandlerWithReplyBuilder<Command, Event, State> builder = newCommandHandlerWithReplyBuilder();
+
+    // Right after recovery in a turn: that turn is recorded interrupted before anything else is looked at.
+    builder.forState(state -> endingRecoveredTurn)
+        .onCommand(EndInterruptedTurn.class, (state, end) -> {
+          endingRecoveredTurn = false;
+          Turn turn = turn(state);
+          return turn == null ? Effect().noReply().thenUnstashAll()
+              : endTurn(turn, "interrupted", end.reason(), 0, 0).thenNoReply().thenUnstashAll();
+        })
+        .onAnyCommand(command -> Effect().stash());
 
     builder.forStateType(New.class)
         .onCommand(Create.class, this::create)
@@ -341,10 +401,12 @@ public final class ThreadEntity
           creating = false;
           return Effect().reply(failed.request().replyTo(), StatusReply.error("cannot start the agent: " + failed.reason()));
         })
-        .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")));
+        .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")))
+        .onCommand(Resume.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")));
 
     builder.forStateType(Ready.class)
         .onCommand(StartTurn.class, this::startTurn)
+        .onCommand(Resume.class, this::resume)
         .onCommand(Archive.class, (state, c) -> {
           if (state.info().archived()) {
             return Effect().reply(c.replyTo(), StatusReply.ack());
@@ -375,12 +437,12 @@ public final class ThreadEntity
             hydration = r.history();
             publish(replaced);
             openLink(r.instanceId());
-          }).thenNoReply();
+          }).thenNoReply().thenUnstashAll(); // a waiting Resume is answered; turns wait for the connection
         })
         .onCommand(Reconnect.class, (state, r) -> {
           respawning = false;
           openLink(r.instanceId()); // the instance still runs: the stashed turns go out once connected
-          return Effect().noReply();
+          return Effect().noReply().thenUnstashAll();
         })
         .onCommand(RespawnFailed.class, (state, r) -> {
           respawning = false;
@@ -412,6 +474,14 @@ public final class ThreadEntity
         .onCommand(SendResult.class, this::sendResult)
         .onCommand(FromLink.class, this::fromLink)
         .onCommand(Subscribe.class, this::subscribe)
+        .onCommand(Resume.class, (state, c) -> replyWithHistory(state, c))
+        .onCommand(FlushText.class, this::flushText)
+        .onCommand(LinkIdle.class, (state, c) -> {
+          if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning) {
+            closeLink(); // the instance stays; the next turn or resume reconnects (or re-spawns) first
+          }
+          return Effect().noReply();
+        })
         .onCommand(IdleTimeout.class, (state, c) -> {
           boolean idle = turn(state) == null && subscribers.isEmpty() && replaying.isEmpty() && !creating && !respawning;
           if (!idle) {
@@ -497,9 +567,12 @@ public final class ThreadEntity
     TurnStarted started = new TurnStarted(turnId, "msg_" + UUID.randomUUID(), start.text(), System.currentTimeMillis());
     return Effect().persist(started)
         .thenRun(after -> {
+          linkIdleGeneration++; // the link stays while the turn runs
           streamed.setLength(0);
+          unsaved.setLength(0);
           messagePersisted = false;
-          itemText.clear();
+          reasoning.clear();
+          commandOutput.clear();
           toolCalls.clear();
           specializedToolCalls.clear();
           publish(started);
@@ -521,19 +594,70 @@ public final class ThreadEntity
     long upTo = lastSequenceNumber(context);
     Long after = subscribe.afterSequenceNr();
     if (after == null || after >= upTo) {
+      subscriber.tell(new ThreadUpdate.Live(upTo));
+      catchUp(state).forEach(subscriber::tell);
       goLive(state, subscriber);
       return Effect().reply(subscribe.replyTo(), StatusReply.ack());
     }
-    // Everything persisted from here on has a higher number than upTo: it is held back and follows the replay.
-    replaying.put(subscriber, new ArrayList<>());
-    PersistenceQuery.get(context.getSystem().classicSystem())
-        .getReadJournalFor(SqliteReadJournal.class, SqliteReadJournal.IDENTIFIER)
+    // Everything persisted from here on has a higher number than upTo: it is held back and follows the replay,
+    // after what streamed but is not persisted yet.
+    List<ThreadUpdate> heldBack = new ArrayList<>();
+    heldBack.add(new ThreadUpdate.Live(upTo));
+    heldBack.addAll(catchUp(state));
+    replaying.put(subscriber, heldBack);
+    readJournal()
         .currentEventsByPersistenceId(persistenceId().id(), Math.max(1, after + 1), upTo)
         .runForeach(envelope -> subscriber.tell(new ThreadUpdate.Persisted(envelope.sequenceNr(), (Event) envelope.event())),
             context.getSystem())
         .whenComplete((done, error) -> context.getSelf().tell(
             new ReplayDone(subscriber, error == null ? null : String.valueOf(PodiumClient.unwrap(error)))));
     return Effect().reply(subscribe.replyTo(), StatusReply.ack());
+  }
+
+  /** What the running turn streamed that no persisted event holds yet, as deltas for a joining subscriber. */
+  private List<ThreadUpdate> catchUp(State state) {
+    Turn turn = turn(state);
+    List<ThreadUpdate> updates = new ArrayList<>();
+    if (turn == null) {
+      return updates;
+    }
+    if (unsaved.length() > 0 && !messagePersisted) {
+      updates.add(new ThreadUpdate.TextDelta(turn.turnId(), itemId(turn), unsaved.toString()));
+    }
+    reasoning.forEach((id, text) -> updates.add(new ThreadUpdate.ReasoningDelta(turn.turnId(), id, text.toString())));
+    commandOutput.forEach((id, text) ->
+        updates.add(new ThreadUpdate.CommandOutputDelta(turn.turnId(), id, text.toString())));
+    return updates;
+  }
+
+  private ReplyEffect<Event, State> resume(Ready state, Resume resume) {
+    if (link == null && !state.info().archived()) {
+      if (lastRespawnFailure != null && !respawning) {
+        String reason = lastRespawnFailure;
+        lastRespawnFailure = null;
+        return Effect().reply(resume.replyTo(), StatusReply.error("the agent could not be started again: " + reason));
+      }
+      respawn(state.info());
+      return Effect().stash(); // answered once the agent is back (Respawned / Reconnect unstash it)
+    }
+    return replyWithHistory(state, resume);
+  }
+
+  private ReplyEffect<Event, State> replyWithHistory(State state, Resume resume) {
+    ThreadStatus status = status(state, linkState());
+    readJournal()
+        .currentEventsByPersistenceId(persistenceId().id(), 1, lastSequenceNumber(context))
+        .map(envelope -> new ThreadUpdate.Persisted(envelope.sequenceNr(), (Event) envelope.event()))
+        .runWith(Sink.seq(), context.getSystem())
+        .whenComplete((history, error) -> resume.replyTo().tell(error == null
+            ? StatusReply.success(new Resumed(status, List.copyOf(history)))
+            : StatusReply.error("the thread's history could not be read: " + PodiumClient.unwrap(error).getMessage())));
+    return Effect().noReply();
+  }
+
+  private SqliteReadJournal readJournal() {
+    return PersistenceQuery.get(context.getSystem().classicSystem())
+        .getReadJournalFor(SqliteReadJournal.class, SqliteReadJournal.IDENTIFIER);
   }
 
   private void goLive(State state, ActorRef<ThreadUpdate> subscriber) {
@@ -673,24 +797,30 @@ public final class ThreadEntity
     for (AgentEvent agentEvent : batch.events()) {
       if (agentEvent instanceof AgentEvent.MessageStarted) {
         streamed.setLength(0);
+        unsaved.setLength(0);
         messagePersisted = false;
       } else if (agentEvent instanceof AgentEvent.TextDelta delta) {
+        if (unsaved.length() == 0) {
+          windowOpenedAt = System.nanoTime();
+        }
         streamed.append(delta.text());
+        unsaved.append(delta.text());
         publish(new ThreadUpdate.TextDelta(turn.turnId(), itemId(turn), delta.text()));
       } else if (agentEvent instanceof AgentEvent.TextFinal text && !messagePersisted) {
         events.add(new AgentMessage(turn.turnId(), itemId(turn), text.text(), now));
+        unsaved.setLength(0);
         messagePersisted = true;
       } else if (agentEvent instanceof AgentEvent.PermissionRequested request && !waiting) {
-        events.add(new ApprovalRequested(turn.turnId(), request.requestId(), kind(request.kind()), request.command(),
+        record(events, turn, now, new ApprovalRequested(turn.turnId(), request.requestId(), kind(request.kind()), request.command(),
             request.cwd(), request.reason(), now));
         waiting = true;
       } else if (agentEvent instanceof AgentEvent.Thinking thinking) {
         String id = thinking.thinkingId() == null ? turn.turnId() + "-thinking" : thinking.thinkingId();
-        StringBuilder text = itemText.computeIfAbsent(id, k -> new StringBuilder());
+        StringBuilder text = reasoning.computeIfAbsent(id, k -> new StringBuilder());
         if (thinking.phase() == AgentEvent.Phase.COMPLETED) {
           String whole = thinking.text().isEmpty() ? text.toString() : thinking.text();
-          itemText.remove(id);
-          events.add(new ReasoningRecorded(turn.turnId(), id, whole, now));
+          reasoning.remove(id);
+          record(events, turn, now, new ReasoningRecorded(turn.turnId(), id, whole, now));
         } else if (!thinking.text().isEmpty()) {
           text.append(thinking.text());
           publish(new ThreadUpdate.ReasoningDelta(turn.turnId(), id, thinking.text()));
@@ -704,31 +834,31 @@ public final class ThreadEntity
         if (specializedToolCalls.contains(result.toolCallId())) {
           continue;
         }
-        events.add(new ToolCallRecorded(turn.turnId(), result.toolCallId(), call == null ? null : call.toolName(),
+        record(events, turn, now, new ToolCallRecorded(turn.turnId(), result.toolCallId(), call == null ? null : call.toolName(),
             call == null ? null : call.argumentsJson(), result.isError() ? "failed" : "completed", result.output(), now));
       } else if (agentEvent instanceof AgentEvent.TerminalOutput output) {
-        itemText.computeIfAbsent(output.toolCallId(), k -> new StringBuilder()).append(output.output());
+        commandOutput.computeIfAbsent(output.toolCallId(), k -> new StringBuilder()).append(output.output());
         publish(new ThreadUpdate.CommandOutputDelta(turn.turnId(), output.toolCallId(), output.output()));
       } else if (agentEvent instanceof AgentEvent.TerminalCompleted done) {
-        StringBuilder output = itemText.remove(done.toolCallId());
+        StringBuilder output = commandOutput.remove(done.toolCallId());
         specializedToolCalls.add(done.toolCallId());
-        events.add(new CommandCompleted(turn.turnId(), done.toolCallId(), output == null ? "" : output.toString(),
+        record(events, turn, now, new CommandCompleted(turn.turnId(), done.toolCallId(), output == null ? "" : output.toString(),
             done.exitCode(), done.durationMs(), now));
       } else if (agentEvent instanceof AgentEvent.FileChanged change) {
         if (change.toolCallId() != null) {
           specializedToolCalls.add(change.toolCallId());
         }
-        events.add(new FileChanged(turn.turnId(), change.toolCallId() == null ? change.path() : change.toolCallId(),
+        record(events, turn, now, new FileChanged(turn.turnId(), change.toolCallId() == null ? change.path() : change.toolCallId(),
             change.path(), change.kind().name().toLowerCase(Locale.ROOT), change.diff(), now));
       } else if (agentEvent instanceof AgentEvent.PlanUpdated plan) {
-        events.add(new PlanUpdated(turn.turnId(), plan.planId() == null ? turn.turnId() + "-plan" : plan.planId(),
+        record(events, turn, now, new PlanUpdated(turn.turnId(), plan.planId() == null ? turn.turnId() + "-plan" : plan.planId(),
             plan.steps().stream().map(step -> new PlanStep(step.step(), step.status())).toList(), plan.explanation(), now));
       } else if (agentEvent instanceof AgentEvent.MemoryExtracted memory) {
-        events.add(new MemoryExtracted(memory.key(), memory.value(), memory.metadataJson(), now));
+        record(events, turn, now, new MemoryExtracted(memory.key(), memory.value(), memory.metadataJson(), now));
       } else if (agentEvent instanceof AgentEvent.SummaryCreated summary) {
-        events.add(new SummaryCreated(summary.summary(), summary.coversTurns(), now));
+        record(events, turn, now, new SummaryCreated(summary.summary(), summary.coversTurns(), now));
       } else if (agentEvent instanceof AgentEvent.QuestionRequested asked && !waiting) {
-        events.add(new QuestionAsked(turn.turnId(), asked.requestId(), asked.questions().stream()
+        record(events, turn, now, new QuestionAsked(turn.turnId(), asked.requestId(), asked.questions().stream()
             .map(q -> new Question(q.id(), q.header(), q.question(), q.options())).toList(), now));
         waiting = true;
       } else if (agentEvent instanceof AgentEvent.MessageCompleted completed) {
@@ -736,29 +866,73 @@ public final class ThreadEntity
           events.add(new AgentMessage(turn.turnId(), itemId(turn), streamed.toString(), now));
           messagePersisted = true;
         }
+        unsaved.setLength(0);
         boolean interrupted = "interrupted".equals(completed.stopReason());
-        events.add(new TurnEnded(turn.turnId(), interrupted ? "interrupted" : "completed", null, turn.startedAt(),
+        record(events, turn, now, new TurnEnded(turn.turnId(), interrupted ? "interrupted" : "completed", null, turn.startedAt(),
             completed.usage().inputTokens(), completed.usage().outputTokens(), now));
         break; // the turn is over: later frames belong to no turn
       } else if (agentEvent instanceof AgentEvent.Failed failed) {
-        events.add(new TurnEnded(turn.turnId(), "failed", failed.message(), turn.startedAt(), 0, 0, now));
+        record(events, turn, now, new TurnEnded(turn.turnId(), "failed", failed.message(), turn.startedAt(), 0, 0, now));
         break;
       }
+    }
+    if (unsaved.length() >= textWindowBytes
+        || (unsaved.length() > 0 && System.nanoTime() - windowOpenedAt >= textWindow.toNanos())) {
+      saveText(turn, events, now);
+    } else if (unsaved.length() > 0 && !flushScheduled) {
+      flushScheduled = true; // the agent may pause: the window closes on time anyway
+      context.scheduleOnce(textWindow, context.getSelf(), new FlushText());
     }
     if (events.isEmpty()) {
       batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
       return Effect().noReply();
     }
+    return persistAndPublish(events).thenRun(after -> {
+      batch.ackTo().tell(PodiumLink.Ack.INSTANCE); // more frames only once these are durable
+    }).thenNoReply();
+  }
+
+  /** Adds an event after the text streamed before it, so that the journal keeps the order subscribers saw. */
+  private void record(List<Event> events, Turn turn, long now, Event event) {
+    saveText(turn, events, now);
+    events.add(event);
+  }
+
+  /** Persists what the agent streamed in this window, if anything. */
+  private ReplyEffect<Event, State> flushText(State state, FlushText flush) {
+    flushScheduled = false;
+    Turn turn = turn(state);
+    if (turn == null || unsaved.length() == 0) {
+      return Effect().noReply();
+    }
+    List<Event> events = new ArrayList<>();
+    saveText(turn, events, System.currentTimeMillis());
+    return persistAndPublish(events).thenNoReply();
+  }
+
+  private void saveText(Turn turn, List<Event> events, long now) {
+    if (unsaved.length() > 0 && !messagePersisted) {
+      events.add(new AgentMessageDelta(turn.turnId(), itemId(turn), unsaved.toString(), now));
+    }
+    unsaved.setLength(0);
+  }
+
+  private EffectBuilder<Event, State> persistAndPublish(List<Event> events) {
     return Effect().persist(events).thenRun(after -> {
       long first = lastSequenceNumber(context) - events.size() + 1;
       for (int i = 0; i < events.size(); i++) {
         publish(new ThreadUpdate.Persisted(first + i, events.get(i)));
       }
-      batch.ackTo().tell(PodiumLink.Ack.INSTANCE); // more frames only once these are durable
-    }).thenNoReply();
+      if (after instanceof Ready) {
+        armLinkIdleTimer(); // the turn ended
+      }
+    });
   }
 
   private ReplyEffect<Event, State> linkChanged(State state, PodiumLink.LinkState linkState) {
+    if (linkState instanceof PodiumLink.LinkState.Closed) {
+      return Effect().noReply(); // only ever on our request, when that link was already let go
+    }
     if (linkState instanceof PodiumLink.LinkState.Connected) {
       linkConnected = true;
       return Effect().noReply().thenUnstashAll();
@@ -776,8 +950,11 @@ public final class ThreadEntity
 
   private EffectBuilder<Event, State> endTurn(
       Turn turn, String outcome, String error, long input, long output) {
-    TurnEnded ended = new TurnEnded(turn.turnId(), outcome, error, turn.startedAt(), input, output, System.currentTimeMillis());
-    return Effect().persist(ended).thenRun(after -> publish(ended));
+    long now = System.currentTimeMillis();
+    List<Event> events = new ArrayList<>();
+    saveText(turn, events, now); // what streamed before the end stays part of the record
+    events.add(new TurnEnded(turn.turnId(), outcome, error, turn.startedAt(), input, output, now));
+    return persistAndPublish(events);
   }
 
   // ---- events --------------------------------------------------------------------------------------------
@@ -790,6 +967,7 @@ public final class ThreadEntity
         .onEvent(TurnStarted.class, (state, e) ->
             new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at())))
         .onEvent(AgentMessage.class, (state, e) -> state)
+        .onEvent(AgentMessageDelta.class, (state, e) -> state)
         .onEvent(ToolCallRecorded.class, (state, e) -> state)
         .onEvent(CommandCompleted.class, (state, e) -> state)
         .onEvent(FileChanged.class, (state, e) -> state)
@@ -827,6 +1005,13 @@ public final class ThreadEntity
     linkConnected = false;
     link = context.spawnAnonymous(PodiumLink.create(podium.client(), podium.client().settings(), podium.codec(),
         instanceId, linkOutput));
+    armLinkIdleTimer();
+  }
+
+  /** Closes the link after {@code close-link-after} unless a turn starts (or the timer is armed again) first. */
+  private void armLinkIdleTimer() {
+    int generation = ++linkIdleGeneration;
+    context.scheduleOnce(closeLinkAfter, context.getSelf(), new LinkIdle(generation));
   }
 
   private void publish(Event event) {

@@ -20,6 +20,8 @@ public final class ThreadProjection implements Projection {
     if (event instanceof ThreadEntity.TurnStarted e) {
       rows.upsertTurn(new Rows.Turn(e.turnId(), e.at(), null, "inProgress", null, null, null, null, null));
       rows.upsertMessage(new Rows.Message(e.messageId(), e.turnId(), "user", e.text(), e.at()));
+    } else if (event instanceof ThreadEntity.AgentMessageDelta e) {
+      rows.appendMessageText(new Rows.Message(e.itemId(), e.turnId(), "assistant", e.text(), e.at()));
     } else if (event instanceof ThreadEntity.AgentMessage e) {
       rows.upsertMessage(new Rows.Message(e.itemId(), e.turnId(), "assistant", e.text(), e.at()));
       ObjectNode item = JSON.createObjectNode().put("text", e.text());

@@ -46,6 +46,7 @@ class ThreadEntityTest {
             pekko.persistence.snapshot-store.plugin = "legato.storage.snapshot"
             pekko.loglevel = WARNING
             legato.thread.passivate-after = 1s
+            legato.thread.close-link-after = 2s
             """))
         .withFallback(ConfigFactory.load()));
   }
@@ -69,6 +70,22 @@ class ThreadEntityTest {
       TestProbe<StatusReply<Done>> subscribed = testKit.createTestProbe();
       entity.tell(new ThreadEntity.Subscribe(updates.getRef(), null, subscribed.getRef()));
       assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
+      updates.expectMessageClass(ThreadEntity.ThreadUpdate.Live.class, TIMEOUT);
+    }
+
+    ThreadEntity.Resumed resume() {
+      TestProbe<StatusReply<ThreadEntity.Resumed>> reply = testKit.createTestProbe();
+      entity.tell(new ThreadEntity.Resume(reply.getRef()));
+      return reply.receiveMessage(TIMEOUT).getValue();
+    }
+
+    void awaitLink(String state) {
+      TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+      status.awaitAssert(TIMEOUT, () -> {
+        entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+        assertEquals(state, status.receiveMessage(TIMEOUT).link());
+        return null;
+      });
     }
 
     StatusReply<ThreadEntity.TurnAccepted> startTurn(String text) {
@@ -363,6 +380,9 @@ class ThreadEntityTest {
           assertEquals(request.requestId(), pending.request().requestId());
           break;
         }
+        if (update instanceof ThreadEntity.ThreadUpdate.Live) {
+          continue;
+        }
         numbers.add(((ThreadEntity.ThreadUpdate.Persisted) update).sequenceNr());
       }
       seqs.put(probe, numbers);
@@ -415,6 +435,120 @@ class ThreadEntityTest {
     List<Rows.Message> messages = SessionStorage.get(testKit.system()).readThread(id, ThreadDatabase::messages)
         .toCompletableFuture().get(15, TimeUnit.SECONDS);
     assertTrue(messages.get(messages.size() - 1).text().contains("after a nap"));
+  }
+
+  @Test
+  void aQuietThreadLetsItsLinkGoAndTheNextTurnReconnectsToTheSameInstance() throws Exception {
+    Thread thread = new Thread("echo");
+    String instanceId = thread.status().instanceId();
+    thread.awaitLink("none"); // close-link-after, although a subscriber is there
+    assertTrue(thread.startTurn("still there?").isSuccess());
+    assertEquals("completed", last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class).outcome());
+    assertEquals(instanceId, thread.status().instanceId(), "the instance still ran: reconnected, not re-spawned");
+  }
+
+  @Test
+  void resumeReconnectsToALiveInstanceAndRepliesWithTheWholeHistory() throws Exception {
+    Thread thread = new Thread("echo");
+    assertTrue(thread.startTurn("a turn to remember").isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    String instanceId = thread.status().instanceId();
+    thread.awaitLink("none");
+
+    ThreadEntity.Resumed resumed = thread.resume();
+    List<Object> kinds = resumed.history().stream().map(p -> (Object) p.event().getClass()).toList();
+    assertEquals(ThreadEntity.ThreadCreated.class, kinds.get(0));
+    assertTrue(kinds.containsAll(List.of(ThreadEntity.TurnStarted.class, ThreadEntity.AgentMessage.class,
+        ThreadEntity.TurnEnded.class)), kinds.toString());
+    for (int i = 0; i < resumed.history().size(); i++) {
+      assertEquals(i + 1, resumed.history().get(i).sequenceNr(), "the whole history, in order");
+    }
+    assertEquals("ready", resumed.status().phase());
+    assertEquals(instanceId, resumed.status().instanceId());
+    assertTrue(!resumed.status().link().equals("none"), "the link is back: " + resumed.status());
+  }
+
+  @Test
+  void resumeRespawnsAGoneInstanceHydratedWithTheConversation() throws Exception {
+    Thread thread = new Thread("echo");
+    assertTrue(thread.startTurn("the password is heron").isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    String firstInstance = thread.status().instanceId();
+    emulator.faults().killInstance(firstInstance);
+    thread.awaitLink("none");
+
+    ThreadEntity.Resumed resumed = thread.resume();
+    ThreadEntity.Event lastEvent = resumed.history().get(resumed.history().size() - 1).event();
+    assertTrue(lastEvent instanceof ThreadEntity.InstanceReplaced, "the new instance is part of the history: " + lastEvent);
+    assertTrue(!resumed.status().instanceId().equals(firstInstance));
+
+    assertTrue(thread.startTurn("/history").isSuccess());
+    thread.until(ThreadEntity.TurnEnded.class);
+    String answer = thread.read(ThreadDatabase::messages).stream().map(Rows.Message::text).reduce("", (a, b) -> b);
+    assertTrue(answer.contains("the password is heron"), "the new agent knows the conversation: " + answer);
+  }
+
+  @Test
+  void resumeOfAThreadNeverStartedIsRefused() {
+    TestProbe<StatusReply<ThreadEntity.Resumed>> reply = testKit.createTestProbe();
+    testKit.spawn(ThreadEntity.create(UUID.randomUUID())).tell(new ThreadEntity.Resume(reply.getRef()));
+    assertTrue(reply.receiveMessage(TIMEOUT).isError());
+  }
+
+  @Test
+  void streamingTextIsDurableInWindowsBeforeTheMessageCompletes() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/slow /long 30 windows").isSuccess());
+    List<ThreadEntity.ThreadUpdate> seen = thread.until(ThreadEntity.AgentMessageDelta.class);
+    assertTrue(seen.stream().noneMatch(u -> u instanceof ThreadEntity.ThreadUpdate.Persisted p
+        && p.event() instanceof ThreadEntity.AgentMessage), "the message is still streaming");
+    String durable = thread.read(db -> db.messages().stream().filter(m -> m.role().equals("assistant"))
+        .map(Rows.Message::text).findFirst().orElse(""));
+    assertTrue(!durable.isEmpty(), "a window of the answer is on the read side already");
+
+    List<ThreadEntity.ThreadUpdate> rest = thread.until(ThreadEntity.TurnEnded.class);
+    StringBuilder streamed = new StringBuilder();
+    for (List<ThreadEntity.ThreadUpdate> part : List.of(seen, rest)) {
+      part.stream().filter(ThreadEntity.ThreadUpdate.TextDelta.class::isInstance)
+          .forEach(u -> streamed.append(((ThreadEntity.ThreadUpdate.TextDelta) u).text()));
+    }
+    String whole = thread.read(ThreadDatabase::messages).get(1).text();
+    assertEquals(streamed.toString(), whole, "the whole message replaces its windows");
+    assertTrue(whole.startsWith(durable));
+  }
+
+  @Test
+  void aSubscriberJoiningMidMessageGetsTheTextSoFarThenTheRestExactlyOnce() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/slow /long 24 join me").isSuccess());
+    thread.until(ThreadEntity.AgentMessageDelta.class); // some text is durable, more is streaming
+    thread.updates.expectMessageClass(ThreadEntity.ThreadUpdate.TextDelta.class, TIMEOUT);
+
+    TestProbe<ThreadEntity.ThreadUpdate> late = testKit.createTestProbe();
+    TestProbe<StatusReply<Done>> ack = testKit.createTestProbe();
+    thread.entity.tell(new ThreadEntity.Subscribe(late.getRef(), 0L, ack.getRef()));
+    assertTrue(ack.receiveMessage(TIMEOUT).isSuccess());
+
+    // History: windows of text are the news; live: deltas are, their windows repeat them.
+    StringBuilder text = new StringBuilder();
+    boolean live = false;
+    String whole = null;
+    while (whole == null) {
+      ThreadEntity.ThreadUpdate update = late.receiveMessage(TIMEOUT);
+      if (update instanceof ThreadEntity.ThreadUpdate.Live) {
+        live = true;
+      } else if (update instanceof ThreadEntity.ThreadUpdate.TextDelta delta) {
+        assertTrue(live, "deltas come after the history");
+        text.append(delta.text());
+      } else if (update instanceof ThreadEntity.ThreadUpdate.Persisted p) {
+        if (p.event() instanceof ThreadEntity.AgentMessageDelta window && !live) {
+          text.append(window.text());
+        } else if (p.event() instanceof ThreadEntity.AgentMessage message) {
+          whole = message.text();
+        }
+      }
+    }
+    assertEquals(whole, text.toString(), "no text missed, none twice");
   }
 
   @Test

@@ -22,6 +22,7 @@ final class SqlReadSide implements ReadSide {
   private PreparedStatement turn;
   private PreparedStatement element;
   private PreparedStatement message;
+  private PreparedStatement messageAppend;
   private PreparedStatement approval;
   private PreparedStatement diff;
   private PreparedStatement plan;
@@ -116,6 +117,31 @@ final class SqlReadSide implements ReadSide {
       message.setString(4, m.text());
       message.setLong(5, m.createdAt());
       execute(message, 6);
+    } catch (SQLException e) {
+      throw failure("messages", e);
+    }
+  }
+
+  @Override
+  public void appendMessageText(Rows.Message m) {
+    if (memoryOnly) return;
+    try {
+      if (messageAppend == null) {
+        // An event applied again (its sequence number not above the row's last) appends nothing.
+        messageAppend = connection.prepareStatement("""
+            INSERT INTO messages (message_id, turn_id, role, text, created_at, first_seq, last_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (message_id) DO UPDATE SET
+              text = CASE WHEN excluded.last_seq > messages.last_seq THEN messages.text || excluded.text
+                          ELSE messages.text END,
+              last_seq = max(messages.last_seq, excluded.last_seq)""");
+      }
+      messageAppend.setString(1, m.messageId());
+      messageAppend.setString(2, m.turnId());
+      messageAppend.setString(3, m.role());
+      messageAppend.setString(4, m.text());
+      messageAppend.setLong(5, m.createdAt());
+      execute(messageAppend, 6);
     } catch (SQLException e) {
       throw failure("messages", e);
     }

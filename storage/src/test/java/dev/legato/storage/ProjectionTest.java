@@ -69,6 +69,21 @@ class ProjectionTest {
   }
 
   @Test
+  void aMessageStreamedInWindowsGrowsByAppendingAndTheWholeMessageReplacesIt() throws Exception {
+    UUID thread = UUID.randomUUID();
+    String id = StorageLayout.threadPersistenceId(thread);
+    assertTrue(JournalProbe.succeeded(journal.write(id, 1,
+        List.of("turn t1 started", "append m1 t1 assistant Hello,"),
+        List.of("append m1 t1 assistant  wor", "append m1 t1 assistant ld"))));
+    Snapshot partial = storage.readThread(thread, Snapshot::of).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(List.of("Hello, world"), partial.messages.stream().map(Rows.Message::text).toList());
+
+    assertTrue(JournalProbe.succeeded(journal.writeOne(id, 4, "message m1 t1 assistant Hello, world!")));
+    Snapshot whole = storage.readThread(thread, Snapshot::of).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(List.of("Hello, world!"), whole.messages.stream().map(Rows.Message::text).toList());
+  }
+
+  @Test
   void aFailingProjectionRejectsItsWriteAndRollsBackItsEventsAndRows() throws Exception {
     UUID thread = UUID.randomUUID();
     String id = StorageLayout.threadPersistenceId(thread);

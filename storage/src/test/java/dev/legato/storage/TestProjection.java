@@ -24,6 +24,7 @@ public final class TestProjection implements Projection {
       case "item" -> readSide.upsertElement(new Rows.Element(w[1], w[2], w[3], w[4], w[5], at,
           w[4].equals("completed") ? at : null));
       case "message" -> readSide.upsertMessage(new Rows.Message(w[1], w[2], w[3], text.split(" ", 5)[4], at));
+      case "append" -> readSide.appendMessageText(new Rows.Message(w[1], w[2], w[3], text.split(" ", 5)[4], at));
       case "approval" -> readSide.upsertApproval(new Rows.Approval(w[1], w[2], null, w[3], "{}",
           w.length > 4 ? w[4] : null, at, w.length > 4 ? at : null));
       case "diff" -> readSide.upsertDiff(new Rows.Diff(w[1], w[2], w[3], w[4], w[5], at));

@@ -12,6 +12,12 @@ public interface ReadSide {
 
   void upsertMessage(Rows.Message message);
 
+  /**
+   * Appends the message's text to its row, creating the row if needed: how a message streamed in windows
+   * grows. The one exception to "every write is an upsert": an event applied again appends nothing.
+   */
+  void appendMessageText(Rows.Message message);
+
   void upsertApproval(Rows.Approval approval);
 
   void upsertDiff(Rows.Diff diff);

@@ -1,0 +1,116 @@
+package dev.legato.thread;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.legato.podium.emulator.EmulatorSettings;
+import dev.legato.podium.emulator.PodiumEmulator;
+import dev.legato.storage.SessionStorage;
+import dev.legato.storage.ThreadDatabase;
+import dev.legato.storage.readside.Rows;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole actor system stops in the middle of a turn; a new one on the same data directory takes over. */
+class ThreadCrashTest {
+  static final Duration TIMEOUT = Duration.ofSeconds(15);
+  @TempDir Path dataDir;
+  PodiumEmulator emulator;
+
+  @BeforeEach
+  void start() {
+    emulator = PodiumEmulator.start(EmulatorSettings.defaults());
+  }
+
+  @AfterEach
+  void stop() {
+    emulator.stop();
+  }
+
+  Config config() {
+    return ConfigFactory.parseMap(Map.of("legato.storage.data-dir", dataDir.toString(), "legato.podium.url", emulator.baseUrl()))
+        .withFallback(ConfigFactory.parseString("""
+            pekko.persistence.journal.plugin = "legato.storage.journal"
+            pekko.persistence.snapshot-store.plugin = "legato.storage.snapshot"
+            pekko.loglevel = WARNING
+            """))
+        .withFallback(ConfigFactory.load());
+  }
+
+  @Test
+  void aSystemStoppedMidTurnComesBackWithTheTurnInterruptedItsTextKeptAndTheThreadUsable() throws Exception {
+    UUID id = UUID.randomUUID();
+    ActorTestKit first = ActorTestKit.create("before-crash", config());
+    String instanceId;
+    try {
+      ActorRef<ThreadEntity.Command> thread = first.spawn(ThreadEntity.create(id));
+      TestProbe<StatusReply<ThreadEntity.Created>> created = first.createTestProbe();
+      thread.tell(new ThreadEntity.Create("coder", "/work", null, created.getRef()));
+      instanceId = created.receiveMessage(TIMEOUT).getValue().instanceId();
+      TestProbe<ThreadEntity.ThreadUpdate> updates = first.createTestProbe();
+      TestProbe<StatusReply<Done>> ack = first.createTestProbe();
+      thread.tell(new ThreadEntity.Subscribe(updates.getRef(), null, ack.getRef()));
+      ack.receiveMessage(TIMEOUT);
+      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = first.createTestProbe();
+      thread.tell(new ThreadEntity.StartTurn("/slow /long 100 interrupted by a crash", accepted.getRef()));
+      assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess());
+      // Wait until a window of the answer is durable, then pull the plug in the middle of the message.
+      updates.fishForMessage(TIMEOUT, update -> update instanceof ThreadEntity.ThreadUpdate.Persisted p
+          && p.event() instanceof ThreadEntity.AgentMessageDelta
+          ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+          : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
+    } finally {
+      first.shutdownTestKit();
+    }
+
+    ActorTestKit second = ActorTestKit.create("after-crash", config());
+    try {
+      ActorRef<ThreadEntity.Command> thread = second.spawn(ThreadEntity.create(id));
+      TestProbe<StatusReply<ThreadEntity.Resumed>> resumed = second.createTestProbe();
+      thread.tell(new ThreadEntity.Resume(resumed.getRef()));
+      ThreadEntity.Resumed history = resumed.receiveMessage(TIMEOUT).getValue();
+      assertEquals("ready", history.status().phase(), "not stuck running");
+      assertEquals(instanceId, history.status().instanceId(), "its instance still runs: reconnected");
+      ThreadEntity.Event lastEvent = history.history().get(history.history().size() - 1).event();
+      assertTrue(lastEvent instanceof ThreadEntity.TurnEnded ended && ended.outcome().equals("interrupted")
+          && ended.error().contains("restarted"), "the turn is recorded interrupted: " + lastEvent);
+
+      List<Rows.Message> messages = SessionStorage.get(second.system()).readThread(id, ThreadDatabase::messages)
+          .toCompletableFuture().get(15, TimeUnit.SECONDS);
+      assertEquals(List.of("user", "assistant"), messages.stream().map(Rows.Message::role).toList());
+      assertTrue(!messages.get(1).text().isBlank(), "what streamed before the crash is kept");
+      assertEquals("interrupted", SessionStorage.get(second.system()).readThread(id, ThreadDatabase::turns)
+          .toCompletableFuture().get(15, TimeUnit.SECONDS).get(0).status());
+
+      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = second.createTestProbe();
+      thread.tell(new ThreadEntity.StartTurn("carry on", accepted.getRef()));
+      assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess(), "the thread takes turns again");
+      TestProbe<ThreadEntity.ThreadStatus> status = second.createTestProbe();
+      status.awaitAssert(TIMEOUT, () -> {
+        thread.tell(new ThreadEntity.GetStatus(status.getRef()));
+        assertEquals("ready", status.receiveMessage(TIMEOUT).phase());
+        return null;
+      });
+      List<Rows.Turn> turns = SessionStorage.get(second.system()).readThread(id, ThreadDatabase::turns)
+          .toCompletableFuture().get(15, TimeUnit.SECONDS);
+      assertEquals(List.of("interrupted", "completed"), turns.stream().map(Rows.Turn::status).toList());
+    } finally {
+      second.shutdownTestKit();
+    }
+  }
+}
