@@ -1,5 +1,6 @@
 package dev.legato.thread;
 
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.typesafe.config.Config;
 import dev.legato.podium.AgentCommand;
 import dev.legato.podium.AgentEvent;
@@ -161,7 +162,9 @@ public final class ThreadEntity
 
   /** What a subscriber receives: persisted events with their sequence number, and live deltas. */
   public sealed interface ThreadUpdate extends CborSerializable {
-    record Persisted(long sequenceNr, Event event) implements ThreadUpdate {}
+    // An event or a pending request held as its interface names its class, or a subscriber on another node
+    // could not read it back (the journal stores events by their own class and needs no such name).
+    record Persisted(long sequenceNr, @JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Event event) implements ThreadUpdate {}
 
     record TextDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
 
@@ -170,7 +173,7 @@ public final class ThreadEntity
     record CommandOutputDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
 
     /** What the waiting turn waits for, offered to a subscriber that joins while it waits. */
-    record PendingRequest(Pending request) implements ThreadUpdate {}
+    record PendingRequest(@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Pending request) implements ThreadUpdate {}
 
     /** The history could not be replayed; live updates follow anyway. */
     record ReplayFailed(String reason) implements ThreadUpdate {}
@@ -265,7 +268,8 @@ public final class ThreadEntity
 
   public record Running(ThreadInfo info, Turn turn) implements State {}
 
-  public record Waiting(ThreadInfo info, Turn turn, Pending request) implements State {}
+  public record Waiting(ThreadInfo info, Turn turn, @JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Pending request)
+      implements State {}
 
   public record ThreadInfo(String agentType, String deploymentId, String instanceId, String cwd, String tenant,
                            long createdAt, boolean archived) implements CborSerializable {
