@@ -65,7 +65,7 @@ public final class ThreadRegistry
   private record ThreadDeleted(DeleteThread request, String error) implements Command {}
 
   /** Adds a new thread; refused if the id is known (even a deleted one is gone from here, so it may return). */
-  public record Register(UUID threadId, String name, String agentType, long createdAt,
+  public record Register(UUID threadId, String name, String agentType, long createdAt, String cwd,
                          ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
 
   /** Records activity: a new preview (null keeps the old one) and the time. Unknown ids are ignored. */
@@ -205,7 +205,7 @@ public final class ThreadRegistry
     }
     long now = System.currentTimeMillis();
     return register(state, new Register(started.threadId(), started.request().name(), started.request().agentType(),
-        now, started.request().replyTo()));
+        now, started.request().cwd(), started.request().replyTo()));
   }
 
   private ReplyEffect<Event, State> archiveThread(State state, ArchiveThread archive) {
@@ -238,7 +238,7 @@ public final class ThreadRegistry
     }
     String name = register.name() == null ? "" : register.name().strip();
     ThreadSummary thread = new ThreadSummary(register.threadId(), name, register.agentType(), register.createdAt(),
-        register.createdAt(), "", false);
+        register.createdAt(), "", false, register.cwd());
     return Effect().persist(new Registered(thread))
         .thenReply(register.replyTo(), after -> StatusReply.success(thread));
   }

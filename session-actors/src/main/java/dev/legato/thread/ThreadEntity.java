@@ -1,6 +1,9 @@
 package dev.legato.thread;
 
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import dev.legato.podium.AgentCommand;
 import dev.legato.podium.AgentEvent;
@@ -58,6 +61,7 @@ public final class ThreadEntity
     extends EventSourcedBehaviorWithEnforcedReplies<ThreadEntity.Command, ThreadEntity.Event, ThreadEntity.State> {
 
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Thread");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   // ---- commands ------------------------------------------------------------------------------------------
 
@@ -94,6 +98,9 @@ public final class ThreadEntity
    * history. An archived thread replies with its history and stays without an agent.
    */
   public record Resume(ActorRef<StatusReply<Resumed>> replyTo) implements Command {}
+
+  /** The history and status, as {@link Resume} answers, without bringing the agent back. */
+  public record Read(ActorRef<StatusReply<Resumed>> replyTo) implements Command {}
 
   private record InstanceReady(String deploymentId, String instanceId, Create request) implements Command {}
 
@@ -172,6 +179,10 @@ public final class ThreadEntity
 
     record CommandOutputDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
 
+    /** The agent started a tool call (not persisted: its outcome is). {@code command} for a shell command. */
+    record ToolStarted(String turnId, String toolCallId, String toolName, String argumentsJson, String command)
+        implements ThreadUpdate {}
+
     /** What the waiting turn waits for, offered to a subscriber that joins while it waits. */
     record PendingRequest(@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Pending request) implements ThreadUpdate {}
 
@@ -213,8 +224,13 @@ public final class ThreadEntity
     String requestId();
   }
 
+  /**
+   * @param toolCallId the tool call (item) asking, when the agent says
+   * @param changesJson for a file change: the changes as the agent sent them (JSON), else null
+   */
   public record ApprovalRequested(String turnId, String requestId, String kind, String command, String cwd,
-                                  String reason, long at) implements Event, Pending {}
+                                  String reason, long at, String toolCallId, String changesJson)
+      implements Event, Pending {}
 
   public record QuestionAsked(String turnId, String requestId, List<Question> questions, long at)
       implements Event, Pending {}
@@ -229,9 +245,9 @@ public final class ThreadEntity
   public record ToolCallRecorded(String turnId, String toolCallId, String toolName, String argumentsJson,
                                  String status, String output, long at) implements Event {}
 
-  /** A shell command's whole output (streamed live as it came) and how it ended. */
+  /** A shell command's whole output (streamed live as it came) and how it ended; {@code command} when known. */
   public record CommandCompleted(String turnId, String toolCallId, String output, Integer exitCode, Long durationMs,
-                                 long at) implements Event {}
+                                 long at, String command) implements Event {}
 
   public record FileChanged(String turnId, String toolCallId, String path, String kind, String diff, long at)
       implements Event {}
@@ -318,6 +334,8 @@ public final class ThreadEntity
   private final Map<String, StringBuilder> reasoning = new HashMap<>();
   private final Map<String, StringBuilder> commandOutput = new HashMap<>();
   private final Map<String, AgentEvent.ToolCallStarted> toolCalls = new HashMap<>();
+  /** The shell command of a tool call, by tool call id, from its arguments or its approval request. */
+  private final Map<String, String> commands = new HashMap<>();
   /** Tool calls that became a command execution or a file change: that item already tells their story. */
   private final Set<String> specializedToolCalls = new HashSet<>();
   private ActorRef<PodiumLink.Command> link;
@@ -406,7 +424,8 @@ public final class ThreadEntity
           return Effect().reply(failed.request().replyTo(), StatusReply.error("cannot start the agent: " + failed.reason()));
         })
         .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")))
-        .onCommand(Resume.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")));
+        .onCommand(Resume.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")))
+        .onCommand(Read.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")));
 
     builder.forStateType(Ready.class)
         .onCommand(StartTurn.class, this::startTurn)
@@ -478,7 +497,8 @@ public final class ThreadEntity
         .onCommand(SendResult.class, this::sendResult)
         .onCommand(FromLink.class, this::fromLink)
         .onCommand(Subscribe.class, this::subscribe)
-        .onCommand(Resume.class, (state, c) -> replyWithHistory(state, c))
+        .onCommand(Resume.class, (state, c) -> replyWithHistory(state, c.replyTo()))
+        .onCommand(Read.class, (state, c) -> replyWithHistory(state, c.replyTo()))
         .onCommand(FlushText.class, this::flushText)
         .onCommand(LinkIdle.class, (state, c) -> {
           if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning) {
@@ -578,6 +598,7 @@ public final class ThreadEntity
           reasoning.clear();
           commandOutput.clear();
           toolCalls.clear();
+          commands.clear();
           specializedToolCalls.clear();
           publish(started);
           if (state.info().tenant() != null) { // the listing shows the latest prompt and activity
@@ -644,16 +665,16 @@ public final class ThreadEntity
       respawn(state.info());
       return Effect().stash(); // answered once the agent is back (Respawned / Reconnect unstash it)
     }
-    return replyWithHistory(state, resume);
+    return replyWithHistory(state, resume.replyTo());
   }
 
-  private ReplyEffect<Event, State> replyWithHistory(State state, Resume resume) {
+  private ReplyEffect<Event, State> replyWithHistory(State state, ActorRef<StatusReply<Resumed>> replyTo) {
     ThreadStatus status = status(state, linkState());
     readJournal()
         .currentEventsByPersistenceId(persistenceId().id(), 1, lastSequenceNumber(context))
         .map(envelope -> new ThreadUpdate.Persisted(envelope.sequenceNr(), (Event) envelope.event()))
         .runWith(Sink.seq(), context.getSystem())
-        .whenComplete((history, error) -> resume.replyTo().tell(error == null
+        .whenComplete((history, error) -> replyTo.tell(error == null
             ? StatusReply.success(new Resumed(status, List.copyOf(history)))
             : StatusReply.error("the thread's history could not be read: " + PodiumClient.unwrap(error).getMessage())));
     return Effect().noReply();
@@ -816,7 +837,10 @@ public final class ThreadEntity
         messagePersisted = true;
       } else if (agentEvent instanceof AgentEvent.PermissionRequested request && !waiting) {
         record(events, turn, now, new ApprovalRequested(turn.turnId(), request.requestId(), kind(request.kind()), request.command(),
-            request.cwd(), request.reason(), now));
+            request.cwd(), request.reason(), now, request.toolCallId(), request.changesJson()));
+        if (request.toolCallId() != null && request.command() != null) {
+          commands.put(request.toolCallId(), request.command());
+        }
         waiting = true;
       } else if (agentEvent instanceof AgentEvent.Thinking thinking) {
         String id = thinking.thinkingId() == null ? turn.turnId() + "-thinking" : thinking.thinkingId();
@@ -830,9 +854,9 @@ public final class ThreadEntity
           publish(new ThreadUpdate.ReasoningDelta(turn.turnId(), id, thinking.text()));
         }
       } else if (agentEvent instanceof AgentEvent.ToolCallStarted started) {
-        toolCalls.put(started.toolCallId(), started);
+        toolStarted(turn, started);
       } else if (agentEvent instanceof AgentEvent.ToolCall call) {
-        toolCalls.put(call.toolCallId(), new AgentEvent.ToolCallStarted(call.toolCallId(), call.toolName(), call.argumentsJson()));
+        toolStarted(turn, new AgentEvent.ToolCallStarted(call.toolCallId(), call.toolName(), call.argumentsJson()));
       } else if (agentEvent instanceof AgentEvent.ToolResult result) {
         AgentEvent.ToolCallStarted call = toolCalls.remove(result.toolCallId());
         if (specializedToolCalls.contains(result.toolCallId())) {
@@ -847,7 +871,7 @@ public final class ThreadEntity
         StringBuilder output = commandOutput.remove(done.toolCallId());
         specializedToolCalls.add(done.toolCallId());
         record(events, turn, now, new CommandCompleted(turn.turnId(), done.toolCallId(), output == null ? "" : output.toString(),
-            done.exitCode(), done.durationMs(), now));
+            done.exitCode(), done.durationMs(), now, commands.remove(done.toolCallId())));
       } else if (agentEvent instanceof AgentEvent.FileChanged change) {
         if (change.toolCallId() != null) {
           specializedToolCalls.add(change.toolCallId());
@@ -894,6 +918,37 @@ public final class ThreadEntity
     return persistAndPublish(events).thenRun(after -> {
       batch.ackTo().tell(PodiumLink.Ack.INSTANCE); // more frames only once these are durable
     }).thenNoReply();
+  }
+
+  private void toolStarted(Turn turn, AgentEvent.ToolCallStarted started) {
+    toolCalls.put(started.toolCallId(), started);
+    String command = commandOf(started.argumentsJson());
+    if (command != null) {
+      commands.put(started.toolCallId(), command);
+    }
+    publish(new ThreadUpdate.ToolStarted(turn.turnId(), started.toolCallId(), started.toolName(), started.argumentsJson(),
+        command));
+  }
+
+  /** The {@code command} argument of a tool call (a string, or a list of words), if it has one. */
+  private static String commandOf(String argumentsJson) {
+    if (argumentsJson == null || !argumentsJson.contains("command")) {
+      return null;
+    }
+    try {
+      JsonNode command = JSON.readTree(argumentsJson).path("command");
+      if (command.isTextual()) {
+        return command.asText();
+      }
+      if (command.isArray()) {
+        List<String> words = new ArrayList<>();
+        command.forEach(word -> words.add(word.asText()));
+        return String.join(" ", words);
+      }
+    } catch (JsonProcessingException e) {
+      return null; // arguments that are not JSON name no command
+    }
+    return null;
   }
 
   /** Adds an event after the text streamed before it, so that the journal keeps the order subscribers saw. */

@@ -27,10 +27,10 @@ public final class ThreadProjection implements Projection {
       ObjectNode item = JSON.createObjectNode().put("text", e.text());
       rows.upsertElement(new Rows.Element(e.itemId(), e.turnId(), "agentMessage", "completed", item.toString(), e.at(), e.at()));
     } else if (event instanceof ThreadEntity.ApprovalRequested e) {
-      rows.upsertApproval(new Rows.Approval(e.requestId(), e.turnId(), null, e.kind(), payload(e), null, e.at(), null));
+      rows.upsertApproval(new Rows.Approval(e.requestId(), e.turnId(), e.toolCallId(), e.kind(), payload(e), null, e.at(), null));
     } else if (event instanceof ThreadEntity.ApprovalDecided e) {
       ThreadEntity.ApprovalRequested r = e.request();
-      rows.upsertApproval(new Rows.Approval(r.requestId(), r.turnId(), null, r.kind(), payload(r), e.decision(), r.at(), e.at()));
+      rows.upsertApproval(new Rows.Approval(r.requestId(), r.turnId(), r.toolCallId(), r.kind(), payload(r), e.decision(), r.at(), e.at()));
     } else if (event instanceof ThreadEntity.QuestionAsked e) {
       rows.upsertApproval(new Rows.Approval(e.requestId(), e.turnId(), null, "question", JSON.valueToTree(e.questions()).toString(),
           null, e.at(), null));
@@ -42,7 +42,7 @@ public final class ThreadProjection implements Projection {
       ObjectNode item = JSON.createObjectNode().put("tool", e.toolName()).put("arguments", e.argumentsJson()).put("output", e.output());
       rows.upsertElement(new Rows.Element(e.toolCallId(), e.turnId(), "toolCall", e.status(), item.toString(), e.at(), e.at()));
     } else if (event instanceof ThreadEntity.CommandCompleted e) {
-      ObjectNode item = JSON.createObjectNode().put("output", e.output());
+      ObjectNode item = JSON.createObjectNode().put("command", e.command()).put("output", e.output());
       if (e.exitCode() != null) {
         item.put("exitCode", e.exitCode());
       }
@@ -75,6 +75,9 @@ public final class ThreadProjection implements Projection {
     payload.put("command", request.command());
     payload.put("cwd", request.cwd());
     payload.put("reason", request.reason());
+    if (request.changesJson() != null) {
+      payload.put("changes", request.changesJson());
+    }
     return payload.toString();
   }
 }

@@ -78,7 +78,7 @@ class RegistryShardingTest {
         UUID id = i == 0 ? first : UUID.randomUUID();
         int n = i;
         registry(system, "tenant-a").<ThreadSummary>askWithStatus(
-                reply -> new ThreadRegistry.Register(id, "thread " + n, "coder", 1000 + n, reply), TIMEOUT)
+                reply -> new ThreadRegistry.Register(id, "thread " + n, "coder", 1000 + n, "/work", reply), TIMEOUT)
             .toCompletableFuture().get(15, TimeUnit.SECONDS);
       }
       registry(system, "tenant-a").tell(new ThreadRegistry.Touch(first, "the first prompt", 5000));

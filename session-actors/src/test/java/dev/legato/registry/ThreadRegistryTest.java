@@ -38,7 +38,7 @@ class ThreadRegistryTest {
 
   ThreadSummary register(UUID id, String name, long at) {
     CommandResultWithReply<ThreadRegistry.Command, ThreadRegistry.Event, ThreadRegistry.State, StatusReply<ThreadSummary>> result =
-        registry.runCommand(reply -> new ThreadRegistry.Register(id, name, "coder", at, reply));
+        registry.runCommand(reply -> new ThreadRegistry.Register(id, name, "coder", at, "/work", reply));
     return result.reply().getValue();
   }
 
@@ -55,7 +55,7 @@ class ThreadRegistryTest {
     assertEquals(1000, thread.updatedAt());
     assertEquals(List.of(thread), list(ThreadQuery.firstPage()).threads());
 
-    var again = registry.<StatusReply<ThreadSummary>>runCommand(reply -> new ThreadRegistry.Register(id, "x", "coder", 2000, reply));
+    var again = registry.<StatusReply<ThreadSummary>>runCommand(reply -> new ThreadRegistry.Register(id, "x", "coder", 2000, null, reply));
     assertTrue(again.reply().isError());
     assertTrue(again.hasNoEvents());
     assertTrue(again.reply().getError().getMessage().contains("already registered"));

@@ -548,7 +548,8 @@ class ThreadStateMachineTest {
         new AgentEvent.ToolResult("call_1", "a.txt\nb.txt\n", false));
     assertEquals(1, result.events().size(), () -> result.events().toString());
     CommandCompleted command = result.eventOfType(CommandCompleted.class);
-    assertEquals(new CommandCompleted(running.turn().turnId(), "call_1", "a.txt\nb.txt\n", 0, 42L, command.at()), command);
+    assertEquals(new CommandCompleted(running.turn().turnId(), "call_1", "a.txt\nb.txt\n", 0, 42L, command.at(),
+        command.command()), command);
   }
 
   @Test
@@ -655,14 +656,11 @@ class ThreadStateMachineTest {
   // ---- the link --------------------------------------------------------------------------------------------
 
   @ParameterizedTest
-  @ValueSource(strings = {"gone", "gave up", "closed"})
+  @ValueSource(strings = {"gone", "gave up"})
   void aLinkLostMidTurnFailsTheTurn(String how) {
     Running running = running();
-    PodiumLink.LinkState lost = switch (how) {
-      case "gone" -> new PodiumLink.LinkState.InstanceGone("killed");
-      case "gave up" -> new PodiumLink.LinkState.GaveUp("10 attempts");
-      default -> new PodiumLink.LinkState.Closed();
-    };
+    PodiumLink.LinkState lost = how.equals("gone") ? new PodiumLink.LinkState.InstanceGone("killed")
+        : new PodiumLink.LinkState.GaveUp("10 attempts");
     var result = link(lost);
     TurnEnded ended = result.eventOfType(TurnEnded.class);
     assertEquals(running.turn().turnId(), ended.turnId());
@@ -670,6 +668,15 @@ class ThreadStateMachineTest {
     assertTrue(ended.error().startsWith("the agent is gone"), ended.error());
     assertEquals(new Ready(running.info()), result.state());
     assertEquals("none", status().link());
+  }
+
+  @Test
+  void aClosedReportIsFromALinkAlreadyLetGoAndChangesNothing() {
+    Running running = running();
+    var result = link(new PodiumLink.LinkState.Closed()); // a link closes only when asked, never mid-turn
+    assertTrue(result.events().isEmpty());
+    assertEquals(running, result.state());
+    assertEquals("connected", status().link());
   }
 
   @Test
@@ -868,7 +875,7 @@ class ThreadStateMachineTest {
 
   static final TurnStarted TURN = new TurnStarted("turn_1", "msg_1", "do it", 2_000);
   static final ApprovalRequested APPROVAL =
-      new ApprovalRequested("turn_1", "req_1", "command", "ls", "/work", "look", 3_000);
+      new ApprovalRequested("turn_1", "req_1", "command", "ls", "/work", "look", 3_000, "call_1", null);
   static final QuestionAsked QUESTION = new QuestionAsked("turn_1", "req_q",
       List.of(new Question("q1", "Language", "Which?", List.of("java"))), 3_000);
 
