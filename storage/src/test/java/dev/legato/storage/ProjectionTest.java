@@ -78,7 +78,7 @@ class ProjectionTest {
     Snapshot partial = storage.readThread(thread, Snapshot::of).toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertEquals(List.of("Hello, world"), partial.messages.stream().map(Rows.Message::text).toList());
 
-    assertTrue(JournalProbe.succeeded(journal.writeOne(id, 4, "message m1 t1 assistant Hello, world!")));
+    assertTrue(JournalProbe.succeeded(journal.writeOne(id, 5, "message m1 t1 assistant Hello, world!")));
     Snapshot whole = storage.readThread(thread, Snapshot::of).toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertEquals(List.of("Hello, world!"), whole.messages.stream().map(Rows.Message::text).toList());
   }
