@@ -185,14 +185,14 @@ public final class LiveRenderer {
           .put("status", CodexDialect.planStepStatus(step.status())));
       notify(out, "turn/plan/updated", params);
     } else if (event instanceof ThreadEntity.ApprovalRequested request) {
-      if ("command".equals(request.kind())) {
-        approvedCommand = request.command();
-        approvedCwd = request.cwd();
-      }
       request(request, out);
     } else if (event instanceof ThreadEntity.QuestionAsked question) {
       request(question, out);
     } else if (event instanceof ThreadEntity.ApprovalDecided decided) {
+      if (!approves(decided.decision())) {
+        approvedCommand = null; // a declined command does not run
+        approvedCwd = null;
+      }
       out.add(new Outbound.Resolved(decided.request().requestId(), threadId));
       status(out, "running", null);
     } else if (event instanceof ThreadEntity.QuestionAnswered answered) {
@@ -320,6 +320,10 @@ public final class LiveRenderer {
 
   private void request(ThreadEntity.Pending pending, List<Outbound> out) {
     if (pending instanceof ThreadEntity.ApprovalRequested approval) {
+      if ("command".equals(approval.kind())) { // events do not link a command to its approval: the next one is it
+        approvedCommand = approval.command();
+        approvedCwd = approval.cwd();
+      }
       out.add(approvalRequest(approval));
       status(out, "waiting", approval.kind());
     } else if (pending instanceof ThreadEntity.QuestionAsked question) {
@@ -443,6 +447,11 @@ public final class LiveRenderer {
     ObjectNode params = threadParams();
     params.put("turnId", turn);
     return params;
+  }
+
+  /** Whether Legato's recorded decision ({@code accept}, {@code acceptForSession}, ...) approves. */
+  static boolean approves(String decision) {
+    return "accept".equals(decision) || "acceptForSession".equals(decision);
   }
 
   private static void nullable(ObjectNode node, String field, String value) {

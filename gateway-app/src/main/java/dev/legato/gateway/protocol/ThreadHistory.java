@@ -84,7 +84,14 @@ public final class ThreadHistory {
       }
     } else if (event instanceof ThreadEntity.QuestionAsked question) {
       pending = question;
-    } else if (event instanceof ThreadEntity.ApprovalDecided || event instanceof ThreadEntity.QuestionAnswered) {
+    } else if (event instanceof ThreadEntity.ApprovalDecided decided) {
+      pending = null;
+      TurnRecord turn = turnsById.get(decided.request().turnId());
+      if (turn != null && !LiveRenderer.approves(decided.decision())) {
+        turn.approvedCommand = null; // a declined command does not run
+        turn.approvedCwd = null;
+      }
+    } else if (event instanceof ThreadEntity.QuestionAnswered) {
       pending = null;
     } else if (event instanceof ThreadEntity.CommandCompleted command) {
       TurnRecord turn = turnsById.get(command.turnId());
