@@ -88,6 +88,9 @@ public final class LiveRenderer {
       params.put("itemId", item.id);
       params.put("delta", delta.text());
       notify(out, "item/commandExecution/outputDelta", params);
+    } else if (update instanceof ThreadUpdate.ToolStarted started) {
+      out.addAll(toolStarted(started.turnId(), started.toolCallId(), started.toolName(), started.argumentsJson(),
+          started.command()));
     } else if (update instanceof ThreadUpdate.PendingRequest pending) {
       request(pending.request(), out);
     } else if (update instanceof ThreadUpdate.ReplayFailed failed) {
@@ -161,7 +164,8 @@ public final class LiveRenderer {
       commands.remove(command.toolCallId());
       approvedCommand = null; // that approval was this command's
       approvedCwd = null;
-      completed(out, command.turnId(), CodexDialect.commandExecution(item.id, item.command, item.cwd,
+      completed(out, command.turnId(), CodexDialect.commandExecution(item.id,
+          item.command != null && !item.command.isEmpty() ? item.command : command.command(), item.cwd,
           CodexDialect.commandStatus(command.exitCode()), command.output(), command.exitCode(), command.durationMs()),
           item.startedAt, command.at());
     } else if (event instanceof ThreadEntity.ToolCallRecorded call) {
@@ -334,7 +338,7 @@ public final class LiveRenderer {
 
   private Outbound.ServerRequest approvalRequest(ThreadEntity.ApprovalRequested approval) {
     ObjectNode params = params(approval.turnId());
-    params.put("itemId", approval.requestId());
+    params.put("itemId", approval.toolCallId() != null ? approval.toolCallId() : approval.requestId());
     params.put("startedAtMs", approval.at());
     String method;
     switch (approval.kind() == null ? "" : approval.kind()) {

@@ -97,7 +97,8 @@ public final class ThreadHistory {
       TurnRecord turn = turnsById.get(command.turnId());
       if (turn != null) {
         String id = turn.fresh(command.toolCallId());
-        turn.add(id, CodexDialect.commandExecution(id, turn.approvedCommand, commandCwd(turn.approvedCwd),
+        turn.add(id, CodexDialect.commandExecution(id, command.command() != null ? command.command() : turn.approvedCommand,
+            commandCwd(turn.approvedCwd),
             CodexDialect.commandStatus(command.exitCode()), command.output(), command.exitCode(), command.durationMs()),
             command.durationMs() == null ? command.at() : command.at() - command.durationMs(), command.at());
         turn.approvedCommand = null;

@@ -61,7 +61,7 @@ final class ThreadEvents {
   }
 
   ThreadEntity.ApprovalRequested approval(String turnId, String requestId, String kind, String command, String reason) {
-    return new ThreadEntity.ApprovalRequested(turnId, requestId, kind, command, CWD, reason, tick());
+    return new ThreadEntity.ApprovalRequested(turnId, requestId, kind, command, CWD, reason, tick(), null, null);
   }
 
   ThreadEntity.ApprovalDecided decided(ThreadEntity.ApprovalRequested request, String decision) {
@@ -69,7 +69,7 @@ final class ThreadEvents {
   }
 
   ThreadEntity.CommandCompleted commandCompleted(String turnId, String toolCallId, String output, Integer exitCode) {
-    return new ThreadEntity.CommandCompleted(turnId, toolCallId, output, exitCode, 120L, tick());
+    return new ThreadEntity.CommandCompleted(turnId, toolCallId, output, exitCode, 120L, tick(), null);
   }
 
   ThreadEntity.FileChanged fileChanged(String turnId, String toolCallId, String path, String kind, String diff) {

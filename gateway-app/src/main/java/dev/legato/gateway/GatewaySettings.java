@@ -1,0 +1,25 @@
+package dev.legato.gateway;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.List;
+
+/** {@code legato.gateway}: where the gateway listens and the limits it holds every connection to. */
+public record GatewaySettings(String host, int port, List<String> agentTypes, String defaultAgentType,
+                              int maxMessageSize, double requestsPerSecond, int requestBurst, int outboundQueue,
+                              Duration askTimeout, Duration drainTimeout) {
+
+  public static GatewaySettings from(Config config) {
+    Config c = config.getConfig("legato.gateway");
+    List<String> agentTypes = c.getStringList("agent-types");
+    String defaultAgentType = c.getString("default-agent-type");
+    if (!agentTypes.contains(defaultAgentType)) {
+      agentTypes = new java.util.ArrayList<>(agentTypes);
+      agentTypes.add(0, defaultAgentType);
+    }
+    return new GatewaySettings(c.getString("host"), c.getInt("port"), List.copyOf(agentTypes), defaultAgentType,
+        (int) Math.min(Integer.MAX_VALUE, c.getBytes("max-message-size")), c.getDouble("requests-per-second"),
+        c.getInt("request-burst"), c.getInt("outbound-queue"), c.getDuration("ask-timeout"),
+        c.getDuration("drain-timeout"));
+  }
+}

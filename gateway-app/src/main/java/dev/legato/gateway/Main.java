@@ -1,0 +1,86 @@
+package dev.legato.gateway;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.legato.podium.emulator.EmulatorSettings;
+import dev.legato.podium.emulator.PodiumEmulator;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code ./legato run}: starts a Legato node. Without a Podium URL ({@code --podium-url},
+ * {@code LEGATO_PODIUM_URL} or {@code legato.podium.url}) it starts the Podium emulator in-process on
+ * loopback and uses it. Prints where to connect.
+ */
+public final class Main {
+  static final String USAGE = """
+      usage: ./legato run [--host H] [--port N] [--data DIR] [--podium-url URL]
+        --host        address to listen on (default 127.0.0.1; LEGATO_HOST)
+        --port        port for WebSocket and HTTP (default 8080, 0 picks a free one; LEGATO_PORT)
+        --data        data directory: sessions/<thread>/session.db ... (default ./data; LEGATO_DATA_DIR)
+        --podium-url  Podium's base URL (LEGATO_PODIUM_URL); without one an emulated Podium runs in-process
+      Every other setting: -D<key>=<value> or application.conf (see gateway-app/README.md).
+      """;
+
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> overrides = new HashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("--help") || arg.equals("-h")) {
+        System.out.print(USAGE);
+        return;
+      }
+      if (i + 1 >= args.length) {
+        fail("missing value for " + arg);
+      }
+      String value = args[++i];
+      switch (arg) {
+        case "--host" -> overrides.put("legato.gateway.host", value);
+        case "--port" -> overrides.put("legato.gateway.port", value);
+        case "--data" -> overrides.put("legato.storage.data-dir", Path.of(value).toAbsolutePath().toString());
+        case "--podium-url" -> overrides.put("legato.podium.url", value);
+        default -> fail("unknown option " + arg);
+      }
+    }
+    Config config = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load());
+    PodiumEmulator emulator = null;
+    if (!config.hasPath("legato.podium.url") || config.getString("legato.podium.url").isBlank()) {
+      emulator = PodiumEmulator.start(EmulatorSettings.defaults().withPort(0));
+      config = ConfigFactory.parseMap(Map.of("legato.podium.url", emulator.baseUrl())).withFallback(config);
+    }
+    Gateway gateway = Gateway.start(config);
+    String host = gateway.host().equals("0.0.0.0") ? "127.0.0.1" : gateway.host();
+    System.out.println("Legato " + Gateway.VERSION + " is listening on " + gateway.host() + ":" + gateway.port());
+    System.out.println("  Podium:    " + (emulator == null ? config.getString("legato.podium.url")
+        : emulator.baseUrl() + " (emulated in-process)"));
+    System.out.println("  data:      " + Path.of(config.getString("legato.storage.data-dir")).toAbsolutePath().normalize());
+    System.out.println("  connect:   codex --remote ws://" + host + ":" + gateway.port());
+    System.out.println("  or any app-server client at ws://" + host + ":" + gateway.port() + "/ (also /ws);"
+        + " health: http://" + host + ":" + gateway.port() + "/healthz");
+    System.out.println("  Ctrl-C stops it.");
+    CountDownLatch stopped = new CountDownLatch(1);
+    PodiumEmulator embedded = emulator;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        gateway.close();
+      } catch (Exception e) {
+        System.err.println("legato: " + e.getMessage());
+      }
+      if (embedded != null) {
+        embedded.stop();
+      }
+      stopped.countDown();
+    }, "legato-shutdown"));
+    stopped.await();
+  }
+
+  private static void fail(String message) {
+    System.err.println("legato: " + message);
+    System.err.print(USAGE);
+    System.exit(2);
+  }
+}

@@ -1,0 +1,162 @@
+package dev.legato.gateway.protocol;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.legato.podium.AgentCommand;
+import dev.legato.registry.ThreadRegistry;
+import dev.legato.registry.ThreadSummary;
+import dev.legato.thread.ThreadEntity;
+import dev.legato.thread.ThreadEntity.ThreadUpdate;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Codex views of the registry's summaries and the threads' histories, and one {@link Subscription} per
+ * thread a connection follows: it renders history replayed before the {@code Live} marker and live updates
+ * after it.
+ */
+public final class CodexThreads {
+  private CodexThreads() {}
+
+  /** A server request a connection sent and waits on, by the thread's own request id. */
+  public record PendingRequest(UUID threadId, String requestId, String method) {
+    public boolean isQuestion() {
+      return method.equals("item/tool/requestUserInput");
+    }
+  }
+
+  /** A connection following one thread. */
+  public static final class Subscription {
+    private final ThreadSummary summary;
+    private final ThreadHistory history;
+    private final LiveRenderer renderer;
+    private final String phase;
+    private boolean live;
+
+    private Subscription(ThreadSummary summary, ThreadHistory history, String phase) {
+      this.summary = summary;
+      this.history = history;
+      this.phase = phase;
+      this.renderer = new LiveRenderer(summary.threadId().toString(), cwd(summary, history), history);
+    }
+
+    public List<Outbound> render(ThreadUpdate update) {
+      if (update instanceof ThreadUpdate.Live) {
+        live = true;
+        return List.of();
+      }
+      if (!live && update instanceof ThreadUpdate.Persisted persisted) {
+        return renderer.renderReplayed(persisted); // news to this client: what it missed since it asked
+      }
+      return renderer.render(update);
+    }
+
+    ObjectNode thread(boolean withTurns) {
+      return CodexThreads.thread(summary, history, phase, withTurns);
+    }
+
+    public ObjectNode startResponse() {
+      return CodexDialect.threadStartResponse(thread(false), null, null);
+    }
+
+    public ObjectNode startedNotification() {
+      return CodexDialect.threadStarted(thread(false));
+    }
+
+    public ObjectNode resumeResponse() {
+      return CodexDialect.threadResumeResponse(thread(true), null, null);
+    }
+  }
+
+  public static Subscription started(ThreadSummary summary) {
+    return new Subscription(summary, null, "ready");
+  }
+
+  public static Subscription resumed(ThreadSummary summary, ThreadEntity.Resumed resumed) {
+    return new Subscription(summary, ThreadHistory.of(resumed.history()), resumed.status().phase());
+  }
+
+  public static ObjectNode readResponse(ThreadSummary summary, ThreadEntity.Resumed read, boolean includeTurns) {
+    return CodexDialect.threadReadResponse(thread(summary, ThreadHistory.of(read.history()), read.status().phase(),
+        includeTurns));
+  }
+
+  public static ObjectNode listResponse(ThreadRegistry.ThreadPage page) {
+    ObjectNode result = JsonRpc.object();
+    ArrayNode data = result.putArray("data");
+    page.threads().forEach(summary -> data.add(thread(summary, null, "ready", false)));
+    if (page.nextCursor() == null) {
+      result.putNull("nextCursor");
+    } else {
+      result.put("nextCursor", page.nextCursor());
+    }
+    result.putNull("backwardsCursor");
+    return result;
+  }
+
+  public static ObjectNode unarchiveResponse(ThreadSummary summary) {
+    ObjectNode result = JsonRpc.object();
+    result.set("thread", thread(summary, null, "ready", false));
+    return result;
+  }
+
+  public static ObjectNode turnStartResponse(String turnId) {
+    return CodexDialect.turnStartResponse(CodexDialect.turn(turnId, null, "inProgress", null,
+        System.currentTimeMillis(), null));
+  }
+
+  /** The user's text: Codex's {@code input:[{type:"text", text}]}, or the seed forms' {@code text} / {@code content}. */
+  public static String inputText(JsonNode params) {
+    JsonNode input = params.get("input");
+    if (input != null && input.isArray()) {
+      StringBuilder text = new StringBuilder();
+      for (JsonNode part : input) {
+        if ("text".equals(part.path("type").asText()) && part.hasNonNull("text")) {
+          if (text.length() > 0) {
+            text.append('\n');
+          }
+          text.append(part.get("text").asText());
+        }
+      }
+      return text.toString();
+    }
+    for (String field : List.of("text", "content")) {
+      if (params.hasNonNull(field) && params.get(field).isTextual()) {
+        return params.get(field).asText();
+      }
+    }
+    return null;
+  }
+
+  public static AgentCommand.Decision decision(JsonNode clientResult) {
+    try {
+      return CodexDialect.decision(clientResult);
+    } catch (IllegalArgumentException e) {
+      throw JsonRpc.Failure.params(e.getMessage());
+    }
+  }
+
+  public static Map<String, List<String>> answers(JsonNode clientResult) {
+    return CodexDialect.answers(clientResult);
+  }
+
+  public static ObjectNode warning(UUID threadId, String message) {
+    return CodexDialect.warning(threadId.toString(), message);
+  }
+
+  private static ObjectNode thread(ThreadSummary summary, ThreadHistory history, String phase, boolean withTurns) {
+    String pendingKind = history == null ? null : history.pendingKind();
+    CodexDialect.ThreadFacts facts = new CodexDialect.ThreadFacts(summary.threadId(), summary.name(),
+        summary.preview(), summary.agentType(), cwd(summary, history), summary.createdAt(),
+        Math.max(summary.updatedAt(), history == null ? 0 : history.updatedAtMs()), phase, pendingKind,
+        summary.archived());
+    return CodexDialect.thread(facts, withTurns && history != null ? history.turns() : List.of());
+  }
+
+  private static String cwd(ThreadSummary summary, ThreadHistory history) {
+    String cwd = summary.cwd() != null ? summary.cwd() : history == null ? null : history.cwd();
+    return cwd == null || !cwd.startsWith("/") ? "/" : cwd;
+  }
+}

@@ -1,0 +1,187 @@
+package dev.legato.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigFactory;
+import dev.legato.podium.emulator.EmulatorSettings;
+import dev.legato.podium.emulator.PodiumEmulator;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Legato end to end over real WebSockets: the emulator as Podium, SQLite files, every message schema-checked. */
+class GatewayTest {
+  static PodiumEmulator emulator;
+  static Gateway gateway;
+  static String url;
+
+  @BeforeAll
+  static void start() throws Exception {
+    emulator = PodiumEmulator.start(EmulatorSettings.defaults());
+    Path data = Files.createTempDirectory("legato-gateway");
+    gateway = Gateway.start(ConfigFactory.parseMap(Map.of(
+            "legato.storage.data-dir", data.toString(),
+            "legato.podium.url", emulator.baseUrl(),
+            "legato.gateway.port", "0",
+            "pekko.loglevel", "WARNING"))
+        .withFallback(ConfigFactory.load()));
+    url = "ws://127.0.0.1:" + gateway.port();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    gateway.close();
+    emulator.stop();
+  }
+
+  static ObjectNode params() {
+    return CodexClient.JSON.createObjectNode();
+  }
+
+  static CodexClient client() throws Exception {
+    CodexClient client = new CodexClient(url);
+    client.initialize();
+    return client;
+  }
+
+  @Test
+  void healthAndReadinessAnswerOnTheSamePort() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + gateway.port();
+    assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode());
+    assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode());
+    assertEquals(400, http.send(HttpRequest.newBuilder(URI.create(base + "/")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode(), "a plain GET at / is not a WebSocket");
+  }
+
+  @Test
+  void theHandshakeAndBootstrapAnswerWhatTheCodexTuiAsks() throws Exception {
+    try (CodexClient client = new CodexClient(url + "/ws")) {
+      JsonNode early = client.call("account/read", params());
+      assertEquals("Not initialized", early.path("error").path("message").asText());
+      client.initialize();
+      JsonNode again = client.call("initialize", params().set("clientInfo",
+          params().put("name", "x").put("version", "1")));
+      assertEquals("Already initialized", again.path("error").path("message").asText());
+
+      assertFalse(client.result("account/read", params()).path("requiresOpenaiAuth").asBoolean(true));
+      JsonNode config = client.result("config/read", params().put("includeLayers", false).put("cwd", "/home/me/project"));
+      assertEquals("trusted", config.path("config").path("projects").path("/home/me/project").path("trust_level").asText());
+      JsonNode models = client.result("model/list", params().put("includeHidden", true));
+      assertTrue(models.path("data").size() >= 1);
+      assertEquals("coder", models.path("data").get(0).path("id").asText());
+      assertTrue(models.path("data").get(0).path("isDefault").asBoolean());
+      assertTrue(client.result("configRequirements/read", params()).path("requirements").isNull());
+      for (String method : List.of("collaborationMode/list", "hooks/list", "skills/list", "plugin/installed",
+          "experimentalFeature/list", "thread/loaded/list", "account/rateLimits/read",
+          "account/bedrock/checkGovCloudRequirements")) {
+        client.result(method, params()); // schema-checked by the client
+      }
+      JsonNode unknown = client.call("no/such/method", params());
+      assertTrue(unknown.path("error").path("message").asText().contains("no/such/method"));
+    }
+  }
+
+  @Test
+  void aTurnStreamsTheAgentsAnswerToTheClient() throws Exception {
+    try (CodexClient client = client()) {
+      JsonNode started = client.result("thread/start", params().put("model", "echo").put("cwd", "/work"));
+      String threadId = started.path("thread").path("id").asText();
+      UUID.fromString(threadId);
+      assertEquals(threadId, client.notification("thread/started").path("params").path("thread").path("id").asText());
+
+      ObjectNode turn = params().put("threadId", threadId);
+      turn.putArray("input").addObject().put("type", "text").put("text", "hello over the wire");
+      JsonNode accepted = client.result("turn/start", turn);
+      String turnId = accepted.path("turn").path("id").asText();
+
+      List<JsonNode> stream = client.until(m -> "turn/completed".equals(m.path("method").asText()));
+      StringBuilder text = new StringBuilder();
+      for (JsonNode message : stream) {
+        if ("item/agentMessage/delta".equals(message.path("method").asText())) {
+          text.append(message.path("params").path("delta").asText());
+        }
+      }
+      assertTrue(text.toString().contains("hello over the wire"), text.toString());
+      JsonNode completed = stream.get(stream.size() - 1).path("params").path("turn");
+      assertEquals(turnId, completed.path("id").asText());
+      assertEquals("completed", completed.path("status").asText());
+      assertTrue(stream.stream().anyMatch(m -> "item/completed".equals(m.path("method").asText())
+          && "agentMessage".equals(m.path("params").path("item").path("type").asText())));
+    }
+  }
+
+  @Test
+  void aCommandApprovalIsAskedOfTheClientAndItsAnswerRunsTheCommand() throws Exception {
+    try (CodexClient client = client()) {
+      String threadId = client.result("thread/start", params().put("model", "coder")).path("thread").path("id").asText();
+      ObjectNode turn = params().put("threadId", threadId);
+      turn.putArray("input").addObject().put("type", "text").put("text", "/run echo approved-output");
+      client.result("turn/start", turn);
+      JsonNode request = client.serverRequest("item/commandExecution/requestApproval");
+      assertEquals("echo approved-output", request.path("params").path("command").asText());
+      client.answer(request, params().put("decision", "accept"));
+      List<JsonNode> rest = client.until(m -> "turn/completed".equals(m.path("method").asText()));
+      assertTrue(rest.stream().anyMatch(m -> "serverRequest/resolved".equals(m.path("method").asText())));
+      StringBuilder output = new StringBuilder();
+      rest.stream().filter(m -> "item/commandExecution/outputDelta".equals(m.path("method").asText()))
+          .forEach(m -> output.append(m.path("params").path("delta").asText()));
+      assertTrue(output.toString().contains("approved-output"), output.toString());
+    }
+  }
+
+  @Test
+  void badInputGetsClearErrorsAndTheConnectionSurvives() throws Exception {
+    try (CodexClient client = client()) {
+      client.sendRaw("{not json");
+      JsonNode parse = client.next(m -> m.has("error"));
+      assertEquals(-32700, parse.path("error").path("code").asInt());
+      assertEquals(-32602, client.call("turn/start", params().put("threadId", "not-a-uuid")
+          .put("text", "hi")).path("error").path("code").asInt());
+      JsonNode unknown = client.call("thread/resume", params().put("threadId", UUID.randomUUID().toString()));
+      assertTrue(unknown.has("error"), unknown.toString());
+      assertEquals(-32602, client.call("turn/start", params()).path("error").path("code").asInt());
+      String threadId = client.result("thread/start", params().put("model", "coder")).path("thread").path("id").asText();
+      ObjectNode slow = params().put("threadId", threadId).put("text", "/slow /long 40 busy");
+      client.result("turn/start", slow);
+      JsonNode second = client.call("turn/start", params().put("threadId", threadId).put("text", "again"));
+      assertTrue(second.path("error").path("message").asText().contains("still running"), second.toString());
+      assertTrue(client.result("account/read", params()).has("account"), "the connection still serves");
+    }
+  }
+
+  @Test
+  void aSecondClientResumingAThreadGetsItsHistoryThenLiveEvents() throws Exception {
+    String threadId;
+    try (CodexClient first = client()) {
+      threadId = first.result("thread/start", params().put("model", "echo")).path("thread").path("id").asText();
+      first.result("turn/start", params().put("threadId", threadId).put("text", "remember the harbour"));
+      first.until(m -> "turn/completed".equals(m.path("method").asText()));
+    }
+    try (CodexClient second = client()) {
+      JsonNode resumed = second.result("thread/resume", params().put("threadId", threadId));
+      JsonNode turns = resumed.path("thread").path("turns");
+      assertEquals(1, turns.size());
+      assertTrue(turns.get(0).toString().contains("remember the harbour"), turns.toString());
+      second.result("turn/start", params().put("threadId", threadId).put("text", "and again"));
+      second.until(m -> "turn/completed".equals(m.path("method").asText()));
+      JsonNode listed = second.result("thread/list", params());
+      assertTrue(listed.toString().contains(threadId));
+    }
+  }
+}
