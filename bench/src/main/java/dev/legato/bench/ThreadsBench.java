@@ -71,6 +71,15 @@ final class ThreadsBench {
                 + system.settings().config().getBytes("legato.thread.text-window-bytes") + " bytes",
             Runtime.getRuntime().availableProcessors(), childEmulator ? "in a child JVM" : "embedded");
 
+        // Warm-up: the first threads pay for what every later one shares (pools, caches, classes). They
+        // stay subscribed (never passivated) and quiet, so the figures below are what one more thread costs.
+        for (ActorRef<ThreadEntity.Command> warm : create(system, 200, "echo")) {
+          AskPattern.<ThreadEntity.Command, StatusReply<Done>>ask(warm,
+              reply -> new ThreadEntity.Subscribe(system.systemActorOf(Behaviors.<ThreadEntity.ThreadUpdate>ignore(),
+                  "watcher-" + UUID.randomUUID(), Props.empty()), null, reply), Duration.ofSeconds(30), system.scheduler())
+              .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+        Thread.sleep((closeLinkAfter + 2) * 1000L);
         long before = usedHeap();
         long started = System.nanoTime();
         create(system, idle, "echo");

@@ -25,6 +25,7 @@ import java.util.function.Consumer;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -61,13 +62,14 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   /** Work that finished elsewhere, continued on the actor. */
   private record Continue(Runnable action) implements Command {}
 
-  public static Behavior<Command> create(Identity identity, GatewaySettings settings, String version, String codexHome,
-                                         BoundedSourceQueue<Message> out) {
-    return Behaviors.setup(context -> new Connection(context, identity, settings, version, codexHome, out));
+  public static Behavior<Command> create(Identity identity, GatewaySettings settings, GatewayMetrics metrics,
+                                         String version, String codexHome, BoundedSourceQueue<Message> out) {
+    return Behaviors.setup(context -> new Connection(context, identity, settings, metrics, version, codexHome, out));
   }
 
   private final Identity identity;
   private final GatewaySettings settings;
+  private final GatewayMetrics metrics;
   private final String version;
   private final String codexHome;
   private final BoundedSourceQueue<Message> out;
@@ -83,11 +85,13 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private final Map<Long, CodexThreads.PendingRequest> pending = new HashMap<>();
   private long nextRequestId = 1;
 
-  private Connection(ActorContext<Command> context, Identity identity, GatewaySettings settings, String version,
-                     String codexHome, BoundedSourceQueue<Message> out) {
+  private Connection(ActorContext<Command> context, Identity identity, GatewaySettings settings,
+                     GatewayMetrics metrics, String version, String codexHome, BoundedSourceQueue<Message> out) {
     super(context);
     this.identity = identity;
     this.settings = settings;
+    this.metrics = metrics;
+    metrics.connectionOpened();
     this.version = version;
     this.codexHome = codexHome;
     this.out = out;
@@ -106,6 +110,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
           return closing ? Behaviors.stopped() : this;
         })
         .onMessage(Closed.class, c -> Behaviors.stopped())
+        .onSignal(PostStop.class, stop -> {
+          metrics.connectionClosed();
+          return this;
+        })
         .build();
   }
 
@@ -151,6 +159,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       send(JsonRpc.error(null, JsonRpc.INVALID_REQUEST, "id must be a string or an integer"));
       return this;
     }
+    metrics.request(method.asText());
     if (!rate.tryAcquire()) {
       send(JsonRpc.error(id, JsonRpc.OVERLOADED, "too many requests on this connection; retry later"));
       return this;
@@ -498,10 +507,14 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (closing) {
       return;
     }
+    if (message.has("error")) {
+      metrics.error(message.path("error").path("code").asInt());
+    }
     QueueOfferResult offered = out.offer(TextMessage.create(message.toString()));
     if (offered != QueueOfferResult.enqueued()) {
       // Too slow to read what its threads produce: cut it loose before it costs memory. Threads go on.
       closing = true;
+      metrics.slowClient();
       getContext().getLog().info("disconnecting a client of tenant {} that does not keep up ({} queued)",
           identity.tenant(), settings.outboundQueue());
       out.fail(new IllegalStateException("the client did not keep up"));

@@ -6,7 +6,10 @@ import static org.apache.pekko.http.javadsl.server.Directives.extractUpgradeToWe
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
+import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
+import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.typesafe.config.Config;
 import dev.legato.gateway.auth.AuthDirectives;
@@ -14,6 +17,11 @@ import dev.legato.gateway.auth.GatewayAuth;
 import dev.legato.gateway.auth.Identity;
 import dev.legato.registry.ThreadRegistry;
 import dev.legato.thread.ThreadEntity;
+import dev.legato.thread.ThreadMeters;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
@@ -33,6 +41,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
@@ -58,12 +67,15 @@ public final class Gateway implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final GatewaySettings settings;
   private final ServerBinding binding;
-  private final AtomicBoolean ready = new AtomicBoolean(false);
+  private final AtomicBoolean ready;
+  private final int managementPort;
 
-  private Gateway(ActorSystem<Void> system, GatewaySettings settings, ServerBinding binding) {
+  private Gateway(ActorSystem<Void> system, GatewaySettings settings, ServerBinding binding, int managementPort) {
     this.system = system;
     this.settings = settings;
     this.binding = binding;
+    this.ready = ReadinessCheck.Accepting.of(system.classicSystem());
+    this.managementPort = managementPort;
   }
 
   /** Starts a node with this configuration (see reference.conf); returns once it accepts connections. */
@@ -86,14 +98,16 @@ public final class Gateway implements AutoCloseable {
       GatewaySettings settings = GatewaySettings.from(config);
       GatewayAuth auth = GatewayAuth.fromConfig(config.getConfig("legato.gateway.auth"));
       String codexHome = Path.of(config.getString("legato.storage.data-dir")).toAbsolutePath().normalize().toString();
-      Gateway[] self = new Gateway[1];
-      Route routes = routes(system, settings, auth, codexHome, () -> self[0] != null && self[0].ready.get());
+      AtomicBoolean accepting = ReadinessCheck.Accepting.of(system.classicSystem());
+      GatewayMetrics metrics = new GatewayMetrics(ThreadMeters.get(system));
+      Route routes = routes(system, settings, auth, metrics, codexHome, accepting::get);
       ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
           .withSettings(ServerSettings.create(system.classicSystem()).withRemoteAddressAttribute(true))
           .bind(routes).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      Gateway gateway = new Gateway(system, settings, binding);
-      self[0] = gateway;
-      gateway.ready.set(true);
+      int managementPort = PekkoManagement.get(system.classicSystem()).start().toCompletableFuture()
+          .get(30, TimeUnit.SECONDS).port();
+      Gateway gateway = new Gateway(system, settings, binding, managementPort);
+      accepting.set(true);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "legato-not-ready", () -> {
         gateway.ready.set(false);
         return binding.unbind().thenApply(done -> Done.getInstance());
@@ -115,6 +129,11 @@ public final class Gateway implements AutoCloseable {
     return settings.host();
   }
 
+  /** Pekko Management's port ({@code /alive}, {@code /ready}). */
+  public int managementPort() {
+    return managementPort;
+  }
+
   public ActorSystem<Void> system() {
     return system;
   }
@@ -131,30 +150,52 @@ public final class Gateway implements AutoCloseable {
     system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 
-  private static Route routes(ActorSystem<Void> system, GatewaySettings settings, GatewayAuth auth, String codexHome,
-                              java.util.function.BooleanSupplier ready) {
+  private static Route routes(ActorSystem<Void> system, GatewaySettings settings, GatewayAuth auth,
+                              GatewayMetrics metrics, String codexHome, java.util.function.BooleanSupplier ready) {
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     Route socket = AuthDirectives.authenticated(auth, blocking, identity -> extractUpgradeToWebSocket(upgrade ->
-        complete(upgrade.handleMessagesWith(connection(system, settings, identity, codexHome)))));
+        complete(upgrade.handleMessagesWith(connection(system, settings, metrics, identity, codexHome)))));
+    Operations operations = new Operations(system, settings.askTimeout());
+    Route admin = AuthDirectives.authenticated(auth, blocking, identity -> concat(
+        path(segment("admin").slash("threads"), () -> get(() -> parameterOptional("limit", limit ->
+            onSuccess(operations.threads(limit.map(Integer::parseInt).orElse(1000)),
+                threads -> json(threads))))),
+        path(segment("admin").slash("threads").slash(segment()), id -> get(() -> {
+          UUID threadId;
+          try {
+            threadId = UUID.fromString(id);
+          } catch (IllegalArgumentException e) {
+            return complete(StatusCodes.BAD_REQUEST, "not a thread id: " + id);
+          }
+          return onSuccess(operations.thread(threadId), Gateway::json);
+        }))));
     Route notASocket = complete(StatusCodes.BAD_REQUEST,
         "Legato speaks the Codex app-server protocol over WebSocket here; connect with a WebSocket client");
     return concat(
         path("healthz", () -> get(() -> complete("ok"))),
         path("readyz", () -> get(() -> ready.getAsBoolean() ? complete("ready")
             : complete(StatusCodes.SERVICE_UNAVAILABLE, "not ready"))),
+        path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
+            ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8), metrics.scrape())))),
+        admin,
         pathSingleSlash(() -> concat(socket, notASocket)),
         path("ws", () -> pathEndOrSingleSlash(() -> concat(socket, notASocket))),
         pathEndOrSingleSlash(() -> concat(socket, notASocket)));
   }
 
+  private static Route json(com.fasterxml.jackson.databind.JsonNode body) {
+    return complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body.toString()));
+  }
+
   /** One client: text messages in (each at most max-message-size) to its Connection, its output queued out. */
   private static Flow<Message, Message, NotUsed> connection(ActorSystem<Void> system, GatewaySettings settings,
-                                                             Identity identity, String codexHome) {
+                                                             GatewayMetrics metrics, Identity identity,
+                                                             String codexHome) {
     Materializer materializer = Materializer.matFromSystem(system);
     var queued = Source.<Message>queue(settings.outboundQueue()).preMaterialize(materializer);
     BoundedSourceQueue<Message> out = queued.first();
     ActorRef<Connection.Command> connection = system.systemActorOf(
-        Connection.create(identity, settings, VERSION, codexHome, out), "connection-" + UUID.randomUUID(),
+        Connection.create(identity, settings, metrics, VERSION, codexHome, out), "connection-" + UUID.randomUUID(),
         org.apache.pekko.actor.typed.Props.empty());
     Duration timeout = settings.askTimeout();
     Sink<Message, CompletionStage<Done>> in = Flow.<Message>create()

@@ -61,6 +61,8 @@ public final class Main {
     System.out.println("  connect:   codex --remote ws://" + host + ":" + gateway.port());
     System.out.println("  or any app-server client at ws://" + host + ":" + gateway.port() + "/ (also /ws);"
         + " health: http://" + host + ":" + gateway.port() + "/healthz");
+    System.out.println("  operators: http://" + host + ":" + gateway.port() + "/metrics, /admin/threads;"
+        + " Pekko Management /alive, /ready on port " + gateway.managementPort());
     System.out.println("  Ctrl-C stops it.");
     CountDownLatch stopped = new CountDownLatch(1);
     PodiumEmulator embedded = emulator;

@@ -70,6 +70,51 @@ class GatewayTest {
   }
 
   @Test
+  void operatorsSeeMetricsThreadsAndManagementHealth() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + gateway.port();
+    String threadId;
+    try (CodexClient client = client()) {
+      threadId = client.result("thread/start", params().put("model", "echo")).path("thread").path("id").asText();
+      client.result("turn/start", params().put("threadId", threadId).put("text", "count me"));
+      client.until(m -> "turn/completed".equals(m.path("method").asText()));
+
+      String metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(metrics.contains("legato_connections "), "open connections: " + metrics);
+      assertTrue(metrics.matches("(?s).*legato_threads\\{phase=\"ready\"} [1-9].*"), "threads by phase");
+      assertTrue(metrics.matches("(?s).*legato_turns_ended_total\\{outcome=\"completed\"} [1-9].*"), "turns");
+      assertTrue(metrics.matches("(?s).*legato_deltas_total [1-9].*"), "deltas");
+      assertTrue(metrics.contains("legato_requests_total{method=\"turn/start\"}"), "requests by method");
+      assertTrue(metrics.contains("jvm_memory_used_bytes"), "the JVM's own");
+
+      JsonNode threads = CodexClient.JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/admin/threads"))
+          .build(), HttpResponse.BodyHandlers.ofString()).body());
+      JsonNode mine = null;
+      for (JsonNode thread : threads.path("threads")) {
+        if (thread.path("threadId").asText().equals(threadId)) {
+          mine = thread;
+        }
+      }
+      assertTrue(mine != null, "the thread is listed: " + threads);
+      assertEquals("ready", mine.path("turnState").asText());
+      assertEquals(1, mine.path("subscribers").asInt(), "this client follows it");
+      assertTrue(mine.path("lastSequenceNr").asLong() >= 4, mine.toString());
+      JsonNode one = CodexClient.JSON.readTree(http.send(HttpRequest.newBuilder(
+          URI.create(base + "/admin/threads/" + threadId)).build(), HttpResponse.BodyHandlers.ofString()).body());
+      assertEquals("echo", one.path("agentType").asText());
+      assertTrue(one.path("instanceStatus").asText().length() > 0, one.toString());
+      assertEquals(400, http.send(HttpRequest.newBuilder(URI.create(base + "/admin/threads/nope")).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+    String management = "http://127.0.0.1:" + gateway.managementPort();
+    assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(management + "/alive")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode());
+    assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(management + "/ready")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode());
+  }
+
+  @Test
   void theHandshakeAndBootstrapAnswerWhatTheCodexTuiAsks() throws Exception {
     try (CodexClient client = new CodexClient(url + "/ws")) {
       JsonNode early = client.call("account/read", params());

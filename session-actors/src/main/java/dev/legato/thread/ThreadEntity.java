@@ -28,6 +28,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -91,6 +92,15 @@ public final class ThreadEntity
       implements Command {}
 
   public record GetStatus(ActorRef<ThreadStatus> replyTo) implements Command {}
+
+  /** What an operator wants to know about a live thread. */
+  public record GetDetails(ActorRef<ThreadDetails> replyTo) implements Command {}
+
+  /**
+   * @param lastError the latest thing that went wrong (a failed turn, a lost link, a failed re-spawn), or null
+   */
+  public record ThreadDetails(UUID threadId, ThreadStatus status, String agentType, String tenant, boolean archived,
+                              int subscribers, long lastSequenceNr, String lastError) implements CborSerializable {}
 
   /**
    * Brings the thread back for a client: if its agent has no link, asks Podium whether the instance still
@@ -352,6 +362,12 @@ public final class ThreadEntity
   private int linkIdleGeneration;
   /** Set by recovery in a turn: until that turn is recorded interrupted, other commands wait (stashed). */
   private boolean endingRecoveredTurn;
+  private final ThreadMeters meters;
+  /** What this thread last told {@link ThreadMeters}; the phase only once recovered. */
+  private boolean recovered;
+  private String reportedPhase;
+  private String reportedLink;
+  private String lastError;
 
   private ThreadEntity(UUID threadId, ActorContext<Command> context,
                        ActorRef<ClusterSharding.ShardCommand> shard) {
@@ -365,6 +381,8 @@ public final class ThreadEntity
     this.textWindow = config.getDuration("text-window");
     this.textWindowBytes = (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes"));
     this.closeLinkAfter = config.getDuration("close-link-after");
+    this.meters = ThreadMeters.get(context.getSystem());
+    reportLink();
     this.podium = Podium.get(context.getSystem());
     this.linkOutput = context.messageAdapter(PodiumLink.Output.class, FromLink::new);
     @SuppressWarnings("unchecked")
@@ -380,6 +398,8 @@ public final class ThreadEntity
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
+      recovered = true;
+      reportPhase(state);
       if (state instanceof Running || state instanceof Waiting) {
         endingRecoveredTurn = true;
         context.getSelf().tell(new EndInterruptedTurn("Legato restarted while the turn was running"));
@@ -388,7 +408,22 @@ public final class ThreadEntity
       if (info != null && !info.archived()) { // an archived thread stays without its agent until unarchived
         openLink(info.instanceId());
       }
+    }).onSignal(PostStop.instance(), state -> {
+      meters.phase(reportedPhase, null);
+      meters.link(reportedLink, null);
     }).build();
+  }
+
+  private void reportPhase(State state) {
+    String phase = status(state, "none").phase();
+    meters.phase(reportedPhase, phase);
+    reportedPhase = phase;
+  }
+
+  private void reportLink() {
+    String now = linkState();
+    meters.link(reportedLink, now);
+    reportedLink = now;
   }
 
   // ---- commands by state ---------------------------------------------------------------------------------
@@ -470,6 +505,7 @@ public final class ThreadEntity
         .onCommand(RespawnFailed.class, (state, r) -> {
           respawning = false;
           lastRespawnFailure = r.reason();
+          lastError = "cannot re-spawn the agent: " + r.reason();
           context.getLog().warn("thread {}: cannot re-spawn its agent: {}", threadId, r.reason());
           return Effect().noReply().thenUnstashAll(); // the waiting turns are refused now, with the reason below
         })
@@ -503,6 +539,8 @@ public final class ThreadEntity
         .onCommand(LinkIdle.class, (state, c) -> {
           if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning) {
             closeLink(); // the instance stays; the next turn or resume reconnects (or re-spawns) first
+            // A quiet thread holds no database connection either: the next write or read reopens it.
+            SessionStorage.get(context.getSystem()).closeThread(threadId);
           }
           return Effect().noReply();
         })
@@ -511,6 +549,7 @@ public final class ThreadEntity
           if (!idle) {
             return Effect().noReply();
           }
+          SessionStorage.get(context.getSystem()).closeThread(threadId); // a passivated thread costs no connection
           if (shard != null) {
             shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
             return Effect().noReply();
@@ -534,6 +573,13 @@ public final class ThreadEntity
           return Effect().noReply();
         })
         .onCommand(GetStatus.class, (state, c) -> Effect().reply(c.replyTo(), status(state, linkState())))
+        .onCommand(GetDetails.class, (state, c) -> {
+          ThreadInfo info = info(state);
+          return Effect().reply(c.replyTo(), new ThreadDetails(threadId, status(state, linkState()),
+              info == null ? null : info.agentType(), info == null ? null : info.tenant(),
+              info != null && info.archived(), subscribers.size() + replaying.size(), lastSequenceNumber(context),
+              lastError));
+        })
         .onCommand(Steer.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("no turn is running")))
         .onCommand(AnswerQuestion.class, (state, c) -> Effect().reply(c.replyTo(),
             StatusReply.error("no question " + c.requestId() + " is pending")))
@@ -830,6 +876,7 @@ public final class ThreadEntity
         }
         streamed.append(delta.text());
         unsaved.append(delta.text());
+        meters.deltas(1);
         publish(new ThreadUpdate.TextDelta(turn.turnId(), itemId(turn), delta.text()));
       } else if (agentEvent instanceof AgentEvent.TextFinal text && !messagePersisted) {
         events.add(new AgentMessage(turn.turnId(), itemId(turn), text.text(), now));
@@ -977,7 +1024,9 @@ public final class ThreadEntity
   }
 
   private EffectBuilder<Event, State> persistAndPublish(List<Event> events) {
+    long started = System.nanoTime();
     return Effect().persist(events).thenRun(after -> {
+      meters.persisted(System.nanoTime() - started);
       long first = lastSequenceNumber(context) - events.size() + 1;
       for (int i = 0; i < events.size(); i++) {
         publish(new ThreadUpdate.Persisted(first + i, events.get(i)));
@@ -994,13 +1043,18 @@ public final class ThreadEntity
     }
     if (linkState instanceof PodiumLink.LinkState.Connected) {
       linkConnected = true;
+      reportLink();
       return Effect().noReply().thenUnstashAll();
     }
     linkConnected = false;
     if (linkState instanceof PodiumLink.LinkState.Reconnecting) {
+      reportLink();
       return Effect().noReply();
     }
     link = null; // gone, gave up or closed: turns waiting for it are refused from now on
+    meters.linkLost();
+    lastError = "link lost: " + linkState;
+    reportLink();
     if (turn(state) == null) {
       return Effect().noReply().thenUnstashAll();
     }
@@ -1020,6 +1074,25 @@ public final class ThreadEntity
 
   @Override
   public EventHandler<State, Event> eventHandler() {
+    EventHandler<State, Event> apply = events();
+    return (state, event) -> {
+      State next = apply.apply(state, event);
+      if (recovered) { // live, not replayed: count it
+        reportPhase(next);
+        if (event instanceof TurnStarted) {
+          meters.turnStarted();
+        } else if (event instanceof TurnEnded ended) {
+          meters.turnEnded(ended.outcome());
+          if (ended.error() != null) {
+            lastError = "turn " + ended.turnId() + " " + ended.outcome() + ": " + ended.error();
+          }
+        }
+      }
+      return next;
+    };
+  }
+
+  private EventHandler<State, Event> events() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(ThreadCreated.class, (state, e) ->
             new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.tenant(), e.at(), false)))
@@ -1057,6 +1130,7 @@ public final class ThreadEntity
       link.tell(new PodiumLink.Close());
       link = null;
       linkConnected = false;
+      reportLink();
     }
   }
 
@@ -1064,6 +1138,7 @@ public final class ThreadEntity
     linkConnected = false;
     link = context.spawnAnonymous(PodiumLink.create(podium.client(), podium.client().settings(), podium.codec(),
         instanceId, linkOutput));
+    reportLink();
     armLinkIdleTimer();
   }
 

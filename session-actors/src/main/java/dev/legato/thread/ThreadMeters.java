@@ -1,0 +1,142 @@
+package dev.legato.thread;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.pekko.actor.AbstractExtensionId;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.Extension;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+/**
+ * What this node's threads are doing, as plain counters any metrics library can read: live threads by
+ * phase, links by state, turns by outcome, deltas streamed, persistence latency. Threads update it as they
+ * change; reading it costs nothing.
+ */
+public final class ThreadMeters implements Extension {
+  public static final java.util.List<String> PHASES = java.util.List.of("new", "ready", "running", "waiting");
+  public static final java.util.List<String> LINK_STATES = java.util.List.of("connected", "connecting", "none");
+  public static final java.util.List<String> OUTCOMES = java.util.List.of("completed", "interrupted", "failed");
+
+  private final AtomicLong[] phases = counters(PHASES.size());
+  private final AtomicLong[] links = counters(LINK_STATES.size());
+  private final LongAdder[] turnsEnded = adders(OUTCOMES.size());
+  private final LongAdder turnsStarted = new LongAdder();
+  private final LongAdder deltas = new LongAdder();
+  private final LongAdder linkLosses = new LongAdder();
+  private final LongAdder persists = new LongAdder();
+  private final LongAdder persistNanos = new LongAdder();
+  private final AtomicLong maxPersistNanos = new AtomicLong();
+
+  public static ThreadMeters get(ActorSystem<?> system) {
+    return Id.INSTANCE.get(system);
+  }
+
+  /** A live thread moved from one phase to another; null for none (started / stopped). */
+  void phase(String from, String to) {
+    move(phases, PHASES, from, to);
+  }
+
+  void link(String from, String to) {
+    move(links, LINK_STATES, from, to);
+  }
+
+  void turnStarted() {
+    turnsStarted.increment();
+  }
+
+  void turnEnded(String outcome) {
+    int index = OUTCOMES.indexOf(outcome);
+    if (index >= 0) {
+      turnsEnded[index].increment();
+    }
+  }
+
+  void deltas(int count) {
+    deltas.add(count);
+  }
+
+  /** A link reported its instance gone or gave up. */
+  void linkLost() {
+    linkLosses.increment();
+  }
+
+  void persisted(long nanos) {
+    persists.increment();
+    persistNanos.add(nanos);
+    maxPersistNanos.accumulateAndGet(nanos, Math::max);
+  }
+
+  public long threads(String phase) {
+    return phases[PHASES.indexOf(phase)].get();
+  }
+
+  public long links(String state) {
+    return links[LINK_STATES.indexOf(state)].get();
+  }
+
+  public long turnsStarted() {
+    return turnsStarted.sum();
+  }
+
+  public long turnsEnded(String outcome) {
+    return turnsEnded[OUTCOMES.indexOf(outcome)].sum();
+  }
+
+  public long deltas() {
+    return deltas.sum();
+  }
+
+  public long linkLosses() {
+    return linkLosses.sum();
+  }
+
+  public long persists() {
+    return persists.sum();
+  }
+
+  public double persistSeconds() {
+    return persistNanos.sum() / 1e9;
+  }
+
+  /** The longest persist since the last call (then reset): a gauge of the worst recent latency. */
+  public double takeMaxPersistSeconds() {
+    return maxPersistNanos.getAndSet(0) / 1e9;
+  }
+
+  private static void move(AtomicLong[] counters, java.util.List<String> names, String from, String to) {
+    if (from != null && from.equals(to)) {
+      return;
+    }
+    if (from != null) {
+      counters[names.indexOf(from)].decrementAndGet();
+    }
+    if (to != null) {
+      counters[names.indexOf(to)].incrementAndGet();
+    }
+  }
+
+  private static AtomicLong[] counters(int n) {
+    AtomicLong[] counters = new AtomicLong[n];
+    for (int i = 0; i < n; i++) {
+      counters[i] = new AtomicLong();
+    }
+    return counters;
+  }
+
+  private static LongAdder[] adders(int n) {
+    LongAdder[] adders = new LongAdder[n];
+    for (int i = 0; i < n; i++) {
+      adders[i] = new LongAdder();
+    }
+    return adders;
+  }
+
+  private static final class Id extends AbstractExtensionId<ThreadMeters> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public ThreadMeters createExtension(ExtendedActorSystem system) {
+      return new ThreadMeters();
+    }
+  }
+}
