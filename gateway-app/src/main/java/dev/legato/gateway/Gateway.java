@@ -113,12 +113,34 @@ public final class Gateway implements AutoCloseable {
         return binding.unbind().thenApply(done -> Done.getInstance());
       });
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "legato-drain", () ->
-          binding.terminate(settings.drainTimeout()).thenApply(terminated -> Done.getInstance()));
+          runningTurnsEnded(system, settings.drainTimeout())
+              .thenCompose(drained -> binding.terminate(Duration.ofSeconds(2)))
+              .thenApply(terminated -> Done.getInstance()));
       return gateway;
     } catch (Exception | Error e) {
       system.terminate();
       throw e;
     }
+  }
+
+  /**
+   * Completes when no turn runs on this node (clients still connected see them end), or after
+   * {@code timeout}: a turn still running then is recorded interrupted when its thread recovers.
+   */
+  private static CompletionStage<Done> runningTurnsEnded(ActorSystem<?> system, Duration timeout) {
+    ThreadMeters meters = ThreadMeters.get(system);
+    CompletableFuture<Done> drained = new CompletableFuture<>();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Runnable[] check = new Runnable[1];
+    check[0] = () -> {
+      if (meters.threads("running") == 0 || System.nanoTime() > deadline) {
+        drained.complete(Done.getInstance());
+      } else {
+        system.scheduler().scheduleOnce(Duration.ofMillis(50), check[0], system.executionContext());
+      }
+    };
+    check[0].run();
+    return drained;
   }
 
   public int port() {
@@ -143,11 +165,17 @@ public final class Gateway implements AutoCloseable {
     return ready.get();
   }
 
+  /** Stops the node gracefully (see the class comment); returns once it has stopped. */
   @Override
-  public void close() throws Exception {
+  public void close() throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
     ready.set(false);
     system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while stopping", e);
+    }
   }
 
   private static Route routes(ActorSystem<Void> system, GatewaySettings settings, GatewayAuth auth,
