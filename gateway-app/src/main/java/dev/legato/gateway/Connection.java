@@ -210,6 +210,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       case "thread/start" -> threadStart(id, params);
       case "thread/resume" -> threadResume(id, params);
       case "thread/read" -> threadRead(id, params);
+      case "thread/fork" -> threadFork(id, params);
       case "thread/list" -> threadList(id, params);
       case "thread/archive" -> threadArchive(id, params, true);
       case "thread/unarchive" -> threadArchive(id, params, false);
@@ -255,6 +256,28 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
           CodexThreads.Subscription subscription = CodexThreads.resumed(summary, resumed);
           reply(id, subscription.resumeResponse());
           subscribe(threadId, subscription, resumed.lastSequenceNr());
+        }));
+  }
+
+  /**
+   * A new thread whose journal starts with the source's ended turns (and memories); its agent is told that
+   * conversation with the first turn. The client follows the fork.
+   */
+  private void threadFork(JsonNode id, ObjectNode params) {
+    UUID sourceId = threadId(params);
+    owned(id, sourceId, source -> await(id, thread(sourceId).<ThreadEntity.Resumed>askWithStatus(
+        ThreadEntity.Read::new, settings.askTimeout()), read -> {
+          List<ThreadEntity.Event> history = read.history().stream().map(ThreadEntity.ThreadUpdate.Persisted::event).toList();
+          String name = source.name() == null || source.name().isBlank() ? null : "fork of " + source.name();
+          await(id, registry.<ThreadSummary>askWithStatus(reply -> new ThreadRegistry.StartThread(source.agentType(),
+              name, source.cwd(), history, reply), settings.askTimeout()), fork -> await(id,
+              thread(fork.threadId()).<ThreadEntity.Resumed>askWithStatus(ThreadEntity.Read::new, settings.askTimeout()),
+              forked -> {
+                CodexThreads.Subscription subscription = CodexThreads.forked(fork, forked, sourceId);
+                reply(id, subscription.resumeResponse());
+                send(subscription.startedNotification());
+                subscribe(fork.threadId(), subscription, forked.lastSequenceNr());
+              }));
         }));
   }
 

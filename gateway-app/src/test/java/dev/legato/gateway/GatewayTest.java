@@ -229,4 +229,29 @@ class GatewayTest {
       assertTrue(listed.toString().contains(threadId));
     }
   }
+
+  @Test
+  void aForkStartsWithTheSourcesTurnsAndItsAgentKnowsThem() throws Exception {
+    try (CodexClient client = client()) {
+      String source = client.result("thread/start", params().put("model", "echo")).path("thread").path("id").asText();
+      client.result("turn/start", params().put("threadId", source).put("text", "the lighthouse keeper"));
+      client.until(m -> "turn/completed".equals(m.path("method").asText()));
+
+      JsonNode fork = client.result("thread/fork", params().put("threadId", source)).path("thread");
+      String forkId = fork.path("id").asText();
+      assertFalse(forkId.equals(source));
+      assertEquals(source, fork.path("forkedFromId").asText());
+      assertEquals(1, fork.path("turns").size(), "the fork shows the source's turn");
+      assertTrue(fork.path("turns").toString().contains("the lighthouse keeper"));
+
+      client.result("turn/start", params().put("threadId", forkId).put("text", "/history"));
+      StringBuilder answer = new StringBuilder();
+      client.until(m -> "turn/completed".equals(m.path("method").asText())).stream()
+          .filter(m -> "item/agentMessage/delta".equals(m.path("method").asText()))
+          .forEach(m -> answer.append(m.path("params").path("delta").asText()));
+      assertTrue(answer.toString().contains("the lighthouse keeper"), "the fork's agent knows: " + answer);
+      JsonNode sourceAgain = client.result("thread/read", params().put("threadId", source).put("includeTurns", true));
+      assertEquals(1, sourceAgain.path("thread").path("turns").size(), "the source is unchanged");
+    }
+  }
 }

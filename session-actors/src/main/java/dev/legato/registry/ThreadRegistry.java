@@ -48,8 +48,13 @@ public final class ThreadRegistry
    * Starts a thread for this tenant: a new UUID, its {@code ThreadEntity} created (agent started on
    * Podium), then registered. Replies with the listing entry.
    */
-  public record StartThread(String agentType, String name, String cwd, ActorRef<StatusReply<ThreadSummary>> replyTo)
-      implements Command {}
+  /** @param forkOf the turns of the thread this one forks (its journal starts with them); empty for a new one */
+  public record StartThread(String agentType, String name, String cwd, java.util.List<ThreadEntity.Event> forkOf,
+                            ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {
+    public StartThread(String agentType, String name, String cwd, ActorRef<StatusReply<ThreadSummary>> replyTo) {
+      this(agentType, name, cwd, java.util.List.of(), replyTo);
+    }
+  }
 
   /** Archives or unarchives the thread itself (its link and files), then its listing entry. */
   public record ArchiveThread(UUID threadId, boolean archived, ActorRef<StatusReply<ThreadSummary>> replyTo)
@@ -194,7 +199,8 @@ public final class ThreadRegistry
     UUID threadId = UUID.randomUUID();
     context.pipeToSelf(
         thread(threadId).<ThreadEntity.Created>askWithStatus(
-            reply -> new ThreadEntity.Create(start.agentType(), start.cwd(), tenantId, reply), THREAD_CALL_TIMEOUT),
+            reply -> new ThreadEntity.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), reply),
+            THREAD_CALL_TIMEOUT),
         (created, error) -> new ThreadStarted(threadId, start, error == null ? null : error.getMessage()));
     return Effect().noReply(); // answered once the thread has started its agent
   }

@@ -73,8 +73,12 @@ public final class ThreadEntity
    *
    * @param tenant whose registry lists the thread (it is told of activity); null for a thread outside any
    */
-  public record Create(String agentType, String cwd, String tenant, ActorRef<StatusReply<Created>> replyTo)
-      implements Command {}
+  public record Create(String agentType, String cwd, String tenant, List<Event> forkOf,
+                       ActorRef<StatusReply<Created>> replyTo) implements Command {
+    public Create(String agentType, String cwd, String tenant, ActorRef<StatusReply<Created>> replyTo) {
+      this(agentType, cwd, tenant, List.of(), replyTo);
+    }
+  }
 
   public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements Command {}
 
@@ -447,9 +451,14 @@ public final class ThreadEntity
         .onCommand(InstanceReady.class, (state, ready) -> {
           ThreadCreated created = new ThreadCreated(ready.request().agentType(), ready.deploymentId(), ready.instanceId(),
               ready.request().cwd(), ready.request().tenant(), System.currentTimeMillis());
-          return Effect().persist(created)
+          List<Event> events = new ArrayList<>();
+          events.add(created);
+          List<Event> forked = endedTurns(ready.request().forkOf());
+          events.addAll(forked);
+          return Effect().persist(events)
               .thenRun(after -> {
                 creating = false;
+                hydration = conversation(forked); // a fork's agent is told the conversation it continues
                 openLink(ready.instanceId());
               })
               .thenReply(ready.request().replyTo(), after -> StatusReply.success(new Created(threadId, ready.instanceId())));
@@ -594,6 +603,58 @@ public final class ThreadEntity
         .onCommand(CreateFailed.class, (state, c) -> Effect().noReply());
 
     return builder.build();
+  }
+
+  /** The events of a thread's ended turns (and its memories), in order: what a fork starts from. */
+  private static List<Event> endedTurns(List<Event> history) {
+    if (history == null || history.isEmpty()) {
+      return List.of();
+    }
+    Set<String> ended = new HashSet<>();
+    for (Event event : history) {
+      if (event instanceof TurnEnded e) {
+        ended.add(e.turnId());
+      }
+    }
+    List<Event> kept = new ArrayList<>();
+    for (Event event : history) {
+      String turnId = turnOf(event);
+      if (turnId != null ? ended.contains(turnId)
+          : event instanceof MemoryExtracted || event instanceof SummaryCreated) {
+        kept.add(event);
+      }
+    }
+    return kept;
+  }
+
+  private static String turnOf(Event event) {
+    if (event instanceof TurnStarted e) return e.turnId();
+    if (event instanceof AgentMessage e) return e.turnId();
+    if (event instanceof AgentMessageDelta e) return e.turnId();
+    if (event instanceof ApprovalRequested e) return e.turnId();
+    if (event instanceof ApprovalDecided e) return e.request().turnId();
+    if (event instanceof QuestionAsked e) return e.turnId();
+    if (event instanceof QuestionAnswered e) return e.question().turnId();
+    if (event instanceof ToolCallRecorded e) return e.turnId();
+    if (event instanceof CommandCompleted e) return e.turnId();
+    if (event instanceof FileChanged e) return e.turnId();
+    if (event instanceof PlanUpdated e) return e.turnId();
+    if (event instanceof ReasoningRecorded e) return e.turnId();
+    if (event instanceof TurnEnded e) return e.turnId();
+    return null;
+  }
+
+  /** What the user said and the agent answered, for an agent that has not seen it. */
+  private static List<AgentCommand.HistoryMessage> conversation(List<Event> events) {
+    List<AgentCommand.HistoryMessage> messages = new ArrayList<>();
+    for (Event event : events) {
+      if (event instanceof TurnStarted e) {
+        messages.add(new AgentCommand.HistoryMessage(AgentCommand.Role.USER, e.text()));
+      } else if (event instanceof AgentMessage e) {
+        messages.add(new AgentCommand.HistoryMessage(AgentCommand.Role.ASSISTANT, e.text()));
+      }
+    }
+    return messages;
   }
 
   private ReplyEffect<Event, State> create(New state, Create create) {

@@ -34,6 +34,7 @@ public final class CodexThreads {
     private final LiveRenderer renderer;
     private final String phase;
     private boolean live;
+    private UUID forkedFrom;
 
     private Subscription(ThreadSummary summary, ThreadHistory history, String phase) {
       this.summary = summary;
@@ -54,7 +55,11 @@ public final class CodexThreads {
     }
 
     ObjectNode thread(boolean withTurns) {
-      return CodexThreads.thread(summary, history, phase, withTurns);
+      ObjectNode thread = CodexThreads.thread(summary, history, phase, withTurns);
+      if (forkedFrom != null) {
+        thread.put("forkedFromId", forkedFrom.toString());
+      }
+      return thread;
     }
 
     public ObjectNode startResponse() {
@@ -72,6 +77,13 @@ public final class CodexThreads {
 
   public static Subscription started(ThreadSummary summary) {
     return new Subscription(summary, null, "ready");
+  }
+
+  /** A fork, followed from its creation; its Thread names the thread it was forked from. */
+  public static Subscription forked(ThreadSummary summary, ThreadEntity.Resumed read, UUID forkedFrom) {
+    Subscription subscription = resumed(summary, read);
+    subscription.forkedFrom = forkedFrom;
+    return subscription;
   }
 
   public static Subscription resumed(ThreadSummary summary, ThreadEntity.Resumed resumed) {
