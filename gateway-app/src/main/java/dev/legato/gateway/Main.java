@@ -16,11 +16,12 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class Main {
   static final String USAGE = """
-      usage: ./legato run [--host H] [--port N] [--data DIR] [--podium-url URL]
+      usage: ./legato run [--host H] [--port N] [--data DIR] [--podium-url URL] [--management-port N]
         --host        address to listen on (default 127.0.0.1; LEGATO_HOST)
         --port        port for WebSocket and HTTP (default 8080, 0 picks a free one; LEGATO_PORT)
         --data        data directory: sessions/<thread>/session.db ... (default ./data; LEGATO_DATA_DIR)
         --podium-url  Podium's base URL (LEGATO_PODIUM_URL); without one an emulated Podium runs in-process
+        --management-port  Pekko Management's /alive and /ready (default 8558; LEGATO_MANAGEMENT_PORT)
       Every other setting: -D<key>=<value> or application.conf (see gateway-app/README.md).
       """;
 
@@ -43,9 +44,11 @@ public final class Main {
         case "--port" -> overrides.put("legato.gateway.port", value);
         case "--data" -> overrides.put("legato.storage.data-dir", Path.of(value).toAbsolutePath().toString());
         case "--podium-url" -> overrides.put("legato.podium.url", value);
+        case "--management-port" -> overrides.put("pekko.management.http.port", value);
         default -> fail("unknown option " + arg);
       }
     }
+    org.slf4j.LoggerFactory.getILoggerFactory(); // logging first, before threads start logging at once
     Config config = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load());
     PodiumEmulator emulator = null;
     if (!config.hasPath("legato.podium.url") || config.getString("legato.podium.url").isBlank()) {
