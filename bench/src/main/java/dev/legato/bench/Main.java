@@ -31,7 +31,7 @@ public final class Main {
                         agent turn after turn: deltas/s to subscribers, persisted events/s
                         options: --threads 1000  --deltas-per-turn 1000  --seconds 10  --idle-threads 1000
                                  --text-window <duration>  --text-window-bytes <size>
-                                 --close-link-after-s 5  --passivate-after-s 15  --emulator child|embedded
+                                 --close-link-after-s 30  --passivate-after-s 60  --emulator child|embedded
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

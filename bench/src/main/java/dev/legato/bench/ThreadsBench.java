@@ -43,8 +43,9 @@ final class ThreadsBench {
     int idle = options.integer("idle-threads", 1000);
     String textWindow = options.text("text-window", null);
     String textWindowBytes = options.text("text-window-bytes", null);
-    int closeLinkAfter = options.integer("close-link-after-s", 5);
-    int passivateAfter = options.integer("passivate-after-s", 15);
+    // Long enough that no thread lets its link go (or passivates) before the last one is created and measured.
+    int closeLinkAfter = options.integer("close-link-after-s", 30);
+    int passivateAfter = options.integer("passivate-after-s", 60);
     Path dataDir = Files.createTempDirectory("legato-bench-threads");
     boolean childEmulator = !options.text("emulator", "child").equals("embedded");
     Process emulator = childEmulator ? startEmulator() : null;
@@ -79,15 +80,19 @@ final class ThreadsBench {
                   "watcher-" + UUID.randomUUID(), Props.empty()), null, reply), Duration.ofSeconds(30), system.scheduler())
               .toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
-        Thread.sleep((closeLinkAfter + 2) * 1000L);
+        Thread.sleep((closeLinkAfter + 3) * 1000L);
         long before = usedHeap();
         long started = System.nanoTime();
         create(system, idle, "echo");
+        long created = System.nanoTime();
+        if (created - started > TimeUnit.SECONDS.toNanos(closeLinkAfter - 3)) {
+          throw new IllegalStateException("creating the idle threads took longer than close-link-after: raise it");
+        }
         Thread.sleep(2000);
         double connectedKb = (usedHeap() - before) / 1024.0 / idle;
-        sleepUntil(started, closeLinkAfter + 3);
+        sleepUntil(created, closeLinkAfter + 3); // the last thread's link is gone too
         double quietKb = (usedHeap() - before) / 1024.0 / idle;
-        sleepUntil(started, passivateAfter + 4);
+        sleepUntil(created, passivateAfter + 4); // and the last thread passivated
         double passivatedKb = (usedHeap() - before) / 1024.0 / idle;
         System.out.printf("  heap per idle thread: %.1f KB connected, %.1f KB quiet (link closed after %ds),"
             + " %.1f KB passivated (%d threads)%n", connectedKb, quietKb, closeLinkAfter, passivatedKb, idle);

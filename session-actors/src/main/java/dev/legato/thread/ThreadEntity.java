@@ -39,7 +39,6 @@ import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
-import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EffectBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
@@ -432,177 +431,266 @@ public final class ThreadEntity
 
   // ---- commands by state ---------------------------------------------------------------------------------
 
+  /**
+   * Commands by state: first what is special while recovery ends an interrupted turn, then what each state
+   * allows, then what any state answers the same way. One plain method per state rather than Pekko's
+   * handler builder: the builder's cases and closures cost ~6 KB per live thread, and a node holds many.
+   */
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
-    CommandHandlerWithReplyBuilder<Command, Event, State> builder = newCommandHandlerWithReplyBuilder();
+    return this::onCommand;
+  }
 
-    // Right after recovery in a turn: that turn is recorded interrupted before anything else is looked at.
-    builder.forState(state -> endingRecoveredTurn)
-        .onCommand(EndInterruptedTurn.class, (state, end) -> {
-          endingRecoveredTurn = false;
-          Turn turn = turn(state);
-          return turn == null ? Effect().noReply().thenUnstashAll()
-              : endTurn(turn, "interrupted", end.reason(), 0, 0).thenNoReply().thenUnstashAll();
-        })
-        .onAnyCommand(command -> Effect().stash());
+  private ReplyEffect<Event, State> onCommand(State state, Command command) {
+    if (endingRecoveredTurn) {
+      return recovering(state, command);
+    }
+    ReplyEffect<Event, State> effect = null;
+    if (state instanceof New s) {
+      effect = inNew(s, command);
+    } else if (state instanceof Ready s) {
+      effect = inReady(s, command);
+    } else if (state instanceof Running s) {
+      effect = inRunning(s, command);
+    } else if (state instanceof Waiting s) {
+      effect = inWaiting(s, command);
+    }
+    return effect != null ? effect : inAnyState(state, command);
+  }
 
-    builder.forStateType(New.class)
-        .onCommand(Create.class, this::create)
-        .onCommand(InstanceReady.class, (state, ready) -> {
-          ThreadCreated created = new ThreadCreated(ready.request().agentType(), ready.deploymentId(), ready.instanceId(),
-              ready.request().cwd(), ready.request().tenant(), System.currentTimeMillis());
-          List<Event> events = new ArrayList<>();
-          events.add(created);
-          List<Event> forked = endedTurns(ready.request().forkOf());
-          events.addAll(forked);
-          return Effect().persist(events)
-              .thenRun(after -> {
-                creating = false;
-                hydration = conversation(forked); // a fork's agent is told the conversation it continues
-                openLink(ready.instanceId());
-              })
-              .thenReply(ready.request().replyTo(), after -> StatusReply.success(new Created(threadId, ready.instanceId())));
-        })
-        .onCommand(CreateFailed.class, (state, failed) -> {
-          creating = false;
-          return Effect().reply(failed.request().replyTo(), StatusReply.error("cannot start the agent: " + failed.reason()));
-        })
-        .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")))
-        .onCommand(Resume.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")))
-        .onCommand(Read.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started")));
+  /** Right after recovery in a turn: that turn is recorded interrupted before anything else is looked at. */
+  private ReplyEffect<Event, State> recovering(State state, Command command) {
+    if (!(command instanceof EndInterruptedTurn end)) {
+      return Effect().stash();
+    }
+    endingRecoveredTurn = false;
+    Turn turn = turn(state);
+    return turn == null ? Effect().noReply().thenUnstashAll()
+        : endTurn(turn, "interrupted", end.reason(), 0, 0).thenNoReply().thenUnstashAll();
+  }
 
-    builder.forStateType(Ready.class)
-        .onCommand(StartTurn.class, this::startTurn)
-        .onCommand(Resume.class, this::resume)
-        .onCommand(Archive.class, (state, c) -> {
-          if (state.info().archived()) {
-            return Effect().reply(c.replyTo(), StatusReply.ack());
-          }
-          return Effect().persist(new Archived(System.currentTimeMillis())).thenRun(after -> {
-            closeLink();
-            SessionStorage.get(context.getSystem()).closeThread(threadId);
-          }).thenReply(c.replyTo(), after -> StatusReply.ack());
-        })
-        .onCommand(Unarchive.class, (state, c) -> state.info().archived()
-            ? Effect().persist(new Unarchived(System.currentTimeMillis())).thenReply(c.replyTo(), after -> StatusReply.ack())
-            : Effect().reply(c.replyTo(), StatusReply.ack()))
-        .onCommand(Delete.class, (state, c) -> {
-          closeLink();
-          context.pipeToSelf(podium.client().deleteInstance(state.info().instanceId()),
-              (done, error) -> new InstanceDeleted(c)); // a Podium that cannot delete it will reclaim it itself
-          return Effect().noReply();
-        })
-        .onCommand(InstanceDeleted.class, (state, c) -> Effect().stop().thenRun(after ->
-            SessionStorage.get(context.getSystem()).deleteThread(threadId)
-                .whenComplete((done, error) -> c.request().replyTo().tell(error == null ? StatusReply.ack()
-                    : StatusReply.error("the thread's files could not be removed: " + error.getMessage()))))
-            .thenNoReply())
-        .onCommand(Respawned.class, (state, r) -> {
-          InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
-          return Effect().persist(replaced).thenRun(after -> {
-            respawning = false;
-            hydration = r.history();
-            publish(replaced);
-            openLink(r.instanceId());
-          }).thenNoReply().thenUnstashAll(); // a waiting Resume is answered; turns wait for the connection
-        })
-        .onCommand(Reconnect.class, (state, r) -> {
-          respawning = false;
-          openLink(r.instanceId()); // the instance still runs: the stashed turns go out once connected
-          return Effect().noReply().thenUnstashAll();
-        })
-        .onCommand(RespawnFailed.class, (state, r) -> {
-          respawning = false;
-          lastRespawnFailure = r.reason();
-          lastError = "cannot re-spawn the agent: " + r.reason();
-          context.getLog().warn("thread {}: cannot re-spawn its agent: {}", threadId, r.reason());
-          return Effect().noReply().thenUnstashAll(); // the waiting turns are refused now, with the reason below
-        })
-        .onCommand(Interrupt.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("no turn is running")));
+  private ReplyEffect<Event, State> inNew(New state, Command command) {
+    if (command instanceof Create c) {
+      return create(state, c);
+    }
+    if (command instanceof InstanceReady ready) {
+      ThreadCreated created = new ThreadCreated(ready.request().agentType(), ready.deploymentId(), ready.instanceId(),
+          ready.request().cwd(), ready.request().tenant(), System.currentTimeMillis());
+      List<Event> events = new ArrayList<>();
+      events.add(created);
+      List<Event> forked = endedTurns(ready.request().forkOf());
+      events.addAll(forked);
+      return Effect().persist(events)
+          .thenRun(after -> {
+            creating = false;
+            hydration = conversation(forked); // a fork's agent is told the conversation it continues
+            openLink(ready.instanceId());
+          })
+          .thenReply(ready.request().replyTo(), after -> StatusReply.success(new Created(threadId, ready.instanceId())));
+    }
+    if (command instanceof CreateFailed failed) {
+      creating = false;
+      return Effect().reply(failed.request().replyTo(), StatusReply.error("cannot start the agent: " + failed.reason()));
+    }
+    if (command instanceof StartTurn c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started"));
+    }
+    if (command instanceof Resume c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started"));
+    }
+    if (command instanceof Read c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started"));
+    }
+    return null;
+  }
 
-    builder.forStateType(Running.class)
-        .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(),
-            StatusReply.error("turn " + state.turn().turnId() + " is still running")))
-        .onCommand(Steer.class, this::steer)
-        .onCommand(Interrupt.class, (state, c) -> interrupt(state.turn(), c));
+  private ReplyEffect<Event, State> inReady(Ready state, Command command) {
+    if (command instanceof StartTurn c) {
+      return startTurn(state, c);
+    }
+    if (command instanceof Resume c) {
+      return resume(state, c);
+    }
+    if (command instanceof Archive c) {
+      if (state.info().archived()) {
+        return Effect().reply(c.replyTo(), StatusReply.ack());
+      }
+      return Effect().persist(new Archived(System.currentTimeMillis())).thenRun(after -> {
+        closeLink();
+        SessionStorage.get(context.getSystem()).closeThread(threadId);
+      }).thenReply(c.replyTo(), after -> StatusReply.ack());
+    }
+    if (command instanceof Unarchive c) {
+      return state.info().archived()
+          ? Effect().persist(new Unarchived(System.currentTimeMillis())).thenReply(c.replyTo(), after -> StatusReply.ack())
+          : Effect().reply(c.replyTo(), StatusReply.ack());
+    }
+    if (command instanceof Delete c) {
+      closeLink();
+      context.pipeToSelf(podium.client().deleteInstance(state.info().instanceId()),
+          (done, error) -> new InstanceDeleted(c)); // a Podium that cannot delete it will reclaim it itself
+      return Effect().noReply();
+    }
+    if (command instanceof InstanceDeleted c) {
+      return Effect().stop().thenRun(after ->
+          SessionStorage.get(context.getSystem()).deleteThread(threadId)
+              .whenComplete((done, error) -> c.request().replyTo().tell(error == null ? StatusReply.ack()
+                  : StatusReply.error("the thread's files could not be removed: " + error.getMessage()))))
+          .thenNoReply();
+    }
+    if (command instanceof Respawned r) {
+      InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
+      return Effect().persist(replaced).thenRun(after -> {
+        respawning = false;
+        hydration = r.history();
+        publish(replaced);
+        openLink(r.instanceId());
+      }).thenNoReply().thenUnstashAll(); // a waiting Resume is answered; turns wait for the connection
+    }
+    if (command instanceof Reconnect r) {
+      respawning = false;
+      openLink(r.instanceId()); // the instance still runs: the stashed turns go out once connected
+      return Effect().noReply().thenUnstashAll();
+    }
+    if (command instanceof RespawnFailed r) {
+      respawning = false;
+      lastRespawnFailure = r.reason();
+      lastError = "cannot re-spawn the agent: " + r.reason();
+      context.getLog().warn("thread {}: cannot re-spawn its agent: {}", threadId, r.reason());
+      return Effect().noReply().thenUnstashAll(); // the waiting turns are refused now, with the reason below
+    }
+    return null;
+  }
 
-    builder.forStateType(Waiting.class)
-        .onCommand(StartTurn.class, (state, c) -> Effect().reply(c.replyTo(),
-            StatusReply.error("turn " + state.turn().turnId() + " is waiting for approval " + state.request().requestId())))
-        .onCommand(AnswerApproval.class, this::answer)
-        .onCommand(AnswerQuestion.class, this::answerQuestion)
-        .onCommand(Steer.class, this::steer)
-        .onCommand(Interrupt.class, (state, c) -> interrupt(state.turn(), c));
+  private ReplyEffect<Event, State> inRunning(Running state, Command command) {
+    if (command instanceof StartTurn c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("turn " + state.turn().turnId() + " is still running"));
+    }
+    if (command instanceof Steer c) {
+      return steer(state, c);
+    }
+    if (command instanceof Interrupt c) {
+      return interrupt(state.turn(), c);
+    }
+    return null;
+  }
 
-    builder.forAnyState()
-        .onCommand(Create.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("the thread already exists")))
-        .onCommand(AnswerApproval.class, (state, c) -> Effect().reply(c.replyTo(),
-            StatusReply.error("no approval " + c.requestId() + " is pending")))
-        .onCommand(EndInterruptedTurn.class, this::endInterruptedTurn)
-        .onCommand(SendResult.class, this::sendResult)
-        .onCommand(FromLink.class, this::fromLink)
-        .onCommand(Subscribe.class, this::subscribe)
-        .onCommand(Resume.class, (state, c) -> replyWithHistory(state, c.replyTo()))
-        .onCommand(Read.class, (state, c) -> replyWithHistory(state, c.replyTo()))
-        .onCommand(FlushText.class, this::flushText)
-        .onCommand(LinkIdle.class, (state, c) -> {
-          if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning) {
-            closeLink(); // the instance stays; the next turn or resume reconnects (or re-spawns) first
-            // A quiet thread holds no database connection either: the next write or read reopens it.
-            SessionStorage.get(context.getSystem()).closeThread(threadId);
-          }
-          return Effect().noReply();
-        })
-        .onCommand(IdleTimeout.class, (state, c) -> {
-          boolean idle = turn(state) == null && subscribers.isEmpty() && replaying.isEmpty() && !creating && !respawning;
-          if (!idle) {
-            return Effect().noReply();
-          }
-          SessionStorage.get(context.getSystem()).closeThread(threadId); // a passivated thread costs no connection
-          if (shard != null) {
-            shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
-            return Effect().noReply();
-          }
-          return Effect().stop().thenNoReply();
-        })
-        .onCommand(ReplayDone.class, (state, c) -> {
-          List<ThreadUpdate> heldBack = replaying.remove(c.subscriber());
-          if (heldBack != null) {
-            if (c.failure() != null) {
-              c.subscriber().tell(new ThreadUpdate.ReplayFailed(c.failure()));
-            }
-            heldBack.forEach(c.subscriber()::tell);
-            goLive(state, c.subscriber());
-          }
-          return Effect().noReply();
-        })
-        .onCommand(SubscriberGone.class, (state, c) -> {
-          subscribers.remove(c.subscriber());
-          replaying.remove(c.subscriber());
-          return Effect().noReply();
-        })
-        .onCommand(GetStatus.class, (state, c) -> Effect().reply(c.replyTo(), status(state, linkState())))
-        .onCommand(GetDetails.class, (state, c) -> {
-          ThreadInfo info = info(state);
-          return Effect().reply(c.replyTo(), new ThreadDetails(threadId, status(state, linkState()),
-              info == null ? null : info.agentType(), info == null ? null : info.tenant(),
-              info != null && info.archived(), subscribers.size() + replaying.size(), lastSequenceNumber(context),
-              lastError));
-        })
-        .onCommand(Steer.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error("no turn is running")))
-        .onCommand(AnswerQuestion.class, (state, c) -> Effect().reply(c.replyTo(),
-            StatusReply.error("no question " + c.requestId() + " is pending")))
-        .onCommand(Archive.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error(busy(state, "archived"))))
-        .onCommand(Unarchive.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error(busy(state, "unarchived"))))
-        .onCommand(Delete.class, (state, c) -> Effect().reply(c.replyTo(), StatusReply.error(busy(state, "deleted"))))
-        .onCommand(InstanceDeleted.class, (state, c) -> Effect().noReply())
-        .onCommand(Respawned.class, (state, c) -> Effect().noReply())
-        .onCommand(RespawnFailed.class, (state, c) -> Effect().noReply())
-        .onCommand(Reconnect.class, (state, c) -> Effect().noReply())
-        .onCommand(InstanceReady.class, (state, c) -> Effect().noReply())
-        .onCommand(CreateFailed.class, (state, c) -> Effect().noReply());
+  private ReplyEffect<Event, State> inWaiting(Waiting state, Command command) {
+    if (command instanceof StartTurn c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("turn " + state.turn().turnId() + " is waiting for "
+          + (state.request() instanceof QuestionAsked ? "an answer to " : "approval ") + state.request().requestId()));
+    }
+    if (command instanceof AnswerApproval c) {
+      return answer(state, c);
+    }
+    if (command instanceof AnswerQuestion c) {
+      return answerQuestion(state, c);
+    }
+    if (command instanceof Steer c) {
+      return steer(state, c);
+    }
+    if (command instanceof Interrupt c) {
+      return interrupt(state.turn(), c);
+    }
+    return null;
+  }
 
-    return builder.build();
+  /** What every state answers alike (after the state's own handling did not). */
+  private ReplyEffect<Event, State> inAnyState(State state, Command command) {
+    if (command instanceof FromLink c) {
+      return fromLink(state, c);
+    }
+    if (command instanceof SendResult c) {
+      return sendResult(state, c);
+    }
+    if (command instanceof FlushText c) {
+      return flushText(state, c);
+    }
+    if (command instanceof Subscribe c) {
+      return subscribe(state, c);
+    }
+    if (command instanceof Resume c) {
+      return replyWithHistory(state, c.replyTo());
+    }
+    if (command instanceof Read c) {
+      return replyWithHistory(state, c.replyTo());
+    }
+    if (command instanceof GetStatus c) {
+      return Effect().reply(c.replyTo(), status(state, linkState()));
+    }
+    if (command instanceof GetDetails c) {
+      ThreadInfo info = info(state);
+      return Effect().reply(c.replyTo(), new ThreadDetails(threadId, status(state, linkState()),
+          info == null ? null : info.agentType(), info == null ? null : info.tenant(),
+          info != null && info.archived(), subscribers.size() + replaying.size(), lastSequenceNumber(context),
+          lastError));
+    }
+    if (command instanceof EndInterruptedTurn c) {
+      return endInterruptedTurn(state, c);
+    }
+    if (command instanceof LinkIdle c) {
+      if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning) {
+        closeLink(); // the instance stays; the next turn or resume reconnects (or re-spawns) first
+        // A quiet thread holds no database connection either: the next write or read reopens it.
+        SessionStorage.get(context.getSystem()).closeThread(threadId);
+      }
+      return Effect().noReply();
+    }
+    if (command instanceof IdleTimeout) {
+      boolean idle = turn(state) == null && subscribers.isEmpty() && replaying.isEmpty() && !creating && !respawning;
+      if (!idle) {
+        return Effect().noReply();
+      }
+      SessionStorage.get(context.getSystem()).closeThread(threadId); // a passivated thread costs no connection
+      if (shard != null) {
+        shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+        return Effect().noReply();
+      }
+      return Effect().stop().thenNoReply();
+    }
+    if (command instanceof ReplayDone c) {
+      List<ThreadUpdate> heldBack = replaying.remove(c.subscriber());
+      if (heldBack != null) {
+        if (c.failure() != null) {
+          c.subscriber().tell(new ThreadUpdate.ReplayFailed(c.failure()));
+        }
+        heldBack.forEach(c.subscriber()::tell);
+        goLive(state, c.subscriber());
+      }
+      return Effect().noReply();
+    }
+    if (command instanceof SubscriberGone c) {
+      subscribers.remove(c.subscriber());
+      replaying.remove(c.subscriber());
+      return Effect().noReply();
+    }
+    // Refusals: the command is not legal in this state.
+    if (command instanceof Create c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("the thread already exists"));
+    }
+    if (command instanceof AnswerApproval c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("no approval " + c.requestId() + " is pending"));
+    }
+    if (command instanceof AnswerQuestion c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("no question " + c.requestId() + " is pending"));
+    }
+    if (command instanceof Steer c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("no turn is running"));
+    }
+    if (command instanceof Interrupt c) {
+      return Effect().reply(c.replyTo(), StatusReply.error("no turn is running"));
+    }
+    if (command instanceof Archive c) {
+      return Effect().reply(c.replyTo(), StatusReply.error(busy(state, "archived")));
+    }
+    if (command instanceof Unarchive c) {
+      return Effect().reply(c.replyTo(), StatusReply.error(busy(state, "unarchived")));
+    }
+    if (command instanceof Delete c) {
+      return Effect().reply(c.replyTo(), StatusReply.error(busy(state, "deleted")));
+    }
+    // Late results of work a state change made moot (a create, re-spawn or delete in another state).
+    return Effect().noReply();
   }
 
   /** The events of a thread's ended turns (and its memories), in order: what a fork starts from. */
@@ -1135,9 +1223,8 @@ public final class ThreadEntity
 
   @Override
   public EventHandler<State, Event> eventHandler() {
-    EventHandler<State, Event> apply = events();
     return (state, event) -> {
-      State next = apply.apply(state, event);
+      State next = apply(state, event);
       if (recovered) { // live, not replayed: count it
         reportPhase(next);
         if (event instanceof TurnStarted) {
@@ -1153,30 +1240,36 @@ public final class ThreadEntity
     };
   }
 
-  private EventHandler<State, Event> events() {
-    return newEventHandlerBuilder().forAnyState()
-        .onEvent(ThreadCreated.class, (state, e) ->
-            new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.tenant(), e.at(), false)))
-        .onEvent(TurnStarted.class, (state, e) ->
-            new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at())))
-        .onEvent(AgentMessage.class, (state, e) -> state)
-        .onEvent(AgentMessageDelta.class, (state, e) -> state)
-        .onEvent(ToolCallRecorded.class, (state, e) -> state)
-        .onEvent(CommandCompleted.class, (state, e) -> state)
-        .onEvent(FileChanged.class, (state, e) -> state)
-        .onEvent(PlanUpdated.class, (state, e) -> state)
-        .onEvent(ReasoningRecorded.class, (state, e) -> state)
-        .onEvent(MemoryExtracted.class, (state, e) -> state)
-        .onEvent(SummaryCreated.class, (state, e) -> state)
-        .onEvent(InstanceReplaced.class, (state, e) -> new Ready(info(state).withInstance(e.deploymentId(), e.instanceId())))
-        .onEvent(QuestionAsked.class, (state, e) -> new Waiting(info(state), turn(state), e))
-        .onEvent(QuestionAnswered.class, (state, e) -> new Running(info(state), turn(state)))
-        .onEvent(Archived.class, (state, e) -> new Ready(info(state).withArchived(true)))
-        .onEvent(Unarchived.class, (state, e) -> new Ready(info(state).withArchived(false)))
-        .onEvent(ApprovalRequested.class, (state, e) -> new Waiting(info(state), turn(state), e))
-        .onEvent(ApprovalDecided.class, (state, e) -> new Running(info(state), turn(state)))
-        .onEvent(TurnEnded.class, (state, e) -> new Ready(info(state)))
-        .build();
+  /** The state after an event: pure, shared by every thread. Events that record work leave the state as is. */
+  private static State apply(State state, Event event) {
+    if (event instanceof ThreadCreated e) {
+      return new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.tenant(), e.at(), false));
+    }
+    if (event instanceof TurnStarted e) {
+      return new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at()));
+    }
+    if (event instanceof ApprovalRequested e) {
+      return new Waiting(info(state), turn(state), e);
+    }
+    if (event instanceof QuestionAsked e) {
+      return new Waiting(info(state), turn(state), e);
+    }
+    if (event instanceof ApprovalDecided || event instanceof QuestionAnswered) {
+      return new Running(info(state), turn(state));
+    }
+    if (event instanceof TurnEnded) {
+      return new Ready(info(state));
+    }
+    if (event instanceof InstanceReplaced e) {
+      return new Ready(info(state).withInstance(e.deploymentId(), e.instanceId()));
+    }
+    if (event instanceof Archived) {
+      return new Ready(info(state).withArchived(true));
+    }
+    if (event instanceof Unarchived) {
+      return new Ready(info(state).withArchived(false));
+    }
+    return state; // AgentMessage(Delta), tool calls, commands, file changes, plans, reasoning, memories, summaries
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------

@@ -799,7 +799,7 @@ class ThreadStateMachineTest {
   void aTurnWaitingForAnAnswerRefusesAnotherTurn() {
     waitingForQuestion();
     // The refusal names the pending request (its wording says "approval" for a question too).
-    assertRefused(() -> startTurn("another"), "is waiting for approval req_q");
+    assertRefused(() -> startTurn("another"), "is waiting for an answer to req_q");
   }
 
   @Test
