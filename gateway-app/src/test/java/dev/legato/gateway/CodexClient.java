@@ -100,6 +100,10 @@ final class CodexClient implements AutoCloseable {
     socket.sendText(text, true).join();
   }
 
+  void sendBinary(byte[] data) {
+    socket.sendBinary(java.nio.ByteBuffer.wrap(data), true).join();
+  }
+
   /**
    * The HTTP status with which the gateway answers a WebSocket upgrade carrying these headers: 101 when it
    * accepts (the socket is closed again at once).
