@@ -131,7 +131,7 @@ class GatewayThreadsTest {
   @Test
   void anArchivedThreadIsListedApartRefusesTurnsAndComesBackWhenUnarchived() throws Exception {
     try (CodexClient client = legato.client(); CodexClient watcher = legato.client()) {
-      String threadId = client.startThread("echo");
+      String threadId = client.startThread("coder"); // a coder turn can be slow enough to be busy
       client.startTurn(threadId, "before the archive");
       client.untilTurnCompleted();
       watcher.result("thread/resume", thread(threadId));
@@ -161,7 +161,7 @@ class GatewayThreadsTest {
       assertTrue(ids(client.result("thread/list", params().put("limit", 200))).contains(threadId));
       assertFalse(ids(client.result("thread/list", params().put("archived", true))).contains(threadId));
       client.startTurn(threadId, "after the archive");
-      assertEquals("after the archive", completedText(client.untilTurnCompleted()));
+      assertEquals("You said: after the archive.", completedText(client.untilTurnCompleted()));
     }
   }
 
