@@ -515,15 +515,20 @@ public final class ThreadEntity
       if (state.info().archived()) {
         return Effect().reply(c.replyTo(), StatusReply.ack());
       }
-      return Effect().persist(new Archived(System.currentTimeMillis())).thenRun(after -> {
+      Archived archived = new Archived(System.currentTimeMillis());
+      return Effect().persist(archived).thenRun(after -> {
+        publish(archived); // every client following the thread hears it
         closeLink();
         SessionStorage.get(context.getSystem()).closeThread(threadId);
       }).thenReply(c.replyTo(), after -> StatusReply.ack());
     }
     if (command instanceof Unarchive c) {
-      return state.info().archived()
-          ? Effect().persist(new Unarchived(System.currentTimeMillis())).thenReply(c.replyTo(), after -> StatusReply.ack())
-          : Effect().reply(c.replyTo(), StatusReply.ack());
+      if (!state.info().archived()) {
+        return Effect().reply(c.replyTo(), StatusReply.ack());
+      }
+      Unarchived unarchived = new Unarchived(System.currentTimeMillis());
+      return Effect().persist(unarchived).thenRun(after -> publish(unarchived))
+          .thenReply(c.replyTo(), after -> StatusReply.ack());
     }
     if (command instanceof Delete c) {
       closeLink();

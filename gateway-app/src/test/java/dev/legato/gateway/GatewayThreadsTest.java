@@ -1,0 +1,206 @@
+package dev.legato.gateway;
+
+import static dev.legato.gateway.CodexClient.completedText;
+import static dev.legato.gateway.CodexClient.method;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A tenant's threads over the socket: listing, reading, naming, archiving, deleting, unsubscribing. */
+class GatewayThreadsTest {
+  static LegatoUnderTest legato;
+
+  @BeforeAll
+  static void start() throws Exception {
+    legato = LegatoUnderTest.start(Map.of());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    legato.close();
+  }
+
+  static ObjectNode params() {
+    return CodexClient.JSON.createObjectNode();
+  }
+
+  static ObjectNode thread(String threadId) {
+    return params().put("threadId", threadId);
+  }
+
+  static List<String> ids(JsonNode page) {
+    List<String> ids = new ArrayList<>();
+    page.path("data").forEach(t -> ids.add(t.path("id").asText()));
+    return ids;
+  }
+
+  static String error(JsonNode response) {
+    assertTrue(response.has("error"), "an error, not " + response);
+    return response.path("error").path("message").asText();
+  }
+
+  @Test
+  void threadListPagesThroughEveryMatchingThreadOnceAndSearchesNamesAndPreviews() throws Exception {
+    String tag = "pg" + UUID.randomUUID().toString().substring(0, 8);
+    try (CodexClient client = legato.client()) {
+      Set<String> started = new HashSet<>();
+      for (int i = 0; i < 5; i++) {
+        started.add(client.result("thread/start", params().put("model", "echo").put("name", tag + " thread " + i))
+            .path("thread").path("id").asText());
+      }
+      String other = client.startThread("echo"); // found by its preview, not its name
+      client.startTurn(other, "where is the " + tag + "-needle hidden");
+      client.untilTurnCompleted();
+
+      List<String> seen = new ArrayList<>();
+      String cursor = null;
+      int pages = 0;
+      do {
+        ObjectNode query = params().put("limit", 2).put("searchTerm", tag + " thread").put("sortKey", "created_at");
+        if (cursor != null) {
+          query.put("cursor", cursor);
+        }
+        JsonNode page = client.result("thread/list", query);
+        assertTrue(page.path("data").size() <= 2, page.toString());
+        seen.addAll(ids(page));
+        cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asText();
+        pages++;
+      } while (cursor != null && pages < 10);
+      assertEquals(3, pages, "5 threads in pages of 2");
+      assertEquals(5, seen.size(), "each thread once: " + seen);
+      assertEquals(started, new HashSet<>(seen));
+      assertFalse(seen.contains(other));
+
+      JsonNode byPreview = client.result("thread/list", params().put("searchTerm", tag + "-NEEDLE"));
+      assertEquals(List.of(other), ids(byPreview), "search is case-insensitive and reads previews");
+      assertTrue(client.result("thread/list", params().put("searchTerm", "no-such-" + tag)).path("data").isEmpty());
+      JsonNode all = client.result("thread/list", params().put("limit", 50));
+      assertTrue(ids(all).containsAll(started) && ids(all).contains(other));
+      assertEquals(-32600, client.call("thread/list", params().put("cursor", "garbage")).path("error").path("code").asInt());
+    }
+  }
+
+  @Test
+  void threadReadReturnsTheThreadWithOrWithoutItsTurns() throws Exception {
+    try (CodexClient client = legato.client()) {
+      String threadId = client.startThread("echo");
+      client.startTurn(threadId, "read me back");
+      client.untilTurnCompleted();
+      JsonNode bare = client.result("thread/read", thread(threadId));
+      assertEquals(threadId, bare.path("thread").path("id").asText());
+      assertTrue(bare.path("thread").path("turns").isEmpty(), bare.toString());
+      assertEquals("read me back", bare.path("thread").path("preview").asText());
+      JsonNode full = client.result("thread/read", thread(threadId).put("includeTurns", true));
+      JsonNode turns = full.path("thread").path("turns");
+      assertEquals(1, turns.size());
+      assertEquals("completed", turns.get(0).path("status").asText());
+      String items = turns.get(0).path("items").toString();
+      assertTrue(items.contains("userMessage") && items.contains("agentMessage") && items.contains("read me back"), items);
+    }
+  }
+
+  @Test
+  void renamingAThreadIsAnnouncedAndRemembered() throws Exception {
+    try (CodexClient client = legato.client()) {
+      String threadId = client.startThread("echo");
+      client.result("thread/name/set", thread(threadId).put("name", "Harbour plans"));
+      JsonNode updated = client.notification("thread/name/updated");
+      assertEquals(threadId, updated.path("params").path("threadId").asText());
+      assertEquals("Harbour plans", updated.path("params").path("threadName").asText());
+      assertEquals("Harbour plans", client.result("thread/read", thread(threadId)).path("thread").path("name").asText());
+      assertTrue(ids(client.result("thread/list", params().put("searchTerm", "harbour plans"))).contains(threadId));
+      assertEquals(-32602, client.call("thread/name/set", thread(threadId)).path("error").path("code").asInt());
+      error(client.call("thread/name/set", thread(threadId).put("name", "   ")));
+    }
+  }
+
+  @Test
+  void anArchivedThreadIsListedApartRefusesTurnsAndComesBackWhenUnarchived() throws Exception {
+    try (CodexClient client = legato.client(); CodexClient watcher = legato.client()) {
+      String threadId = client.startThread("coder"); // a coder turn can be slow enough to be busy
+      client.startTurn(threadId, "before the archive");
+      client.untilTurnCompleted();
+      watcher.result("thread/resume", thread(threadId));
+
+      client.startTurn(threadId, "/slow /long 20 busy");
+      String busy = error(client.call("thread/archive", thread(threadId)));
+      assertTrue(busy.contains("turn is running"), busy);
+      client.untilTurnCompleted();
+      watcher.untilTurnCompleted();
+
+      client.result("thread/archive", thread(threadId));
+      assertEquals(threadId, client.notification("thread/archived").path("params").path("threadId").asText(),
+          "the client that archived it hears it");
+      assertEquals(threadId, watcher.notification("thread/archived").path("params").path("threadId").asText(),
+          "a client following the thread hears it");
+      assertFalse(ids(client.result("thread/list", params().put("limit", 200))).contains(threadId));
+      assertTrue(ids(client.result("thread/list", params().put("archived", true))).contains(threadId));
+      String refused = error(client.call("turn/start", thread(threadId).put("text", "while archived")));
+      assertTrue(refused.contains("archived"), refused);
+      assertEquals(2, client.result("thread/read", thread(threadId).put("includeTurns", true))
+          .path("thread").path("turns").size(), "no turn was added");
+
+      JsonNode unarchived = client.result("thread/unarchive", thread(threadId));
+      assertEquals(threadId, unarchived.path("thread").path("id").asText());
+      client.notification("thread/unarchived");
+      watcher.notification("thread/unarchived");
+      assertTrue(ids(client.result("thread/list", params().put("limit", 200))).contains(threadId));
+      assertFalse(ids(client.result("thread/list", params().put("archived", true))).contains(threadId));
+      client.startTurn(threadId, "after the archive");
+      assertEquals("You said: after the archive.", completedText(client.untilTurnCompleted()));
+    }
+  }
+
+  @Test
+  void aDeletedThreadIsGoneAndAsksForItFailCleanly() throws Exception {
+    try (CodexClient client = legato.client()) {
+      String threadId = client.startThread("echo");
+      client.startTurn(threadId, "soon forgotten");
+      client.untilTurnCompleted();
+      client.result("thread/delete", thread(threadId));
+      assertEquals(threadId, client.notification("thread/deleted").path("params").path("threadId").asText());
+
+      assertTrue(error(client.call("thread/read", thread(threadId))).contains("unknown thread"));
+      assertTrue(error(client.call("thread/resume", thread(threadId))).contains("unknown thread"));
+      assertTrue(error(client.call("turn/start", thread(threadId).put("text", "hello?"))).contains("unknown thread"));
+      assertTrue(error(client.call("thread/delete", thread(threadId))).contains("unknown thread"));
+      assertFalse(ids(client.result("thread/list", params().put("limit", 200))).contains(threadId));
+      assertFalse(ids(client.result("thread/list", params().put("archived", true).put("limit", 200))).contains(threadId));
+      assertNotNull(client.result("account/read", params()), "the connection still serves");
+    }
+  }
+
+  @Test
+  void anUnsubscribedClientHearsNothingMoreOfTheThread() throws Exception {
+    try (CodexClient client = legato.client(); CodexClient leaving = legato.client()) {
+      String threadId = client.startThread("echo");
+      leaving.result("thread/resume", thread(threadId));
+      client.startTurn(threadId, "heard by both");
+      client.untilTurnCompleted();
+      leaving.untilTurnCompleted();
+
+      assertEquals("unsubscribed", leaving.result("thread/unsubscribe", thread(threadId)).path("status").asText());
+      assertEquals("notSubscribed", leaving.result("thread/unsubscribe", thread(threadId)).path("status").asText());
+      leaving.drainFor(Duration.ofMillis(200)); // what was already on its way
+      client.startTurn(threadId, "heard by one");
+      assertEquals("heard by one", completedText(client.untilTurnCompleted()));
+      List<JsonNode> after = leaving.drainFor(Duration.ofSeconds(1));
+      assertTrue(after.isEmpty(), "nothing after unsubscribing: " + after);
+      assertFalse(leaving.result("thread/loaded/list", params()).path("data").toString().contains(threadId));
+    }
+  }
+}

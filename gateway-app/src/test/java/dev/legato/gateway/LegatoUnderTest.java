@@ -1,0 +1,93 @@
+package dev.legato.gateway;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.typesafe.config.ConfigFactory;
+import dev.legato.podium.emulator.EmulatorSettings;
+import dev.legato.podium.emulator.PodiumEmulator;
+import dev.legato.thread.ThreadEntity;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+
+/**
+ * A whole Legato for one test class: its own emulator as Podium, its own data directory of SQLite files and
+ * a gateway on a free loopback port, configured with the given overrides of {@code reference.conf}.
+ */
+final class LegatoUnderTest implements AutoCloseable {
+  final PodiumEmulator emulator;
+  final Gateway gateway;
+  final String url;
+
+  private LegatoUnderTest(PodiumEmulator emulator, Gateway gateway) {
+    this.emulator = emulator;
+    this.gateway = gateway;
+    this.url = "ws://127.0.0.1:" + gateway.port();
+  }
+
+  static LegatoUnderTest start(Map<String, String> config) throws Exception {
+    return start(EmulatorSettings.defaults(), config);
+  }
+
+  static LegatoUnderTest start(EmulatorSettings podium, Map<String, String> config) throws Exception {
+    PodiumEmulator emulator = PodiumEmulator.start(podium);
+    try {
+      Path data = Files.createTempDirectory("legato-e2e");
+      Map<String, String> all = new HashMap<>(Map.of(
+          "legato.storage.data-dir", data.toString(),
+          "legato.podium.url", emulator.baseUrl(),
+          "legato.gateway.port", "0",
+          "pekko.loglevel", "WARNING"));
+      all.putAll(config);
+      return new LegatoUnderTest(emulator, Gateway.start(ConfigFactory.parseMap(all).withFallback(ConfigFactory.load())));
+    } catch (Exception | Error e) {
+      emulator.stop();
+      throw e;
+    }
+  }
+
+  /** A connected client that has done the handshake. */
+  CodexClient client() throws Exception {
+    return client(Map.of());
+  }
+
+  CodexClient client(Map<String, String> headers) throws Exception {
+    CodexClient client = new CodexClient(url, headers);
+    client.initialize();
+    return client;
+  }
+
+  /** The thread's own view of itself (phase, turn, instance, link), asked of the real entity. */
+  ThreadEntity.ThreadStatus status(String threadId) throws Exception {
+    return ClusterSharding.get(gateway.system())
+        .entityRefFor(ThreadEntity.TYPE_KEY, UUID.fromString(threadId).toString())
+        .<ThreadEntity.ThreadStatus>ask(ThreadEntity.GetStatus::new, Duration.ofSeconds(30))
+        .toCompletableFuture().get(40, TimeUnit.SECONDS);
+  }
+
+  /** Polls until {@code condition} holds; fails with {@code what} after {@code timeout}. */
+  static void eventually(Duration timeout, String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        fail("not within " + timeout + ": " + what);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      gateway.close();
+    } finally {
+      emulator.stop();
+    }
+  }
+}
