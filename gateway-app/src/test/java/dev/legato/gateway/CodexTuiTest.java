@@ -31,17 +31,19 @@ import org.junit.jupiter.api.io.TempDir;
  * session: it starts a thread, streams an answer, asks for and runs an approved command, and shows the whole
  * conversation again after {@code resume}. A failed wait reports the screen the TUI last showed.
  *
- * <p>Screens the TUI 0.169.0 shows here, and why no others: the start screen (the "OpenAI Codex (v0.169.0)"
- * box, whose directory is {@code /} because the TUI sends {@code cwd: null} to a remote server and Legato then
- * reports {@code /}), then the composer with the status line {@code coder default · /}. It needs no login
- * ({@code account/read} answers an API-key account that requires no OpenAI auth) and asks no "Do you trust
- * this folder?" ({@code config/read} reports the folder trusted). Its footer counts two warnings, neither a
- * Legato fault to fix: bubblewrap is not on the machine's PATH, and "a background Codex service is running
- * v0.1.0, older than your Codex CLI" (the version in Legato's {@code userAgent}). There is no update prompt
- * because the fresh {@code CODEX_HOME} holds no version cache and {@code check_for_update_on_startup} is off;
- * should another first-run screen show up anyway (an update notice, a trust prompt), {@link #answerFirstRunScreens}
- * answers it the way a person would. A command approval shows as "Would you like to run the following
- * command?" with "1. Yes, proceed" highlighted; quitting prints how to reconnect
+ * <p>Screens the TUI 0.169.0 shows here, and why no others: before it starts, one line "WARNING: proceeding,
+ * even though we could not create PATH aliases" (it creates no helper binaries under a temporary CODEX_HOME);
+ * then the start screen (the "OpenAI Codex (v0.169.0)" box, whose directory is {@code /} because the TUI sends
+ * {@code cwd: null} to a remote server and Legato then reports {@code /}) and the composer with the status
+ * line {@code coder default · /}. It needs no login ({@code account/read} answers an API-key account that
+ * requires no OpenAI auth) and asks no "Do you trust this folder?" ({@code config/read} reports the folder
+ * trusted). Its footer may count warnings that are not Legato faults: without bubblewrap installed, that
+ * Codex uses its bundled one, and "a background Codex service is running v0.1.0, older than your Codex CLI"
+ * (it reads the version in Legato's {@code userAgent}). There is no update prompt because the fresh
+ * {@code CODEX_HOME} holds no version cache and {@code check_for_update_on_startup} is off; should another
+ * first-run screen show up anyway (an update notice, a trust prompt), {@link #answerFirstRunScreens} answers
+ * it the way a person would. A command approval shows as "Would you like to run the following command?" with
+ * "1. Yes, proceed" highlighted; quitting prints how to reconnect
  * ({@code codex --remote ws://…/ resume <thread id>}).
  */
 class CodexTuiTest {
@@ -112,7 +114,8 @@ class CodexTuiTest {
   void theStockTuiStartsAThreadStreamsAnswersRunsAnApprovedCommandAndResumesTheConversation() throws Exception {
     Screen first = open("first", "--remote", url);
     first.waitFor("the composer of a fresh thread", START_DEADLINE, s -> s.contains("? for shortcuts"));
-    first.waitFor("the default agent type as the model", DEADLINE, s -> Pattern.compile("(?m)^\\s*coder ").matcher(s).find());
+    first.waitFor("the default agent type as the model", DEADLINE,
+        s -> Pattern.compile("(?m)^\\s*coder ").matcher(s).find());
 
     // "/slow /long 40": forty more words, one every 150 ms, so the answer is on screen while its turn still runs.
     first.submit("please repeat tui-streamed-answer /slow /long 40");
@@ -125,7 +128,8 @@ class CodexTuiTest {
     first.waitFor("the command approval", DEADLINE, s -> s.contains("Would you like to run the following command?"));
     first.waitFor("the command to approve", DEADLINE, s -> s.contains("$ echo tui-ok"));
     first.press("Enter"); // "1. Yes, proceed" is highlighted: the TUI answers {"decision":"accept"}
-    first.waitFor("the approved command's run and output", DEADLINE, s -> s.contains("Ran echo tui-ok") && OUTPUT.matcher(s).find());
+    first.waitFor("the approved command's run and output", DEADLINE,
+        s -> s.contains("Ran echo tui-ok") && OUTPUT.matcher(s).find());
     first.waitFor("the end of the second turn", DEADLINE,
         s -> s.contains("Command echo tui-ok exited with 0") && turnsEnded(s) == 2);
 
@@ -288,7 +292,8 @@ class CodexTuiTest {
     boolean root = "root".equals(System.getProperty("user.name"));
     fail("The Codex TUI test drives the stock Codex TUI in tmux, and tmux is not installed. "
         + (root ? "Run scripts/provision-test-tools, which installs it (and the pinned Codex CLI)."
-            : "Install tmux with the system's package manager (scripts/provision-test-tools does it when run as root)."));
+            : "Install tmux with the system's package manager"
+                + " (scripts/provision-test-tools does it when run as root)."));
   }
 
   /** Runs a tmux command on this test's own server (no user config, UTF-8) and returns its output. */
