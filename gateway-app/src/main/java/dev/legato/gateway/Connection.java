@@ -212,6 +212,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       case "thread/read" -> threadRead(id, params);
       case "thread/fork" -> threadFork(id, params);
       case "thread/list" -> threadList(id, params);
+      case "thread/turns/list" -> threadTurnsList(id, params);
       case "thread/archive" -> threadArchive(id, params, true);
       case "thread/unarchive" -> threadArchive(id, params, false);
       case "thread/delete" -> threadDelete(id, params);
@@ -287,6 +288,13 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     owned(id, threadId, summary -> await(id, thread(threadId).<ThreadEntity.Resumed>askWithStatus(
         ThreadEntity.Read::new, settings.askTimeout()), read ->
         reply(id, CodexThreads.readResponse(summary, read, includeTurns))));
+  }
+
+  private void threadTurnsList(JsonNode id, ObjectNode params) {
+    UUID threadId = threadId(params);
+    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadEntity.Resumed>askWithStatus(
+        ThreadEntity.Read::new, settings.askTimeout()), read ->
+        reply(id, CodexThreads.turnsListResponse(summary, read, params))));
   }
 
   private void threadList(JsonNode id, ObjectNode params) {

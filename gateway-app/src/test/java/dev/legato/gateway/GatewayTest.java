@@ -191,6 +191,32 @@ class GatewayTest {
   }
 
   @Test
+  void theTurnsOfAThreadArePagedNewestFirstAsTheTuiAsksForThem() throws Exception {
+    try (CodexClient client = client()) {
+      String threadId = client.result("thread/start", params().put("model", "echo")).path("thread").path("id").asText();
+      for (String text : List.of("first words", "second words", "third words")) {
+        client.result("turn/start", params().put("threadId", threadId).put("text", text));
+        client.until(m -> "turn/completed".equals(m.path("method").asText()));
+      }
+      // The TUI's own call for each thread it lists: the latest turn only.
+      JsonNode latest = client.result("thread/turns/list", params().put("threadId", threadId).put("limit", 1)
+          .putNull("cursor").putNull("sortDirection").putNull("itemsView"));
+      assertEquals(1, latest.path("data").size());
+      assertTrue(latest.path("data").get(0).toString().contains("third words"), latest.toString());
+      JsonNode rest = client.result("thread/turns/list", params().put("threadId", threadId)
+          .put("cursor", latest.path("nextCursor").asText()));
+      assertEquals(2, rest.path("data").size());
+      assertTrue(rest.path("data").get(1).toString().contains("first words"), rest.toString());
+      assertTrue(rest.path("nextCursor").isNull());
+      JsonNode oldest = client.result("thread/turns/list", params().put("threadId", threadId)
+          .put("sortDirection", "asc").put("limit", 1));
+      assertTrue(oldest.path("data").get(0).toString().contains("first words"), oldest.toString());
+      assertEquals(-32602, client.call("thread/turns/list", params().put("threadId", threadId).put("cursor", "x"))
+          .path("error").path("code").asInt());
+    }
+  }
+
+  @Test
   void badInputGetsClearErrorsAndTheConnectionSurvives() throws Exception {
     try (CodexClient client = client()) {
       client.sendRaw("{not json");

@@ -8,6 +8,8 @@ import dev.legato.registry.ThreadRegistry;
 import dev.legato.registry.ThreadSummary;
 import dev.legato.thread.ThreadEntity;
 import dev.legato.thread.ThreadEntity.ThreadUpdate;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -93,6 +95,42 @@ public final class CodexThreads {
   public static ObjectNode readResponse(ThreadSummary summary, ThreadEntity.Resumed read, boolean includeTurns) {
     return CodexDialect.threadReadResponse(thread(summary, ThreadHistory.of(read.history()), read.status().phase(),
         includeTurns));
+  }
+
+  /**
+   * One page of a thread's turns for {@code thread/turns/list} (the TUI asks for the latest one of each thread
+   * it lists): newest first unless {@code sortDirection} is {@code asc}; the cursor is the position after the
+   * page in that order.
+   */
+  public static ObjectNode turnsListResponse(ThreadSummary summary, ThreadEntity.Resumed read, JsonNode params) {
+    ObjectNode thread = thread(summary, ThreadHistory.of(read.history()), read.status().phase(), true);
+    List<JsonNode> turns = new ArrayList<>();
+    thread.withArray("turns").forEach(turns::add);
+    if (!"asc".equals(params.path("sortDirection").asText())) {
+      Collections.reverse(turns);
+    }
+    int limit = params.path("limit").asInt(0);
+    String cursor = params.path("cursor").isTextual() ? params.path("cursor").asText() : null;
+    int from;
+    try {
+      from = cursor == null ? 0 : Integer.parseInt(cursor);
+    } catch (NumberFormatException e) {
+      throw JsonRpc.Failure.params("not a cursor of thread/turns/list: " + cursor);
+    }
+    if (from < 0 || limit < 0) {
+      throw JsonRpc.Failure.params("cursor and limit must not be negative");
+    }
+    from = Math.min(from, turns.size());
+    int to = limit == 0 ? turns.size() : Math.min(turns.size(), from + limit);
+    ObjectNode result = JsonRpc.object();
+    result.putArray("data").addAll(turns.subList(from, to));
+    if (to < turns.size()) {
+      result.put("nextCursor", String.valueOf(to));
+    } else {
+      result.putNull("nextCursor");
+    }
+    result.putNull("backwardsCursor");
+    return result;
   }
 
   public static ObjectNode listResponse(ThreadRegistry.ThreadPage page) {

@@ -354,7 +354,8 @@ public final class CodexSchema {
 
   // ---- generation ------------------------------------------------------------------------------
 
-  static Path codexBinary() {
+  /** The pinned Codex binary named by {@code -Dlegato.codex.bin} or {@code LEGATO_CODEX_BIN}; fails saying how to get it. */
+  public static Path codexBinary() {
     String bin = System.getProperty(BIN_PROPERTY, "");
     String source = "-D" + BIN_PROPERTY;
     if (bin.isBlank()) {
