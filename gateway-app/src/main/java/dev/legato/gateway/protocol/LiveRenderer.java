@@ -411,6 +411,12 @@ public final class LiveRenderer {
       total = total.plus(usage);
       out.add(new Outbound.Notification(CodexDialect.tokenUsageUpdated(threadId, ended.turnId(), usage, total)));
     }
+    if ("failed".equals(status) && ended.error() != null) { // the client shows why, as for Codex's own failures
+      ObjectNode error = params(ended.turnId());
+      error.set("error", CodexDialect.error(ended.error()));
+      error.put("willRetry", false);
+      notify(out, "error", error);
+    }
     ObjectNode params = threadParams();
     params.set("turn", CodexDialect.turn(ended.turnId(), null, status, ThreadHistory.turnError(ended), ended.startedAt(),
         ended.at()));

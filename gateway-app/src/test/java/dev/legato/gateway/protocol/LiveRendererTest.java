@@ -143,12 +143,15 @@ class LiveRendererTest {
     live(new ThreadUpdate.ReasoningDelta("turn-f", "think", "hmm"));
     renderAndCheck(renderer.toolStarted("turn-f", "call-9", "web_fetch", "{\"url\":\"https://example.org\"}", null));
     List<ObjectNode> ended = live(events.turnEnded(turn, "failed", "the agent is gone", 0, 0));
-    assertEquals(List.of("item/completed", "item/completed", "turn/completed", "thread/status/changed"), methods(ended));
+    assertEquals(List.of("item/completed", "item/completed", "error", "turn/completed", "thread/status/changed"),
+        methods(ended));
     assertEquals("hmm", ended.get(0).at("/params/item/summary/0").asText());
     assertEquals("dynamicToolCall", ended.get(1).at("/params/item/type").asText());
     assertEquals("failed", ended.get(1).at("/params/item/status").asText());
-    assertEquals("failed", ended.get(2).at("/params/turn/status").asText());
-    assertEquals("the agent is gone", ended.get(2).at("/params/turn/error/message").asText());
+    assertEquals("the agent is gone", ended.get(2).at("/params/error/message").asText());
+    assertEquals("turn-f", ended.get(2).at("/params/turnId").asText());
+    assertEquals("failed", ended.get(3).at("/params/turn/status").asText());
+    assertEquals("the agent is gone", ended.get(3).at("/params/turn/error/message").asText());
   }
 
   @Test
