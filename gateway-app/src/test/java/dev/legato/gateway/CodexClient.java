@@ -36,6 +36,16 @@ final class CodexClient implements AutoCloseable {
   final CompletableFuture<Integer> closed = new CompletableFuture<>();
   private long nextId = 1;
 
+  /** Empty params, to fill in. */
+  static ObjectNode params() {
+    return JSON.createObjectNode();
+  }
+
+  /** {@code {"threadId": ...}}, to fill in. */
+  static ObjectNode thread(String threadId) {
+    return params().put("threadId", threadId);
+  }
+
   CodexClient(String url) throws Exception {
     this(url, Map.of());
   }

@@ -2,6 +2,8 @@ package dev.legato.gateway;
 
 import static dev.legato.gateway.CodexClient.completedText;
 import static dev.legato.gateway.CodexClient.method;
+import static dev.legato.gateway.CodexClient.params;
+import static dev.legato.gateway.CodexClient.thread;
 import static dev.legato.gateway.LegatoUnderTest.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -49,13 +51,7 @@ class GatewayLimitsTest {
     legato.close();
   }
 
-  static ObjectNode params() {
-    return CodexClient.JSON.createObjectNode();
-  }
 
-  static ObjectNode thread(String threadId) {
-    return params().put("threadId", threadId);
-  }
 
   static String error(JsonNode response) {
     assertTrue(response.has("error"), "an error, not " + response);

@@ -3,6 +3,7 @@ package dev.legato.gateway;
 import static dev.legato.gateway.CodexClient.completedText;
 import static dev.legato.gateway.CodexClient.method;
 import static dev.legato.gateway.CodexClient.streamedText;
+import static dev.legato.gateway.CodexClient.thread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,10 +32,6 @@ class GatewayReconnectTest {
   @AfterAll
   static void stop() throws Exception {
     legato.close();
-  }
-
-  static ObjectNode thread(String threadId) {
-    return CodexClient.JSON.createObjectNode().put("threadId", threadId);
   }
 
   /** The agent's text in a turn of a Codex thread (its agentMessage items). */

@@ -2,6 +2,7 @@ package dev.legato.gateway;
 
 import static dev.legato.gateway.CodexClient.completedText;
 import static dev.legato.gateway.CodexClient.method;
+import static dev.legato.gateway.CodexClient.thread;
 import static dev.legato.gateway.LegatoUnderTest.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -35,10 +36,6 @@ class GatewayRecoveryTest {
   @AfterAll
   static void stop() throws Exception {
     legato.close();
-  }
-
-  static ObjectNode thread(String threadId) {
-    return CodexClient.JSON.createObjectNode().put("threadId", threadId);
   }
 
   static dev.legato.thread.ThreadEntity.ThreadStatus status(String threadId) {

@@ -2,7 +2,9 @@ package dev.legato.gateway;
 
 import static dev.legato.gateway.CodexClient.completedText;
 import static dev.legato.gateway.CodexClient.method;
+import static dev.legato.gateway.CodexClient.params;
 import static dev.legato.gateway.CodexClient.streamedText;
+import static dev.legato.gateway.CodexClient.thread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -34,13 +36,7 @@ class GatewaySharedThreadTest {
     legato.close();
   }
 
-  static ObjectNode params() {
-    return CodexClient.JSON.createObjectNode();
-  }
 
-  static ObjectNode resume(String threadId) {
-    return params().put("threadId", threadId);
-  }
 
   /** The deltas and the end of a turn as one client saw them: what two clients must agree on. */
   static List<String> stream(List<JsonNode> messages) {
@@ -57,7 +53,7 @@ class GatewaySharedThreadTest {
   void twoClientsOfOneThreadSeeTheSameStreamInTheSameOrder() throws Exception {
     try (CodexClient first = legato.client(); CodexClient second = legato.client()) {
       String threadId = first.startThread("coder");
-      second.result("thread/resume", resume(threadId));
+      second.result("thread/resume", thread(threadId));
       String turnId = first.startTurn(threadId, "tell both /long 60");
 
       List<JsonNode> seenByFirst = first.untilTurnCompleted();
@@ -80,7 +76,7 @@ class GatewaySharedThreadTest {
   void anApprovalIsAskedOfEveryClientAndTheFirstAnswerWins() throws Exception {
     try (CodexClient first = legato.client(); CodexClient second = legato.client()) {
       String threadId = first.startThread("coder");
-      second.result("thread/resume", resume(threadId));
+      second.result("thread/resume", thread(threadId));
       first.startTurn(threadId, "/run echo decided-once");
 
       JsonNode askedFirst = first.serverRequest("item/commandExecution/requestApproval");
@@ -111,7 +107,7 @@ class GatewaySharedThreadTest {
           "the late answer is not resolved a second time");
 
       // the thread (and the agent) took exactly one decision: one command ran, and the thread moves on
-      JsonNode read = first.result("thread/read", resume(threadId).put("includeTurns", true));
+      JsonNode read = first.result("thread/read", thread(threadId).put("includeTurns", true));
       JsonNode items = read.path("thread").path("turns").get(0).path("items");
       long commands = 0;
       for (JsonNode item : items) {
@@ -134,7 +130,7 @@ class GatewaySharedThreadTest {
   void answersRacingFromTwoClientsDecideOnceAndBothHearTheSameOutcome() throws Exception {
     try (CodexClient first = legato.client(); CodexClient second = legato.client()) {
       String threadId = first.startThread("coder");
-      second.result("thread/resume", resume(threadId));
+      second.result("thread/resume", thread(threadId));
       first.startTurn(threadId, "/run echo raced");
       JsonNode askedFirst = first.serverRequest("item/commandExecution/requestApproval");
       JsonNode askedSecond = second.serverRequest("item/commandExecution/requestApproval");
@@ -152,7 +148,7 @@ class GatewaySharedThreadTest {
   void theSeedFormItemApproveDeclines() throws Exception {
     try (CodexClient first = legato.client(); CodexClient second = legato.client()) {
       String threadId = first.startThread("coder");
-      second.result("thread/resume", resume(threadId));
+      second.result("thread/resume", thread(threadId));
       first.startTurn(threadId, "/run rm -rf build");
       JsonNode asked = first.serverRequest("item/commandExecution/requestApproval");
       second.serverRequest("item/commandExecution/requestApproval");

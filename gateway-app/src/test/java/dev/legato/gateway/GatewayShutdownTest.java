@@ -1,5 +1,6 @@
 package dev.legato.gateway;
 
+import static dev.legato.gateway.CodexClient.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,8 +37,8 @@ class GatewayShutdownTest {
       Gateway first = Gateway.start(config(emulator));
       try (CodexClient client = new CodexClient("ws://127.0.0.1:" + first.port())) {
         client.initialize();
-        threadId = client.result("thread/start", GatewayTest.params().put("model", "coder")).path("thread").path("id").asText();
-        client.result("turn/start", GatewayTest.params().put("threadId", threadId).put("text", "/slow /long 8 drain me"));
+        threadId = client.result("thread/start", params().put("model", "coder")).path("thread").path("id").asText();
+        client.result("turn/start", params().put("threadId", threadId).put("text", "/slow /long 8 drain me"));
         client.notification("item/agentMessage/delta"); // the turn is streaming
         CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
           try {
@@ -57,7 +58,7 @@ class GatewayShutdownTest {
       try (Gateway second = Gateway.start(config(emulator));
            CodexClient client = new CodexClient("ws://127.0.0.1:" + second.port())) {
         client.initialize();
-        JsonNode turns = client.result("thread/resume", GatewayTest.params().put("threadId", threadId))
+        JsonNode turns = client.result("thread/resume", params().put("threadId", threadId))
             .path("thread").path("turns");
         assertEquals(1, turns.size());
         assertEquals("completed", turns.get(0).path("status").asText(), "the turn ended durably before the stop");

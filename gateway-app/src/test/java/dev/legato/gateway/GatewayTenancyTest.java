@@ -1,5 +1,7 @@
 package dev.legato.gateway;
 
+import static dev.legato.gateway.CodexClient.params;
+import static dev.legato.gateway.CodexClient.thread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,13 +38,7 @@ class GatewayTenancyTest {
     legato.close();
   }
 
-  static ObjectNode params() {
-    return CodexClient.JSON.createObjectNode();
-  }
 
-  static ObjectNode thread(String threadId) {
-    return params().put("threadId", threadId);
-  }
 
   @Test
   void onlyAKeyOpensTheSocketAndOnlyFromAnAllowedOrigin() throws Exception {

@@ -1,5 +1,6 @@
 package dev.legato.gateway;
 
+import static dev.legato.gateway.CodexClient.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,9 +48,6 @@ class GatewayTest {
     emulator.stop();
   }
 
-  static ObjectNode params() {
-    return CodexClient.JSON.createObjectNode();
-  }
 
   static CodexClient client() throws Exception {
     CodexClient client = new CodexClient(url);

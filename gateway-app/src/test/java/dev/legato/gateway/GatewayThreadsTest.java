@@ -2,6 +2,8 @@ package dev.legato.gateway;
 
 import static dev.legato.gateway.CodexClient.completedText;
 import static dev.legato.gateway.CodexClient.method;
+import static dev.legato.gateway.CodexClient.params;
+import static dev.legato.gateway.CodexClient.thread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -34,13 +36,7 @@ class GatewayThreadsTest {
     legato.close();
   }
 
-  static ObjectNode params() {
-    return CodexClient.JSON.createObjectNode();
-  }
 
-  static ObjectNode thread(String threadId) {
-    return params().put("threadId", threadId);
-  }
 
   static List<String> ids(JsonNode page) {
     List<String> ids = new ArrayList<>();

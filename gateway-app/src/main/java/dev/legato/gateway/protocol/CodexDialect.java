@@ -335,19 +335,12 @@ public final class CodexDialect {
 
   /** A notification {@code {method, params}} as it goes on Legato's wire (no {@code "jsonrpc"} member). */
   public static ObjectNode notification(String method, ObjectNode params) {
-    ObjectNode message = NODES.objectNode();
-    message.put("method", method);
-    message.set("params", params);
-    return message;
+    return JsonRpc.notification(method, params);
   }
 
   /** A server request {@code {id, method, params}}; the id is the connection's JSON-RPC id. */
   public static ObjectNode serverRequest(JsonNode id, String method, ObjectNode params) {
-    ObjectNode message = NODES.objectNode();
-    message.set("id", id);
-    message.put("method", method);
-    message.set("params", params);
-    return message;
+    return JsonRpc.request(id, method, params);
   }
 
   public static ObjectNode threadStarted(ObjectNode thread) {

@@ -49,9 +49,9 @@ public final class JsonRpc {
     return message;
   }
 
-  public static ObjectNode request(long id, String method, JsonNode params) {
+  public static ObjectNode request(JsonNode id, String method, JsonNode params) {
     ObjectNode message = NODES.objectNode();
-    message.put("id", id);
+    message.set("id", id);
     message.put("method", method);
     message.set("params", params);
     return message;
