@@ -40,7 +40,10 @@ import org.HdrHistogram.Histogram;
  * thread/start latency of an unloaded node), the rest 64 at a time, all left connected and quiet; Legato's
  * heap and RSS before and after (and after every 1,000), per idle connected thread; it stops early, and
  * says why, when Legato's heap passes 90% of its maximum or {@code idle-seconds} are spent. Then the
- * same load clients against the relay.
+ * same load clients against the relay. Starting thousands of threads takes minutes on 2 cores, so
+ * Legato's own idle rules apply during the ramp (links close after {@code close-link-after}, threads
+ * passivate after {@code passivate-after}), and Pekko HTTP's server {@code idle-timeout} (60 s) drops
+ * client sockets that stay silent: the run reports how many idle clients are still connected.
  * A connection costs two descriptors on each side (client and agent socket); when the limit is too low
  * for the idle clients the run raises it with {@code prlimit} where it may (root), else runs fewer and
  * says so, with an extrapolation labelled as such.
@@ -64,14 +67,17 @@ final class GatewayBench {
     double idleSeconds = options.decimal("idle-seconds", 420);
     boolean withRelay = !options.text("relay", "on").equals("off");
     String heap = options.text("legato-heap", "1g");
+    List<String> javaOptions = List.of(options.text("legato-java-options", "").trim().split("\\s+")).stream()
+        .filter(option -> !option.isEmpty()).toList();
     if (deltaBytes < 20) {
       throw new IllegalArgumentException("--delta-bytes must be at least 20 (the timestamp)");
     }
     String prompt = deltasPerTurn + " " + deltaBytes + " t";
     Path work = Files.createTempDirectory("legato-bench-gateway");
     System.out.printf("gateway benchmark: %d clients on the load agent (%d deltas of %d bytes a turn), %.0fs warm-up,"
-            + " %.0fs measured; %d idle clients; Legato -Xmx%s in a child JVM; %d cores; logs in %s%n",
-        clients, deltasPerTurn, deltaBytes, warmup, seconds, idle, heap, Runtime.getRuntime().availableProcessors(), work);
+            + " %.0fs measured; %d idle clients; Legato -Xmx%s%s in a child JVM; %d cores; logs in %s%n",
+        clients, deltasPerTurn, deltaBytes, warmup, seconds, idle, heap,
+        javaOptions.isEmpty() ? "" : " " + String.join(" ", javaOptions), Runtime.getRuntime().availableProcessors(), work);
 
     long ownFiles = allowOpenFiles(ProcessHandle.current().pid());
     PodiumEmulator emulator = PodiumEmulator.start(EmulatorSettings.defaults());
@@ -79,8 +85,10 @@ final class GatewayBench {
     Load relay = null;
     Idle idled = null;
     try {
-      Child gateway = Child.start("legato", work, List.of("-Xmx" + heap, "dev.legato.gateway.Main", "--port", "0",
+      List<String> legatoCommand = new ArrayList<>(javaOptions);
+      legatoCommand.addAll(List.of("-Xmx" + heap, "dev.legato.gateway.Main", "--port", "0",
           "--data", work.resolve("data").toString(), "--podium-url", emulator.baseUrl()));
+      Child gateway = Child.start("legato", work, legatoCommand);
       try {
         long gatewayFiles = allowOpenFiles(gateway.pid());
         legato = load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds);
@@ -252,6 +260,10 @@ final class GatewayBench {
     if (stopped != null) {
       System.out.printf("  stopped at %,d idle clients: %s%n", count, stopped);
     }
+    if (stillOpen < count) {
+      System.out.printf("  %,d of the idle clients were disconnected by Legato; the last: %s%n", count - stillOpen,
+          meter.lastFailure);
+    }
     System.out.printf("  thread/start %d at a time (%,d): p50 %.2f ms, p99 %.2f ms, %,.0f starts/s; %d retried%n",
         WINDOW, count - samples, windowed.getValueAtPercentile(50) / 1000.0, windowed.getValueAtPercentile(99) / 1000.0,
         (count - samples) / startSeconds, retried[0]);
@@ -370,7 +382,13 @@ final class GatewayBench {
       if (line == null) {
         throw new IllegalStateException(name + " did not start; see " + log);
       }
-      Thread drain = new Thread(() -> lines.lines().forEach(out::println), name + "-output");
+      Thread drain = new Thread(() -> {
+        try {
+          lines.lines().forEach(out::println);
+        } catch (java.io.UncheckedIOException ended) {
+          // the process is gone and its pipe with it
+        }
+      }, name + "-output");
       drain.setDaemon(true);
       drain.start();
       String host = listening.group(1).equals("0.0.0.0") ? "127.0.0.1" : listening.group(1);

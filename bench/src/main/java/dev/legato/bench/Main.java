@@ -39,7 +39,7 @@ public final class Main {
                         clients through a pass-through relay (child JVM) for a baseline
                         options: --clients 100  --seconds 10  --warmup 5  --deltas-per-turn 1000  --delta-bytes 32
                                  --idle-clients 10000  --start-samples 100  --idle-seconds 420  --relay on|off
-                                 --legato-heap 1g
+                                 --legato-heap 1g  --legato-java-options "<JVM options for Legato's JVM>"
             """);
         if (!scenario.equals("help")) {
           System.exit(2);
