@@ -1,5 +1,7 @@
 package dev.legato.bench;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -11,6 +13,16 @@ final class BenchOptions {
 
   private BenchOptions(Map<String, String> values) {
     this.values = values;
+  }
+
+  /**
+   * The libraries' reference configuration with {@code -D} overrides, for the actor systems of the
+   * benchmarks. Not {@code ConfigFactory.load()}: gateway-app is on this classpath (the gateway scenario
+   * starts Legato from it in a child JVM), and its application.conf would make every benchmark's actor
+   * system a cluster node.
+   */
+  static Config config() {
+    return ConfigFactory.load(ConfigFactory.empty()); // system properties over reference.conf, no application.conf
   }
 
   static BenchOptions parse(List<String> args) {

@@ -14,6 +14,7 @@ public final class Main {
       case "storage" -> StorageBench.run(BenchOptions.parse(options));
       case "podium" -> PodiumBench.run(BenchOptions.parse(options));
       case "threads" -> ThreadsBench.run(BenchOptions.parse(options));
+      case "gateway" -> GatewayBench.run(BenchOptions.parse(options));
       default -> {
         System.out.println("""
             usage: ./legato bench <scenario> [options]
@@ -32,6 +33,13 @@ public final class Main {
                         options: --threads 1000  --deltas-per-turn 1000  --seconds 10  --idle-threads 1000
                                  --text-window <duration>  --text-window-bytes <size>
                                  --close-link-after-s 30  --passivate-after-s 60  --emulator child|embedded
+              gateway   Legato (child JVM, -Xmx1g) through its WebSocket protocol only: N clients on the load
+                        agent turn after turn, deltas/s and delta latency (agent send -> client receive), then
+                        idle connected threads (thread/start latency, heap and RSS per thread), then the same
+                        clients through a pass-through relay (child JVM) for a baseline
+                        options: --clients 100  --seconds 10  --warmup 5  --deltas-per-turn 1000  --delta-bytes 32
+                                 --idle-clients 10000  --start-samples 100  --idle-seconds 420  --relay on|off
+                                 --legato-heap 1g  --legato-java-options "<JVM options for Legato's JVM>"
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

@@ -38,7 +38,7 @@ final class PodiumBench {
     int perLink = options.integer("frames-per-link", 10_000);
     int size = options.integer("delta-bytes", 16);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "podium-bench",
-        ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(ConfigFactory.load()));
+        ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(BenchOptions.config()));
     String external = options.text("podium-url", null); // e.g. an emulator in its own JVM
     try (PodiumEmulator emulator = external == null ? PodiumEmulator.start(system, EmulatorSettings.defaults()) : null) {
       String url = external == null ? emulator.baseUrl() : external;

@@ -74,7 +74,7 @@ final class StorageBench {
             pekko.loglevel = WARNING
             """.formatted(journalPlugin))
         .withFallback(ConfigFactory.parseMap(java.util.Map.of("legato.storage.data-dir", dataDir.toString())))
-        .withFallback(ConfigFactory.load());
+        .withFallback(BenchOptions.config());
     LongAdder events = new LongAdder();
     Control control = new Control();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(context -> {

@@ -64,7 +64,7 @@ final class ThreadsBench {
       ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "threads-bench", ConfigFactory.parseMap(Map.of(
               "legato.storage.data-dir", dataDir.toString(), "legato.podium.url", baseUrl))
           .withFallback(ConfigFactory.parseString(settings))
-          .withFallback(ConfigFactory.load()));
+          .withFallback(BenchOptions.config()));
       try {
         System.out.printf("threads benchmark: %d threads on the load agent, %d deltas a turn, %.0fs, text window %s;"
                 + " %d cores; emulator %s%n", n, deltasPerTurn, seconds,

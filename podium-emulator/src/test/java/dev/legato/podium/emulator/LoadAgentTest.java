@@ -61,6 +61,44 @@ class LoadAgentTest {
   }
 
   @Test
+  void timestampModeStartsEachDeltaWithTheNanoTimeItWasSent() {
+    try (AgentConnection socket = client.connect(client.createInstance("load:latest"))) {
+      long before = System.nanoTime();
+      socket.processMessage("msg_stamped", "200 32 t");
+      assertEquals("stream_start", kind(socket.next()));
+      long previous = before;
+      for (int i = 0; i < 200; i++) {
+        String text = socket.next().get("content").get("text").asText();
+        assertEquals(32, text.length());
+        assertEquals("x".repeat(12), text.substring(20));
+        long sent = Long.parseLong(text.substring(0, 20));
+        assertTrue(sent >= previous, "send times go forward");
+        previous = sent;
+      }
+      assertTrue(previous <= System.nanoTime());
+      assertEquals("complete", kind(socket.next()));
+    }
+  }
+
+  @Test
+  void timestampModeNeedsRoomForTheTimestamp() {
+    try (AgentConnection socket = client.connect(client.createInstance("load:latest"))) {
+      socket.processMessage("msg_small", "10 19 t");
+      assertEquals("stream_start", kind(socket.next()));
+      JsonNode error = socket.next();
+      assertEquals("error", kind(error));
+      assertEquals("bad_request", error.get("content").get("code").asText());
+    }
+  }
+
+  @Test
+  void stampedTextIsZeroPaddedLikeFormat() {
+    String text = LoadAgent.stamped(24);
+    long sent = Long.parseLong(text.substring(0, 20));
+    assertEquals(String.format("%020d", sent) + "xxxx", text);
+  }
+
+  @Test
   void zeroDeltasIsAnEmptyTurn() {
     try (AgentConnection socket = client.connect(client.createInstance("load:latest"))) {
       socket.processMessage("msg_zero", "0 8");

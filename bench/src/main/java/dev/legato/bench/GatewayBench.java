@@ -1,0 +1,410 @@
+package dev.legato.bench;
+
+import dev.legato.podium.emulator.EmulatorSettings;
+import dev.legato.podium.emulator.PodiumEmulator;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Legato driven through its public WebSocket protocol only, against a pass-through relay measured in the
+ * same run.
+ *
+ * <p>Who runs where: Legato ({@code dev.legato.gateway.Main}, {@code -Xmx1g}) runs in a child JVM of its
+ * own, so its heap and RSS are its alone (heap: {@code jcmd GC.run} then {@code GC.heap_info}; RSS:
+ * {@code VmRSS}). The Podium emulator and the clients run in this JVM, so the load agent's timestamp
+ * mode ({@code "<count> <size> t"}: each delta starts with the emulator's {@code System.nanoTime()} at
+ * send) and the client's receive time read one clock: latency is agent send → client receive, through
+ * the emulator's socket, Legato and Legato's socket. The relay ({@link PassThroughRelay}) runs in a child
+ * JVM too, on the same stack (Pekko HTTP both sides), so the two differ by what Legato adds: JSON-RPC
+ * parsing and rendering, actors, sharding, persistence.
+ *
+ * <p>Phases: N load clients ({@link LoadClient}) on Legato, each {@code initialize}, {@code thread/start
+ * {model: load}}, then {@code turn/start} after {@code turn/start} ({@code <deltas-per-turn>
+ * <delta-bytes> t}); warm-up, then the measured period: deltas/s received, delta latency p50/p99. Then the
+ * idle phase on the same Legato: {@code start-samples} connections started one after another (the
+ * thread/start latency of an unloaded node), the rest 64 at a time, all left connected and quiet; Legato's
+ * heap and RSS before and after (and after every 1,000), per idle connected thread; it stops early, and
+ * says why, when Legato's heap passes 90% of its maximum or {@code idle-seconds} are spent. Then the
+ * same load clients against the relay. Starting thousands of threads takes minutes on 2 cores, so
+ * Legato's own idle rules apply during the ramp (links close after {@code close-link-after}, threads
+ * passivate after {@code passivate-after}), and Pekko HTTP's server {@code idle-timeout} (60 s) drops
+ * client sockets that stay silent: the run reports how many idle clients are still connected.
+ * A connection costs two descriptors on each side (client and agent socket); when the limit is too low
+ * for the idle clients the run raises it with {@code prlimit} where it may (root), else runs fewer and
+ * says so, with an extrapolation labelled as such.
+ */
+final class GatewayBench {
+  private static final Pattern LISTENING = Pattern.compile("is listening on ([^\\s:]+):(\\d+)");
+  private static final long WANTED_FILES = 65_536;
+  private static final int WINDOW = 64;
+  private static final int STEP = 1000;
+
+  private GatewayBench() {}
+
+  static void run(BenchOptions options) throws Exception {
+    int clients = options.integer("clients", 100);
+    double seconds = options.decimal("seconds", 10);
+    double warmup = options.decimal("warmup", 5);
+    int deltasPerTurn = options.integer("deltas-per-turn", 1000);
+    int deltaBytes = options.integer("delta-bytes", 32);
+    int idle = options.integer("idle-clients", 10_000);
+    int startSamples = Math.min(idle, options.integer("start-samples", 100));
+    double idleSeconds = options.decimal("idle-seconds", 420);
+    boolean withRelay = !options.text("relay", "on").equals("off");
+    String heap = options.text("legato-heap", "1g");
+    List<String> javaOptions = List.of(options.text("legato-java-options", "").trim().split("\\s+")).stream()
+        .filter(option -> !option.isEmpty()).toList();
+    if (deltaBytes < 20) {
+      throw new IllegalArgumentException("--delta-bytes must be at least 20 (the timestamp)");
+    }
+    String prompt = deltasPerTurn + " " + deltaBytes + " t";
+    Path work = Files.createTempDirectory("legato-bench-gateway");
+    System.out.printf("gateway benchmark: %d clients on the load agent (%d deltas of %d bytes a turn), %.0fs warm-up,"
+            + " %.0fs measured; %d idle clients; Legato -Xmx%s%s in a child JVM; %d cores; logs in %s%n",
+        clients, deltasPerTurn, deltaBytes, warmup, seconds, idle, heap,
+        javaOptions.isEmpty() ? "" : " " + String.join(" ", javaOptions), Runtime.getRuntime().availableProcessors(), work);
+
+    long ownFiles = allowOpenFiles(ProcessHandle.current().pid());
+    PodiumEmulator emulator = PodiumEmulator.start(EmulatorSettings.defaults());
+    Load legato;
+    Load relay = null;
+    Idle idled = null;
+    try {
+      List<String> legatoCommand = new ArrayList<>(javaOptions);
+      legatoCommand.addAll(List.of("-Xmx" + heap, "dev.legato.gateway.Main", "--port", "0",
+          "--data", work.resolve("data").toString(), "--podium-url", emulator.baseUrl()));
+      Child gateway = Child.start("legato", work, legatoCommand);
+      try {
+        long gatewayFiles = allowOpenFiles(gateway.pid());
+        legato = load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds);
+        System.out.printf("  Legato after the load: heap %.1f MB used after GC, RSS %.1f MB%n",
+            heapUsedKb(gateway.pid()) / 1024.0, rssKb(gateway.pid()) / 1024.0);
+        // two descriptors a connection on either side (client socket and agent socket), and Legato keeps
+        // up to 1/8 of its limit for SQLite files (legato.storage.max-open-databases = auto)
+        int fits = (int) Math.min((ownFiles - 2L * clients - 1000) / 2, (gatewayFiles * 7 / 8 - 1000) / 2);
+        int n = Math.max(0, Math.min(idle, fits));
+        if (n < idle) {
+          System.out.printf("  only %,d idle clients fit the open-file limits (this JVM %,d, Legato %,d); running %,d%n",
+              idle, ownFiles, gatewayFiles, n);
+        }
+        if (n > 0) {
+          idled = idle(gateway, n, Math.min(n, startSamples), idle, idleSeconds, maxHeapKb(gateway.pid()));
+        }
+      } finally {
+        gateway.stop();
+      }
+      if (withRelay) {
+        Child passThrough = Child.start("relay", work,
+            List.of("-Xmx1g", PassThroughRelay.class.getName(), emulator.baseUrl()));
+        try {
+          relay = load("relay", passThrough.uri(), clients, prompt, deltaBytes, warmup, seconds);
+        } finally {
+          passThrough.stop();
+        }
+      }
+    } finally {
+      emulator.stop();
+    }
+    double ratio = relay == null ? Double.NaN : legato.deltasPerSecond / relay.deltasPerSecond;
+    System.out.printf("summary: Legato %,.0f deltas/s (p50 %.2f ms, p99 %.2f ms), relay %s, ratio %.2f;"
+            + " thread/start p50 %s ms, p99 %s ms%n",
+        legato.deltasPerSecond, legato.p50Ms, legato.p99Ms,
+        relay == null ? "not run" : String.format("%,.0f deltas/s (p50 %.2f ms, p99 %.2f ms)", relay.deltasPerSecond,
+            relay.p50Ms, relay.p99Ms),
+        ratio, idled == null ? "-" : String.format("%.2f", idled.startP50Ms),
+        idled == null ? "-" : String.format("%.2f", idled.startP99Ms));
+    System.out.printf("RESULT gateway clients=%d deltas_per_s=%.0f p99_ms=%.2f start_p50_ms=%.2f relay_deltas_per_s=%.0f"
+            + " ratio=%.2f%n", clients, legato.deltasPerSecond, legato.p99Ms,
+        idled == null ? legato.startP50Ms : idled.startP50Ms, relay == null ? Double.NaN : relay.deltasPerSecond, ratio);
+  }
+
+  private record Load(double deltasPerSecond, double p50Ms, double p99Ms, double startP50Ms) {}
+
+  private record Idle(double startP50Ms, double startP99Ms) {}
+
+  /** N clients turn after turn: warm-up, then the measured period. */
+  private static Load load(String name, URI uri, int clients, String prompt, int deltaBytes, double warmup,
+                           double seconds) throws Exception {
+    LoadClient.Meter meter = new LoadClient.Meter(deltaBytes);
+    List<HttpClient> http = new ArrayList<>();
+    for (int i = 0; i < Math.max(1, Math.min(4, clients / 25)); i++) {
+      http.add(HttpClient.newHttpClient());
+    }
+    List<CompletableFuture<LoadClient>> starting = new ArrayList<>();
+    for (int i = 0; i < clients; i++) {
+      starting.add(LoadClient.start(http.get(i % http.size()), uri, meter, prompt));
+    }
+    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
+    List<LoadClient> running = starting.stream().map(CompletableFuture::join).toList();
+    Histogram starts = new Histogram(3);
+    running.forEach(client -> starts.recordValue(client.startNanos() / 1000));
+    Thread.sleep((long) (warmup * 1000));
+    meter.latency.getIntervalHistogram(); // the warm-up's latencies are dropped
+    long deltas = meter.deltas.sum();
+    long turns = meter.turns.sum();
+    long failures = meter.failures.sum();
+    long begin = System.nanoTime();
+    Thread.sleep((long) (seconds * 1000));
+    long measuredDeltas = meter.deltas.sum() - deltas;
+    double elapsed = (System.nanoTime() - begin) / 1e9;
+    Histogram latency = meter.latency.getIntervalHistogram();
+    long measuredTurns = meter.turns.sum() - turns;
+    meter.running.set(false);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (running.stream().anyMatch(LoadClient::turnRunning) && System.nanoTime() < deadline) {
+      Thread.sleep(50); // let the last turns end, so the next phase starts quiet
+    }
+    long closed = running.stream().filter(client -> !client.open()).count();
+    running.forEach(LoadClient::close);
+    double rate = measuredDeltas / elapsed;
+    Load load = new Load(rate, latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(99) / 1000.0,
+        starts.getValueAtPercentile(50) / 1000.0);
+    System.out.printf("  %s: %,.0f deltas/s to %d clients (%,.1f turns/s); delta latency p50 %.2f ms, p99 %.2f ms,"
+            + " max %.2f ms; thread/start (%d at once) p50 %.2f ms, p99 %.2f ms%n",
+        name, rate, clients, measuredTurns / elapsed, load.p50Ms, load.p99Ms, latency.getMaxValue() / 1000.0, clients,
+        load.startP50Ms, starts.getValueAtPercentile(99) / 1000.0);
+    if (meter.failures.sum() > failures || closed > 0) {
+      System.out.printf("  %s: %d refused turns, %d clients disconnected during the run; last: %s%n", name,
+          meter.failures.sum() - failures, closed, meter.lastFailure);
+    }
+    return load;
+  }
+
+  /**
+   * Idle connected threads: thread/start latency one at a time, then the rest {@link #WINDOW} at a time in
+   * steps of {@link #STEP}, Legato's heap after each; stops early (and says why) when Legato's heap passes
+   * 90% of its maximum, clients fail or the time budget is spent.
+   */
+  private static Idle idle(Child gateway, int n, int samples, int goal, double budgetSeconds, long maxHeapKb)
+      throws Exception {
+    long heapBefore = heapUsedKb(gateway.pid());
+    long rssBefore = rssKb(gateway.pid());
+    LoadClient.Meter meter = new LoadClient.Meter(32);
+    List<HttpClient> http = new ArrayList<>();
+    for (int i = 0; i < Math.max(1, n / 1000); i++) {
+      http.add(HttpClient.newHttpClient());
+    }
+    List<LoadClient> connected = new ArrayList<>();
+    Histogram alone = new Histogram(3);
+    Histogram windowed = new Histogram(3);
+    int[] retried = new int[1];
+    long begin = System.nanoTime();
+    for (int i = 0; i < samples; i++) {
+      LoadClient client = startRetrying(http.get(i % http.size()), gateway.uri(), meter, retried)
+          .get(180, TimeUnit.SECONDS);
+      alone.recordValue(client.startNanos() / 1000);
+      connected.add(client);
+    }
+    System.out.printf("  thread/start one at a time (%d): p50 %.2f ms, p99 %.2f ms%n", samples,
+        alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
+    Semaphore window = new Semaphore(WINDOW);
+    long heapAfter = heapBefore;
+    String stopped = null;
+    long windowBegin = System.nanoTime();
+    while (connected.size() < n && stopped == null) {
+      int step = Math.min(STEP - connected.size() % STEP, n - connected.size());
+      List<CompletableFuture<LoadClient>> starting = new ArrayList<>();
+      for (int i = 0; i < step; i++) {
+        window.acquire();
+        starting.add(startRetrying(http.get(i % http.size()), gateway.uri(), meter, retried)
+            .whenComplete((client, error) -> window.release()));
+      }
+      for (CompletableFuture<LoadClient> started : starting) {
+        try {
+          LoadClient client = started.get(300, TimeUnit.SECONDS);
+          connected.add(client);
+          windowed.recordValue(client.startNanos() / 1000);
+        } catch (Exception e) {
+          stopped = "a client could not start: " + e.getMessage();
+        }
+      }
+      if (!gateway.process().isAlive()) {
+        System.out.printf("  Legato exited with %,d idle connected threads; see its log%n", connected.size());
+        return new Idle(alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
+      }
+      heapAfter = heapUsedKb(gateway.pid());
+      double elapsed = (System.nanoTime() - begin) / 1e9;
+      System.out.printf("    %,d idle connected threads: heap %.1f MB after GC, RSS %.1f MB, %.0f s%n", connected.size(),
+          heapAfter / 1024.0, rssKb(gateway.pid()) / 1024.0, elapsed);
+      if (stopped == null && connected.size() < n) {
+        if (heapAfter > maxHeapKb * 9 / 10) {
+          stopped = "Legato's heap is past 90% of its maximum";
+        } else if (elapsed > budgetSeconds) {
+          stopped = "the time budget (--idle-seconds " + (long) budgetSeconds + ") is spent";
+        }
+      }
+    }
+    double startSeconds = (System.nanoTime() - windowBegin) / 1e9;
+    int count = connected.size();
+    Thread.sleep(2000);
+    heapAfter = heapUsedKb(gateway.pid());
+    long rssAfter = rssKb(gateway.pid());
+    long stillOpen = connected.stream().filter(LoadClient::open).count();
+    double heapPerThread = (heapAfter - heapBefore) / (double) count;
+    double rssPerThread = (rssAfter - rssBefore) / (double) count;
+    if (stopped != null) {
+      System.out.printf("  stopped at %,d idle clients: %s%n", count, stopped);
+    }
+    if (stillOpen < count) {
+      System.out.printf("  %,d of the idle clients were disconnected by Legato; the last: %s%n", count - stillOpen,
+          meter.lastFailure);
+    }
+    System.out.printf("  thread/start %d at a time (%,d): p50 %.2f ms, p99 %.2f ms, %,.0f starts/s; %d retried%n",
+        WINDOW, count - samples, windowed.getValueAtPercentile(50) / 1000.0, windowed.getValueAtPercentile(99) / 1000.0,
+        (count - samples) / startSeconds, retried[0]);
+    System.out.printf("  %,d idle connected threads (%,d still connected): Legato heap %.1f MB after GC (%.1f before),"
+            + " RSS %.1f MB (%.1f before); %.1f KB heap and %.1f KB RSS per idle connected thread%n",
+        count, stillOpen, heapAfter / 1024.0, heapBefore / 1024.0, rssAfter / 1024.0, rssBefore / 1024.0, heapPerThread,
+        rssPerThread);
+    if (count < goal) {
+      System.out.printf("  EXTRAPOLATED, not measured: %,d idle connected threads would need about %.0f MB of heap"
+          + " (%.1f MB + %,d x %.1f KB; the heap is %.0f MB)%n", goal, (heapBefore + heapPerThread * goal) / 1024.0,
+          heapBefore / 1024.0, goal, heapPerThread, maxHeapKb / 1024.0);
+    }
+    connected.forEach(LoadClient::close);
+    return new Idle(alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
+  }
+
+  /** A client start, tried up to three times: a refused connection is counted, not fatal. */
+  private static CompletableFuture<LoadClient> startRetrying(HttpClient http, URI uri, LoadClient.Meter meter,
+                                                             int[] retried) {
+    CompletableFuture<LoadClient> result = LoadClient.start(http, uri, meter, null);
+    for (int attempt = 0; attempt < 2; attempt++) {
+      result = result.handle((client, error) -> {
+        if (error == null) {
+          return CompletableFuture.completedFuture(client);
+        }
+        synchronized (retried) {
+          retried[0]++;
+        }
+        return LoadClient.start(http, uri, meter, null);
+      }).thenCompose(next -> next);
+    }
+    return result;
+  }
+
+  /** Raises the open-file limit of a process where allowed (root, prlimit); answers the limit it has. */
+  private static long allowOpenFiles(long pid) {
+    if (openFiles(pid) < WANTED_FILES) {
+      try {
+        new ProcessBuilder("prlimit", "--pid", Long.toString(pid), "--nofile=" + WANTED_FILES + ":" + WANTED_FILES)
+            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
+      } catch (IOException | InterruptedException e) {
+        // not allowed or not there: the limit stays, and the idle phase fits itself into it
+      }
+    }
+    return openFiles(pid);
+  }
+
+  private static long openFiles(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/limits"))) {
+        if (line.startsWith("Max open files")) {
+          String soft = line.substring("Max open files".length()).trim().split("\\s+")[0];
+          return soft.equals("unlimited") ? Long.MAX_VALUE / 4 : Long.parseLong(soft);
+        }
+      }
+    } catch (IOException e) {
+      // not Linux: assume the common default
+    }
+    return 1024;
+  }
+
+  /** The heap's maximum ({@code -XX:MaxHeapSize}), from {@code jcmd VM.flags}. */
+  private static long maxHeapKb(long pid) throws Exception {
+    Matcher max = Pattern.compile("MaxHeapSize\\D*(\\d+)").matcher(jcmd(pid, "VM.flags"));
+    return max.find() ? Long.parseLong(max.group(1)) / 1024 : Long.MAX_VALUE;
+  }
+
+  /** Used heap after two full collections, from {@code jcmd}. */
+  private static long heapUsedKb(long pid) throws Exception {
+    jcmd(pid, "GC.run");
+    jcmd(pid, "GC.run");
+    Thread.sleep(500);
+    Matcher used = Pattern.compile("used (\\d+)K").matcher(jcmd(pid, "GC.heap_info"));
+    if (!used.find()) {
+      throw new IllegalStateException("jcmd GC.heap_info said nothing about the heap");
+    }
+    return Long.parseLong(used.group(1));
+  }
+
+  private static String jcmd(long pid, String command) throws Exception {
+    String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+    Process process = new ProcessBuilder(jcmd, Long.toString(pid), command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    process.waitFor(60, TimeUnit.SECONDS);
+    return output;
+  }
+
+  private static long rssKb(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("\\D", ""));
+      }
+    }
+    return 0;
+  }
+
+  /** A JVM started on this classpath that prints "... is listening on host:port"; its output goes to a log. */
+  private record Child(Process process, URI uri) {
+    static Child start(String name, Path work, List<String> arguments) throws Exception {
+      List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-cp", System.getProperty("java.class.path")));
+      command.addAll(arguments);
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+      Path log = work.resolve(name + ".log");
+      BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      PrintWriter out = new PrintWriter(Files.newBufferedWriter(log), true);
+      String line;
+      Matcher listening = null;
+      while ((line = lines.readLine()) != null) {
+        out.println(line);
+        listening = LISTENING.matcher(line);
+        if (listening.find()) {
+          break;
+        }
+      }
+      if (line == null) {
+        throw new IllegalStateException(name + " did not start; see " + log);
+      }
+      Thread drain = new Thread(() -> {
+        try {
+          lines.lines().forEach(out::println);
+        } catch (java.io.UncheckedIOException ended) {
+          // the process is gone and its pipe with it
+        }
+      }, name + "-output");
+      drain.setDaemon(true);
+      drain.start();
+      String host = listening.group(1).equals("0.0.0.0") ? "127.0.0.1" : listening.group(1);
+      return new Child(process, URI.create("ws://" + host + ":" + listening.group(2) + "/"));
+    }
+
+    long pid() {
+      return process.pid();
+    }
+
+    void stop() throws InterruptedException {
+      process.destroy();
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+  }
+}
