@@ -199,7 +199,8 @@ public final class ThreadRegistry
     UUID threadId = UUID.randomUUID();
     context.pipeToSelf(
         thread(threadId).<ThreadEntity.Created>askWithStatus(
-            reply -> new ThreadEntity.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), reply),
+            // Answered once the thread is recorded; its Podium instance is created right after.
+            reply -> new ThreadEntity.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), false, reply),
             THREAD_CALL_TIMEOUT),
         (created, error) -> new ThreadStarted(threadId, start, error == null ? null : error.getMessage()));
     return Effect().noReply(); // answered once the thread has started its agent

@@ -68,14 +68,17 @@ public final class ThreadEntity
   public sealed interface Command extends CborSerializable {}
 
   /**
-   * Starts the agent: resolves its deployment, creates the Podium instance, opens the link.
+   * Starts the thread: resolves the agent type's deployment, creates the Podium instance, opens the link.
+   * With {@code awaitAgent} false the thread is recorded and reported started once the deployment is known,
+   * and its instance is created right after: a client need not wait for Podium (the first turn waits for the
+   * agent if it is not up yet). {@link Created#instanceId()} is then null.
    *
    * @param tenant whose registry lists the thread (it is told of activity); null for a thread outside any
    */
-  public record Create(String agentType, String cwd, String tenant, List<Event> forkOf,
+  public record Create(String agentType, String cwd, String tenant, List<Event> forkOf, boolean awaitAgent,
                        ActorRef<StatusReply<Created>> replyTo) implements Command {
     public Create(String agentType, String cwd, String tenant, ActorRef<StatusReply<Created>> replyTo) {
-      this(agentType, cwd, tenant, List.of(), replyTo);
+      this(agentType, cwd, tenant, List.of(), true, replyTo);
     }
   }
 
@@ -213,12 +216,13 @@ public final class ThreadEntity
 
   public sealed interface Event extends CborSerializable {}
 
+  /** @param instanceId null when the thread was started without waiting for its agent (see {@link Create}) */
   public record ThreadCreated(String agentType, String deploymentId, String instanceId, String cwd, String tenant, long at)
       implements Event {}
 
   public record TurnStarted(String turnId, String messageId, String text, long at) implements Event {}
 
-  /** The agent's instance was gone and a new one was started for the thread. */
+  /** A new instance runs the thread's agent: its first, or one started because the last was gone. */
   public record InstanceReplaced(String deploymentId, String instanceId, long at) implements Event {}
 
   /** The agent's whole answer text of one message (deltas coalesced). */
@@ -408,7 +412,8 @@ public final class ThreadEntity
         context.getSelf().tell(new EndInterruptedTurn("Legato restarted while the turn was running"));
       }
       ThreadInfo info = info(state);
-      if (info != null && !info.archived()) { // an archived thread stays without its agent until unarchived
+      // An archived thread stays without its agent until unarchived; one without an instance gets it on demand.
+      if (info != null && !info.archived() && info.instanceId() != null) {
         openLink(info.instanceId());
       }
     }).onSignal(PostStop.instance(), state -> {
@@ -484,7 +489,11 @@ public final class ThreadEntity
           .thenRun(after -> {
             creating = false;
             hydration = conversation(forked); // a fork's agent is told the conversation it continues
-            openLink(ready.instanceId());
+            if (ready.instanceId() != null) {
+              openLink(ready.instanceId());
+            } else {
+              respawn(info(after)); // the instance is created now, after the client heard "started"
+            }
           })
           .thenReply(ready.request().replyTo(), after -> StatusReply.success(new Created(threadId, ready.instanceId())));
     }
@@ -760,8 +769,9 @@ public final class ThreadEntity
     creating = true;
     var client = podium.client();
     context.pipeToSelf(
-        client.resolveDeployment(create.agentType()).thenCompose(deployment ->
-            client.createInstance(deployment, create.cwd() == null ? Map.of() : Map.of("cwd", create.cwd()), Map.of())
+        client.resolveDeployment(create.agentType()).thenCompose(deployment -> !create.awaitAgent()
+            ? CompletableFuture.completedFuture(new InstanceReady(deployment, null, create))
+            : client.createInstance(deployment, create.cwd() == null ? Map.of() : Map.of("cwd", create.cwd()), Map.of())
                 .thenApply(instance -> new InstanceReady(deployment, instance.instanceId(), create))),
         (ready, error) -> error == null ? ready
             : new CreateFailed(PodiumClient.unwrap(error).getMessage(), create));
@@ -778,7 +788,7 @@ public final class ThreadEntity
     if (link == null && lastRespawnFailure != null && !respawning) {
       String reason = lastRespawnFailure;
       lastRespawnFailure = null;
-      return Effect().reply(start.replyTo(), StatusReply.error("the agent could not be started again: " + reason));
+      return Effect().reply(start.replyTo(), StatusReply.error("the agent could not be started: " + reason));
     }
     if (link == null) {
       respawn(state.info());
@@ -860,7 +870,7 @@ public final class ThreadEntity
       if (lastRespawnFailure != null && !respawning) {
         String reason = lastRespawnFailure;
         lastRespawnFailure = null;
-        return Effect().reply(resume.replyTo(), StatusReply.error("the agent could not be started again: " + reason));
+        return Effect().reply(resume.replyTo(), StatusReply.error("the agent could not be started: " + reason));
       }
       respawn(state.info());
       return Effect().stash(); // answered once the agent is back (Respawned / Reconnect unstash it)
@@ -914,11 +924,12 @@ public final class ThreadEntity
     }
     respawning = true;
     var client = podium.client();
-    CompletionStage<Command> next = client.instance(info.instanceId())
-        .handle((instance, error) -> instance != null && instance.status().live())
-        .thenCompose(alive -> alive
-            ? CompletableFuture.completedFuture((Command) new Reconnect(info.instanceId()))
-            : startInstance(info));
+    CompletionStage<Command> next = info.instanceId() == null ? startInstance(info) // never had one
+        : client.instance(info.instanceId())
+            .handle((instance, error) -> instance != null && instance.status().live())
+            .thenCompose(alive -> alive
+                ? CompletableFuture.completedFuture((Command) new Reconnect(info.instanceId()))
+                : startInstance(info));
     context.pipeToSelf(next, (command, error) -> error == null ? command
         : new RespawnFailed(PodiumClient.unwrap(error).getMessage()));
   }

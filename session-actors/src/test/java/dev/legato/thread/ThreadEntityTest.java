@@ -552,6 +552,51 @@ class ThreadEntityTest {
   }
 
   @Test
+  void aThreadStartedWithoutWaitingForItsAgentGetsItRightAfterAndTakesATurnAtOnce() throws Exception {
+    UUID id = UUID.randomUUID();
+    ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
+    entity.tell(new ThreadEntity.Create("echo", "/work", null, List.of(), false, created.getRef()));
+    ThreadEntity.Created started = created.receiveMessage(TIMEOUT).getValue();
+    assertEquals(null, started.instanceId(), "reported before Podium was asked for an instance");
+
+    // A turn asked at once waits for the agent, then runs.
+    TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = testKit.createTestProbe();
+    entity.tell(new ThreadEntity.StartTurn("right away", accepted.getRef()));
+    assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess());
+    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    status.awaitAssert(TIMEOUT, () -> {
+      entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      ThreadEntity.ThreadStatus now = status.receiveMessage(TIMEOUT);
+      assertEquals("ready", now.phase());
+      assertTrue(now.instanceId() != null, "the thread has its instance now");
+      return null;
+    });
+    List<Rows.Message> messages = SessionStorage.get(testKit.system()).readThread(id, ThreadDatabase::messages)
+        .toCompletableFuture().get(15, TimeUnit.SECONDS);
+    assertTrue(messages.get(messages.size() - 1).text().contains("right away"), messages.toString());
+  }
+
+  @Test
+  void aThreadWhoseAgentCannotBeCreatedSaysSoAtItsFirstTurn() throws Exception {
+    UUID id = UUID.randomUUID();
+    ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
+    emulator.faults().failRestCalls(1.0); // Podium refuses from now on (the deployment is already known)
+    try {
+      entity.tell(new ThreadEntity.Create("echo", null, null, List.of(), false, created.getRef()));
+      assertTrue(created.receiveMessage(TIMEOUT).isSuccess(), "started: the deployment was known");
+      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = testKit.createTestProbe();
+      entity.tell(new ThreadEntity.StartTurn("hello?", accepted.getRef()));
+      StatusReply<ThreadEntity.TurnAccepted> refused = accepted.receiveMessage(Duration.ofSeconds(30));
+      assertTrue(refused.isError(), "the turn is refused with the reason");
+      assertTrue(refused.getError().getMessage().contains("could not be started"), refused.getError().getMessage());
+    } finally {
+      emulator.faults().reset();
+    }
+  }
+
+  @Test
   void illegalCommandsAreRefusedAndChangeNothing() throws Exception {
     UUID id = UUID.randomUUID();
     ActorRef<ThreadEntity.Command> fresh = testKit.spawn(ThreadEntity.create(id));
