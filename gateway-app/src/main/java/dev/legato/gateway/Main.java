@@ -25,9 +25,17 @@ public final class Main {
       Every other setting: -D<key>=<value> or application.conf (see gateway-app/README.md).
       """;
 
+  private static final String COMMON_POOL = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
   private Main() {}
 
   public static void main(String[] args) throws Exception {
+    // With one core's worth of common pool (2 cores), CompletableFuture's async stages, which the
+    // CompletionStages of Pekko's asks use even for thenApply, get a new thread each: about eight per
+    // thread/start. A common pool of two or more runs them instead. Before anything touches the pool.
+    if (System.getProperty(COMMON_POOL) == null && Runtime.getRuntime().availableProcessors() <= 2) {
+      System.setProperty(COMMON_POOL, "2");
+    }
     Map<String, String> overrides = new HashMap<>();
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
