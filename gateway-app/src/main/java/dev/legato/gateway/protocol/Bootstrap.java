@@ -1,6 +1,5 @@
 package dev.legato.gateway.protocol;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
@@ -146,10 +145,5 @@ public final class Bootstrap {
     ObjectNode result = JsonRpc.object().put("status", "ok").put("version", "0").put("filePath", filePath);
     result.putNull("overriddenMetadata");
     return result;
-  }
-
-  static String text(JsonNode params, String field) {
-    JsonNode value = params == null ? null : params.get(field);
-    return value == null || value.isNull() ? null : value.asText();
   }
 }
