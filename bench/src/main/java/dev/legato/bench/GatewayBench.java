@@ -3,6 +3,7 @@ package dev.legato.bench;
 import dev.legato.podium.emulator.EmulatorSettings;
 import dev.legato.podium.emulator.PodiumEmulator;
 import java.io.BufferedReader;
+import java.lang.ref.Reference;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -170,6 +171,7 @@ final class GatewayBench {
       Thread.sleep(50); // let the last turns end, so the next phase starts quiet
     }
     long closed = running.stream().filter(client -> !client.open()).count();
+    Reference.reachabilityFence(http);
     running.forEach(LoadClient::close);
     double rate = measuredDeltas / elapsed;
     Load load = new Load(rate, latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(99) / 1000.0,
@@ -276,6 +278,8 @@ final class GatewayBench {
           + " (%.1f MB + %,d x %.1f KB; the heap is %.0f MB)%n", goal, (heapBefore + heapPerThread * goal) / 1024.0,
           heapBefore / 1024.0, goal, heapPerThread, maxHeapKb / 1024.0);
     }
+    // The JDK closes every socket of an HttpClient that is no longer referenced (a GC away): keep them.
+    Reference.reachabilityFence(http);
     connected.forEach(LoadClient::close);
     return new Idle(alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
   }
