@@ -123,8 +123,9 @@ class GatewayTest {
       assertEquals("Already initialized", again.path("error").path("message").asText());
 
       assertFalse(client.result("account/read", params()).path("requiresOpenaiAuth").asBoolean(true));
-      JsonNode config = client.result("config/read", params().put("includeLayers", false).put("cwd", "/home/me/project"));
-      assertEquals("trusted", config.path("config").path("projects").path("/home/me/project").path("trust_level").asText());
+      String project = Path.of(System.getProperty("java.io.tmpdir"), "legato-project").toString();
+      JsonNode config = client.result("config/read", params().put("includeLayers", false).put("cwd", project));
+      assertEquals("trusted", config.path("config").path("projects").path(project).path("trust_level").asText());
       JsonNode models = client.result("model/list", params().put("includeHidden", true));
       assertTrue(models.path("data").size() >= 1);
       assertEquals("coder", models.path("data").get(0).path("id").asText());

@@ -40,14 +40,12 @@ public final class Bootstrap {
     ObjectNode config = result.putObject("config");
     config.put("model", defaultAgentType);
     config.put("model_provider", "legato");
-    for (String unset : List.of("review_model", "model_context_window", "model_auto_compact_token_limit",
+    JsonRpc.nulls(config, "review_model", "model_context_window", "model_auto_compact_token_limit",
         "model_auto_compact_token_limit_scope", "approval_policy", "approvals_reviewer", "sandbox_mode",
         "sandbox_workspace_write", "forced_chatgpt_workspace_id", "forced_login_method", "web_search",
         "client_search_provider", "tools", "instructions", "developer_instructions", "compact_prompt",
         "model_reasoning_effort", "model_reasoning_summary", "model_verbosity", "service_tier", "analytics",
-        "browser_use", "computer_use", "desktop")) {
-      config.putNull(unset);
-    }
+        "browser_use", "computer_use", "desktop");
     if (cwd != null && !cwd.isBlank()) {
       config.putObject("projects").putObject(cwd).put("trust_level", "trusted");
     }
@@ -70,9 +68,7 @@ public final class Bootstrap {
     for (String agentType : agentTypes) {
       ObjectNode model = data.addObject();
       model.put("id", agentType).put("model", agentType);
-      model.putNull("upgrade");
-      model.putNull("upgradeInfo");
-      model.putNull("availabilityNux");
+      JsonRpc.nulls(model, "upgrade", "upgradeInfo", "availabilityNux");
       model.put("displayName", agentType);
       model.put("description", "Podium agent type " + agentType);
       model.putNull("modelSpecialty");
@@ -123,14 +119,9 @@ public final class Bootstrap {
     ObjectNode result = JsonRpc.object();
     result.putNull("ordinaryUsageAllowed");
     ObjectNode snapshot = result.putObject("rateLimits");
-    for (String field : List.of("limitId", "limitName", "normalModelSlug", "primary", "secondary", "credits",
-        "individualLimit", "spendControlReached", "planType", "rateLimitReachedType")) {
-      snapshot.putNull(field);
-    }
-    result.putNull("rateLimitsByLimitId");
-    result.putNull("rateLimitResetCredits");
-    result.putNull("accountId");
-    result.putNull("rateLimitUpsell");
+    JsonRpc.nulls(snapshot, "limitId", "limitName", "normalModelSlug", "primary", "secondary", "credits",
+        "individualLimit", "spendControlReached", "planType", "rateLimitReachedType");
+    JsonRpc.nulls(result, "rateLimitsByLimitId", "rateLimitResetCredits", "accountId", "rateLimitUpsell");
     return result;
   }
 

@@ -66,16 +66,10 @@ public final class CodexDialect {
     ObjectNode thread = NODES.objectNode();
     thread.put("id", id);
     thread.put("sessionId", id);
-    thread.putNull("environments");
-    thread.putNull("extra");
-    thread.putNull("forkedFromId");
-    thread.putNull("attachedToThreadId");
-    thread.putNull("parentThreadId");
+    JsonRpc.nulls(thread, "environments", "extra", "forkedFromId", "attachedToThreadId", "parentThreadId");
     thread.put("preview", facts.preview() == null ? "" : facts.preview());
     thread.put("ephemeral", false);
-    thread.putNull("section");
-    thread.putNull("sectionEnteredAt");
-    thread.putNull("projectId");
+    JsonRpc.nulls(thread, "section", "sectionEnteredAt", "projectId");
     thread.put("historyMode", "legacy");
     thread.put("modelProvider", MODEL_PROVIDER);
     thread.put("model", facts.agentType());
@@ -91,10 +85,7 @@ public final class CodexDialect {
     thread.put("source", "appServer");
     // A started, unarchived thread takes turns; Codex leaves this null for a thread that is not loaded.
     thread.put("canAcceptDirectInput", !facts.archived() && !"new".equals(facts.phase()));
-    thread.putNull("threadSource");
-    thread.putNull("agentNickname");
-    thread.putNull("agentRole");
-    thread.putNull("gitInfo");
+    JsonRpc.nulls(thread, "threadSource", "agentNickname", "agentRole", "gitInfo");
     if (facts.name() == null) {
       thread.putNull("name");
     } else {
@@ -172,9 +163,7 @@ public final class CodexDialect {
   public static ObjectNode error(String message) {
     ObjectNode error = NODES.objectNode();
     error.put("message", message);
-    error.putNull("codexErrorInfo");
-    error.putNull("additionalDetails");
-    error.putNull("misalignment");
+    JsonRpc.nulls(error, "codexErrorInfo", "additionalDetails", "misalignment");
     return error;
   }
 
@@ -193,11 +182,7 @@ public final class CodexDialect {
   public static ObjectNode agentMessage(String id, String text) {
     ObjectNode item = item("agentMessage", id);
     item.put("text", text == null ? "" : text);
-    item.putNull("phase");
-    item.putNull("memoryCitation");
-    item.putNull("moderation");
-    item.putNull("delivery");
-    item.putNull("questions");
+    JsonRpc.nulls(item, "phase", "memoryCitation", "moderation", "delivery", "questions");
     return item;
   }
 
@@ -418,10 +403,7 @@ public final class CodexDialect {
   /** The result of {@code thread/resume}: the thread with its turns, and its settings. */
   public static ObjectNode threadResumeResponse(ObjectNode thread, JsonNode approvalPolicy, JsonNode sandbox) {
     ObjectNode result = threadResult(thread, approvalPolicy, sandbox);
-    result.putNull("collaborationMode");
-    result.putNull("initialTurnsPage");
-    result.putNull("turnsBackwardsCursor");
-    result.putNull("itemsBackwardsCursor");
+    JsonRpc.nulls(result, "collaborationMode", "initialTurnsPage", "turnsBackwardsCursor", "itemsBackwardsCursor");
     return result;
   }
 

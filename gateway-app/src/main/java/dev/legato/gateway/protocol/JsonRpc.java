@@ -28,6 +28,14 @@ public final class JsonRpc {
     return NODES.objectNode();
   }
 
+  /** Sets these members to null: the schema's required-but-nullable fields Legato has no value for. */
+  public static ObjectNode nulls(ObjectNode node, String... fields) {
+    for (String field : fields) {
+      node.putNull(field);
+    }
+    return node;
+  }
+
   public static ObjectNode response(JsonNode id, JsonNode result) {
     ObjectNode message = NODES.objectNode();
     message.set("id", id);
