@@ -404,15 +404,15 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       return; // an answer to nothing we asked, or already answered elsewhere: the first answer won
     }
     if (message.has("error")) {
-      decide(request, AgentCommand.Decision.CANCEL, null, null);
+      decide(request, AgentCommand.Decision.CANCEL, null, true, null); // an error answer cancels or dismisses
       return;
     }
     try {
       JsonNode result = message.path("result");
       if (request.isQuestion()) {
-        decide(request, null, CodexThreads.answers(result), null);
+        decide(request, null, CodexThreads.answers(result), false, null);
       } else {
-        decide(request, CodexThreads.decision(result), null, null);
+        decide(request, CodexThreads.decision(result), null, false, null);
       }
     } catch (Failure failure) {
       getContext().getLog().debug("unusable answer to {}: {}", request, failure.getMessage());
@@ -425,7 +425,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     String decision = text(params, "decision");
     AgentCommand.Decision chosen = decision != null ? CodexThreads.decision(JsonRpc.object().put("decision", decision))
         : approved ? AgentCommand.Decision.ACCEPT : AgentCommand.Decision.DECLINE;
-    decide(request, chosen, null, id);
+    decide(request, chosen, null, false, id);
   }
 
   private void itemAnswer(JsonNode id, ObjectNode params) {
@@ -433,7 +433,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (!request.isQuestion()) {
       throw Failure.state("request " + request.requestId() + " is an approval; answer it with item/approve");
     }
-    decide(request, null, CodexThreads.answers(params), id);
+    decide(request, null, CodexThreads.answers(params), params.path("dismissed").asBoolean(false), id);
   }
 
   private CodexThreads.PendingRequest findPending(ObjectNode params) {
@@ -451,11 +451,11 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   /** Answers the thread; {@code replyId} when the answer came as a request (seed forms) that wants a reply. */
   private void decide(CodexThreads.PendingRequest request, AgentCommand.Decision decision,
-                      Map<String, List<String>> answers, JsonNode replyId) {
+                      Map<String, List<String>> answers, boolean dismissed, JsonNode replyId) {
     EntityRef<ThreadEntity.Command> thread = thread(request.threadId());
     CompletionStage<Done> answered = request.isQuestion()
-        ? thread.askWithStatus(reply -> new ThreadEntity.AnswerQuestion(request.requestId(), answers,
-            answers == null || answers.isEmpty() && decision == AgentCommand.Decision.CANCEL, reply), settings.askTimeout())
+        ? thread.askWithStatus(reply -> new ThreadEntity.AnswerQuestion(request.requestId(), answers, dismissed, reply),
+            settings.askTimeout())
         : thread.askWithStatus(reply -> new ThreadEntity.AnswerApproval(request.requestId(), decision, reply),
             settings.askTimeout());
     if (replyId != null) {

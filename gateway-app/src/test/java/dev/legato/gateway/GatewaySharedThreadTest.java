@@ -194,6 +194,13 @@ class GatewaySharedThreadTest {
       seed.putObject("answers").putArray("q1").add("A");
       assertFalse(client.call("item/answer", seed).has("error"));
       assertTrue(completedText(client.untilTurnCompleted()).contains("You answered: q1=A."));
+
+      // and dismissed in the seed form
+      client.startTurn(threadId, "/ask Any preference?");
+      JsonNode third = client.serverRequest("item/tool/requestUserInput");
+      assertFalse(client.call("item/answer", params().put("requestId", third.path("id").asText())
+          .put("dismissed", true)).has("error"));
+      assertTrue(completedText(client.untilTurnCompleted()).contains("The question was dismissed."));
     }
   }
 }
