@@ -32,11 +32,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
-import org.apache.pekko.http.javadsl.model.ws.Message;
-import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.stream.BoundedSourceQueue;
-import org.apache.pekko.stream.QueueOfferResult;
 
 /**
  * One client WebSocket: reads its JSON-RPC requests, answers them through the tenant's registry and
@@ -63,7 +59,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private record Continue(Runnable action) implements Command {}
 
   public static Behavior<Command> create(Identity identity, GatewaySettings settings, GatewayMetrics metrics,
-                                         String version, String codexHome, BoundedSourceQueue<Message> out) {
+                                         String version, String codexHome, Outbox out) {
     return Behaviors.setup(context -> new Connection(context, identity, settings, metrics, version, codexHome, out));
   }
 
@@ -72,7 +68,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private final GatewayMetrics metrics;
   private final String version;
   private final String codexHome;
-  private final BoundedSourceQueue<Message> out;
+  private final Outbox out;
   private final ClusterSharding sharding;
   private final EntityRef<ThreadRegistry.Command> registry;
   private final RequestRate rate;
@@ -86,7 +82,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private long nextRequestId = 1;
 
   private Connection(ActorContext<Command> context, Identity identity, GatewaySettings settings,
-                     GatewayMetrics metrics, String version, String codexHome, BoundedSourceQueue<Message> out) {
+                     GatewayMetrics metrics, String version, String codexHome, Outbox out) {
     super(context);
     this.identity = identity;
     this.settings = settings;
@@ -541,13 +537,12 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (message.has("error")) {
       metrics.error(message.path("error").path("code").asInt());
     }
-    QueueOfferResult offered = out.offer(TextMessage.create(message.toString()));
-    if (offered != QueueOfferResult.enqueued()) {
+    if (!out.offer(message.toString())) {
       // Too slow to read what its threads produce: cut it loose before it costs memory. Threads go on.
       closing = true;
       metrics.slowClient();
-      getContext().getLog().info("disconnecting a client of tenant {} that does not keep up ({} queued)",
-          identity.tenant(), settings.outboundQueue());
+      getContext().getLog().info("disconnecting a client of tenant {} that does not keep up ({} messages or {}"
+          + " characters queued)", identity.tenant(), settings.outboundQueue(), settings.outboundQueueCharacters());
       out.fail(new IllegalStateException("the client did not keep up"));
     }
   }

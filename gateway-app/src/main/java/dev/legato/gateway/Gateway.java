@@ -49,11 +49,9 @@ import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
-import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
-import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * A running Legato node: the actor system (one-node cluster: threads and registries under Cluster
@@ -220,8 +218,8 @@ public final class Gateway implements AutoCloseable {
                                                              GatewayMetrics metrics, Identity identity,
                                                              String codexHome) {
     Materializer materializer = Materializer.matFromSystem(system);
-    var queued = Source.<Message>queue(settings.outboundQueue()).preMaterialize(materializer);
-    BoundedSourceQueue<Message> out = queued.first();
+    var queued = Outbox.create(settings.outboundQueue(), settings.outboundQueueCharacters(), materializer);
+    Outbox out = queued.first();
     ActorRef<Connection.Command> connection = system.systemActorOf(
         Connection.create(identity, settings, metrics, VERSION, codexHome, out), "connection-" + UUID.randomUUID(),
         org.apache.pekko.actor.typed.Props.empty());

@@ -7,7 +7,7 @@ import java.util.List;
 /** {@code legato.gateway}: where the gateway listens and the limits it holds every connection to. */
 public record GatewaySettings(String host, int port, List<String> agentTypes, String defaultAgentType,
                               int maxMessageSize, double requestsPerSecond, int requestBurst, int outboundQueue,
-                              Duration askTimeout, Duration drainTimeout) {
+                              long outboundQueueCharacters, Duration askTimeout, Duration drainTimeout) {
 
   public static GatewaySettings from(Config config) {
     Config c = config.getConfig("legato.gateway");
@@ -19,7 +19,8 @@ public record GatewaySettings(String host, int port, List<String> agentTypes, St
     }
     return new GatewaySettings(c.getString("host"), c.getInt("port"), List.copyOf(agentTypes), defaultAgentType,
         (int) Math.min(Integer.MAX_VALUE, c.getBytes("max-message-size")), c.getDouble("requests-per-second"),
-        c.getInt("request-burst"), c.getInt("outbound-queue"), c.getDuration("ask-timeout"),
+        c.getInt("request-burst"), c.getInt("outbound-queue"), c.getBytes("outbound-queue-bytes"),
+        c.getDuration("ask-timeout"),
         c.getDuration("drain-timeout"));
   }
 }

@@ -43,7 +43,8 @@ class GatewayLimitsTest {
         "legato.gateway.max-message-size", String.valueOf(MAX_MESSAGE),
         "legato.gateway.requests-per-second", "20",
         "legato.gateway.request-burst", "20",
-        "legato.gateway.outbound-queue", "128"));
+        "legato.gateway.outbound-queue", "128",
+        "legato.gateway.outbound-queue-bytes", "64KiB"));
   }
 
   @AfterAll
@@ -159,14 +160,19 @@ class GatewayLimitsTest {
 
         deaf.setSoTimeout(30_000);
         long read = 0;
+        boolean disconnected = false;
         byte[] buffer = new byte[65536];
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); // pings would keep a live socket busy
         try {
-          for (int n; (n = in.read(buffer)) >= 0; ) {
-            read += n;
+          for (int n; !disconnected && System.nanoTime() < deadline; ) {
+            n = in.read(buffer);
+            disconnected = n < 0;
+            read += Math.max(0, n);
           }
         } catch (IOException reset) {
-          // a reset is a disconnect too
+          disconnected = true; // a reset is a disconnect too
         }
+        assertTrue(disconnected, "the gateway never gave up on the client (" + read + " bytes read)");
         assertTrue(read < deltas * 100L, "the gateway gave up on the client long before the end: " + read + " bytes");
       }
       assertTrue(observer.result("account/read", params()).has("account"), "others are served as before");

@@ -59,8 +59,9 @@ class GatewaySharedThreadTest {
       List<JsonNode> seenByFirst = first.untilTurnCompleted();
       List<JsonNode> seenBySecond = second.untilTurnCompleted();
       List<String> firstStream = stream(seenByFirst);
-      assertTrue(firstStream.stream().filter(s -> s.startsWith("item/agentMessage/delta")).count() > 60,
-          "the answer streamed word by word: " + firstStream);
+      // the agent sends 60 words one by one; those that reach a thread together travel as one delta
+      assertTrue(firstStream.stream().filter(s -> s.startsWith("item/agentMessage/delta")).count() > 1,
+          "the answer streamed in parts: " + firstStream);
       assertEquals(firstStream, stream(seenBySecond), "both clients saw the same deltas in the same order");
       JsonNode completed = seenBySecond.get(seenBySecond.size() - 1).path("params").path("turn");
       assertEquals(turnId, completed.path("id").asText());

@@ -345,6 +345,9 @@ public final class ThreadEntity
   /** The tail of {@link #streamed} not yet persisted in a window, and when its window opened (nanos). */
   private final StringBuilder unsaved = new StringBuilder();
   private long windowOpenedAt;
+  /** Streamed text of the link batch in hand, not yet published (see {@link #publishLiveText}). */
+  private final StringBuilder liveText = new StringBuilder();
+  private Turn liveTextTurn;
   private boolean flushScheduled;
   private boolean messagePersisted;
   /** Reasoning and command output streamed so far, by item, until persisted whole. */
@@ -1042,7 +1045,10 @@ public final class ThreadEntity
         streamed.append(delta.text());
         unsaved.append(delta.text());
         meters.deltas(1);
-        publish(new ThreadUpdate.TextDelta(turn.turnId(), itemId(turn), delta.text()));
+        if (!subscribers.isEmpty() || !replaying.isEmpty()) {
+          liveText.append(delta.text()); // published at the batch's end or before any other update
+          liveTextTurn = turn;
+        }
       } else if (agentEvent instanceof AgentEvent.TextFinal text && !messagePersisted) {
         events.add(new AgentMessage(turn.turnId(), itemId(turn), text.text(), now));
         unsaved.setLength(0);
@@ -1116,6 +1122,7 @@ public final class ThreadEntity
         break;
       }
     }
+    publishLiveText();
     if (unsaved.length() >= textWindowBytes
         || (unsaved.length() > 0 && System.nanoTime() - windowOpenedAt >= textWindow.toNanos())) {
       saveText(turn, events, now);
@@ -1326,8 +1333,22 @@ public final class ThreadEntity
   }
 
   private void publish(ThreadUpdate update) {
+    publishLiveText();
     subscribers.forEach(s -> s.tell(update));
     replaying.values().forEach(heldBack -> heldBack.add(update));
+  }
+
+  /**
+   * The text deltas of one link batch travel to subscribers as one: a client sees the same text in fewer
+   * notifications, and nothing waits for it (the batch is already here).
+   */
+  private void publishLiveText() {
+    if (liveText.length() > 0) {
+      ThreadUpdate delta = new ThreadUpdate.TextDelta(liveTextTurn.turnId(), itemId(liveTextTurn), liveText.toString());
+      liveText.setLength(0);
+      liveTextTurn = null;
+      publish(delta);
+    }
   }
 
   private static String itemId(Turn turn) {

@@ -482,6 +482,27 @@ class ThreadStateMachineTest {
   }
 
   @Test
+  void aBatchsTextDeltasReachSubscribersAsOneInTheirPlace() {
+    running();
+    TestProbe<ThreadUpdate> subscriber = testKit.createTestProbe();
+    thread.<StatusReply<Done>>runCommand(replyTo -> checked(new Subscribe(subscriber.getRef(), null, replyTo)));
+    agent(new AgentEvent.MessageStarted("m"), new AgentEvent.TextDelta("m", "Hel"), new AgentEvent.TextDelta("m", "lo "),
+        new AgentEvent.Thinking("th_1", AgentEvent.Phase.PROGRESS, "hmm"), new AgentEvent.TextDelta("m", "wor"),
+        new AgentEvent.TextDelta("m", "ld"));
+    List<ThreadUpdate> received = new java.util.ArrayList<>();
+    while (received.size() < 3) {
+      ThreadUpdate update = subscriber.receiveMessage();
+      if (update instanceof ThreadUpdate.TextDelta || update instanceof ThreadUpdate.ReasoningDelta) {
+        received.add(update);
+      }
+    }
+    assertEquals("Hello ", ((ThreadUpdate.TextDelta) received.get(0)).text());
+    assertEquals("hmm", ((ThreadUpdate.ReasoningDelta) received.get(1)).text());
+    assertEquals("world", ((ThreadUpdate.TextDelta) received.get(2)).text());
+    subscriber.expectNoMessage(java.time.Duration.ofMillis(50));
+  }
+
+  @Test
   void theFinalTextIsTheMessageAndIsRecordedOnce() {
     running();
     var result = agent(new AgentEvent.MessageStarted("m"), new AgentEvent.TextDelta("m", "Hel"),
