@@ -65,6 +65,7 @@ final class GatewayBench {
     int deltaBytes = options.integer("delta-bytes", 32);
     int idle = options.integer("idle-clients", 10_000);
     int startSamples = Math.min(idle, options.integer("start-samples", 100));
+    long startGapMs = options.integer("start-gap-ms", 50);
     double idleSeconds = options.decimal("idle-seconds", 420);
     boolean withRelay = !options.text("relay", "on").equals("off");
     String heap = options.text("legato-heap", "1g");
@@ -104,7 +105,7 @@ final class GatewayBench {
               idle, ownFiles, gatewayFiles, n);
         }
         if (n > 0) {
-          idled = idle(gateway, n, Math.min(n, startSamples), idle, idleSeconds, maxHeapKb(gateway.pid()));
+          idled = idle(gateway, n, Math.min(n, startSamples), startGapMs, idle, idleSeconds, maxHeapKb(gateway.pid()));
         }
       } finally {
         gateway.stop();
@@ -192,7 +193,7 @@ final class GatewayBench {
    * steps of {@link #STEP}, Legato's heap after each; stops early (and says why) when Legato's heap passes
    * 90% of its maximum, clients fail or the time budget is spent.
    */
-  private static Idle idle(Child gateway, int n, int samples, int goal, double budgetSeconds, long maxHeapKb)
+  private static Idle idle(Child gateway, int n, int samples, long gapMs, int goal, double budgetSeconds, long maxHeapKb)
       throws Exception {
     long heapBefore = heapUsedKb(gateway.pid());
     long rssBefore = rssKb(gateway.pid());
@@ -207,12 +208,13 @@ final class GatewayBench {
     int[] retried = new int[1];
     long begin = System.nanoTime();
     for (int i = 0; i < samples; i++) {
+      Thread.sleep(gapMs); // the node finishes the previous start's work (its agent, a spare) first
       LoadClient client = startRetrying(http.get(i % http.size()), gateway.uri(), meter, retried)
           .get(180, TimeUnit.SECONDS);
       alone.recordValue(client.startNanos() / 1000);
       connected.add(client);
     }
-    System.out.printf("  thread/start one at a time (%d): p50 %.2f ms, p99 %.2f ms%n", samples,
+    System.out.printf("  thread/start one at a time, %d ms apart (%d): p50 %.2f ms, p99 %.2f ms%n", gapMs, samples,
         alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
     Semaphore window = new Semaphore(WINDOW);
     long heapAfter = heapBefore;

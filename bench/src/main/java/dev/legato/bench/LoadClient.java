@@ -51,6 +51,7 @@ final class LoadClient implements WebSocket.Listener {
   private StringBuilder partial;
   private long nextId = 1;
   private long startSentAt;
+  private volatile long lastSentAt;
   private volatile long startNanos;
   private volatile String threadId;
   private volatile boolean turnRunning;
@@ -128,7 +129,8 @@ final class LoadClient implements WebSocket.Listener {
   }
 
   private void ended(String why) {
-    why += " (" + (socket == null ? "before opening" : "after request " + (nextId - 1)) + ")";
+    why += " (" + (socket == null ? "before opening" : "after request " + (nextId - 1)
+        + String.format(", %.1f s after it was sent", (System.nanoTime() - lastSentAt) / 1e9)) + ")";
     meter.closed.increment();
     open = false;
     turnRunning = false;
@@ -233,6 +235,7 @@ final class LoadClient implements WebSocket.Listener {
   }
 
   private synchronized void send(String method, String params) {
+    lastSentAt = System.nanoTime();
     socket.sendText("{\"id\":" + nextId++ + ",\"method\":\"" + method + "\",\"params\":" + params + "}", true);
   }
 

@@ -128,6 +128,11 @@ public final class ThreadRegistry
   private final String tenantId;
   private final ActorContext<Command> context;
   private final RegistrySettings settings;
+  /**
+   * Threads prepared for the next starts (started, recovered, files open): a start then only records the
+   * thread. Kept in memory only; one never used removes its files when it passivates.
+   */
+  private final java.util.ArrayDeque<UUID> spares = new java.util.ArrayDeque<>();
 
   private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings) {
     super(PersistenceId.of(TYPE_KEY.name(), tenantId));
@@ -196,7 +201,7 @@ public final class ThreadRegistry
     if (start.agentType() == null || start.agentType().isBlank()) {
       return Effect().reply(start.replyTo(), StatusReply.error("a thread needs an agent type"));
     }
-    UUID threadId = UUID.randomUUID();
+    UUID threadId = spares.isEmpty() ? UUID.randomUUID() : spares.poll();
     context.pipeToSelf(
         thread(threadId).<ThreadEntity.Created>askWithStatus(
             // Answered once the thread is recorded; its Podium instance is created right after.
@@ -207,12 +212,21 @@ public final class ThreadRegistry
   }
 
   private ReplyEffect<Event, State> threadStarted(State state, ThreadStarted started) {
+    prepareSpares(); // after the start it replaces, which it would otherwise slow down
     if (started.error() != null) {
       return Effect().reply(started.request().replyTo(), StatusReply.error(started.error()));
     }
     long now = System.currentTimeMillis();
     return register(state, new Register(started.threadId(), started.request().name(), started.request().agentType(),
         now, started.request().cwd(), started.request().replyTo()));
+  }
+
+  private void prepareSpares() {
+    while (spares.size() < settings.spareThreads()) {
+      UUID spare = UUID.randomUUID();
+      spares.add(spare);
+      thread(spare).tell(new ThreadEntity.Prepare());
+    }
   }
 
   private ReplyEffect<Event, State> archiveThread(State state, ArchiveThread archive) {

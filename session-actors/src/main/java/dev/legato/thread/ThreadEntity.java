@@ -99,6 +99,13 @@ public final class ThreadEntity
 
   public record GetStatus(ActorRef<ThreadStatus> replyTo) implements Command {}
 
+  /**
+   * Be ready to be created: start, recover (nothing) and open the database files, so that a later
+   * {@link Create} only records the thread. A thread prepared but never created removes its files when it
+   * passivates. Ignored by a thread that exists.
+   */
+  public record Prepare() implements Command {}
+
   /** What an operator wants to know about a live thread. */
   public record GetDetails(ActorRef<ThreadDetails> replyTo) implements Command {}
 
@@ -481,6 +488,10 @@ public final class ThreadEntity
     if (command instanceof Create c) {
       return create(state, c);
     }
+    if (command instanceof Prepare) {
+      SessionStorage.get(context.getSystem()).prepareThread(threadId);
+      return Effect().noReply();
+    }
     if (command instanceof InstanceReady ready) {
       ThreadCreated created = new ThreadCreated(ready.request().agentType(), ready.deploymentId(), ready.instanceId(),
           ready.request().cwd(), ready.request().tenant(), System.currentTimeMillis());
@@ -658,7 +669,12 @@ public final class ThreadEntity
       if (!idle) {
         return Effect().noReply();
       }
-      SessionStorage.get(context.getSystem()).closeThread(threadId); // a passivated thread costs no connection
+      SessionStorage storage = SessionStorage.get(context.getSystem());
+      if (state instanceof New) {
+        storage.deleteThread(threadId); // prepared, or its creation failed: nothing to keep
+      } else {
+        storage.closeThread(threadId); // a passivated thread costs no connection
+      }
       if (shard != null) {
         shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
         return Effect().noReply();

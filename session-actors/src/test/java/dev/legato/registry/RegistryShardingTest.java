@@ -33,7 +33,12 @@ class RegistryShardingTest {
   }
 
   ActorSystem<Void> node(String podiumUrl) throws Exception {
-    Config config = ConfigFactory.parseMap(Map.of("legato.storage.data-dir", dataDir.toString(), "legato.podium.url", podiumUrl))
+    return node(podiumUrl, Map.of());
+  }
+
+  ActorSystem<Void> node(String podiumUrl, Map<String, String> settings) throws Exception {
+    Config config = ConfigFactory.parseMap(settings)
+        .withFallback(ConfigFactory.parseMap(Map.of("legato.storage.data-dir", dataDir.toString(), "legato.podium.url", podiumUrl)))
         .withFallback(ConfigFactory.parseString("""
             pekko.actor.provider = cluster
             pekko.remote.artery.canonical.hostname = 127.0.0.1
@@ -104,6 +109,57 @@ class RegistryShardingTest {
   }
 
   @Test
+  void aStartTakesAThreadPreparedAheadAndTheSparesNeverUsedLeaveNoFiles() throws Exception {
+    try (dev.legato.podium.emulator.PodiumEmulator emulator =
+             dev.legato.podium.emulator.PodiumEmulator.start(dev.legato.podium.emulator.EmulatorSettings.defaults())) {
+      ActorSystem<Void> system = node(emulator.baseUrl(), Map.of("legato.thread.passivate-after", "2s"));
+      try {
+        EntityRef<ThreadRegistry.Command> registry = registry(system, "tenant-s");
+        ThreadSummary first = registry.<ThreadSummary>askWithStatus(
+            reply -> new ThreadRegistry.StartThread("echo", "first", "/work", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS);
+        Path sessions = dataDir.resolve("sessions");
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (folders(sessions).size() < 3) { // the thread, and the two spares (legato.registry.spare-threads)
+          assertTrue(System.nanoTime() < deadline, "no spares were prepared: " + folders(sessions));
+          Thread.sleep(20);
+        }
+        List<String> spares = folders(sessions).stream().filter(id -> !id.equals(first.threadId().toString())).toList();
+        for (String spare : spares) {
+          assertTrue(Files.exists(sessions.resolve(spare).resolve("session.db")), "a spare's files are ready");
+        }
+        ThreadSummary second = registry.<ThreadSummary>askWithStatus(
+            reply -> new ThreadRegistry.StartThread("echo", "second", "/work", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS);
+        assertTrue(spares.contains(second.threadId().toString()), "the start took a spare");
+        assertEquals(java.util.Set.of("first", "second"),
+            threads(system, "tenant-s").stream().map(ThreadSummary::name).collect(java.util.stream.Collectors.toSet()));
+
+        // Unused spares passivate (2 s here) and take their files with them; threads keep theirs.
+        deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (folders(sessions).size() > 2) {
+          assertTrue(System.nanoTime() < deadline, "spares left files behind: " + folders(sessions));
+          Thread.sleep(100);
+        }
+        assertEquals(java.util.Set.of(first.threadId().toString(), second.threadId().toString()),
+            java.util.Set.copyOf(folders(sessions)));
+      } finally {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  private static List<String> folders(Path directory) throws java.io.IOException {
+    if (!Files.isDirectory(directory)) {
+      return List.of();
+    }
+    try (var entries = Files.list(directory)) {
+      return entries.map(path -> path.getFileName().toString()).toList();
+    }
+  }
+
+  @Test
   void theRegistryStartsArchivesAndDeletesThreadsAndSeesTheirActivity() throws Exception {
     try (dev.legato.podium.emulator.PodiumEmulator emulator =
              dev.legato.podium.emulator.PodiumEmulator.start(dev.legato.podium.emulator.EmulatorSettings.defaults())) {
@@ -114,7 +170,11 @@ class RegistryShardingTest {
             reply -> new ThreadRegistry.StartThread("echo", "greeting", "/work", reply), TIMEOUT)
             .toCompletableFuture().get(15, TimeUnit.SECONDS);
         assertEquals("greeting", started.name());
-        assertEquals(1, emulator.instances().size(), "the thread started its agent");
+        long started0 = System.nanoTime();
+        while (emulator.instances().size() != 1) { // the instance is created right after the start is answered
+          assertTrue(System.nanoTime() - started0 < TIMEOUT.toNanos(), "the thread never started its agent");
+          Thread.sleep(20);
+        }
 
         EntityRef<dev.legato.thread.ThreadEntity.Command> thread = ClusterSharding.get(system)
             .entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, started.threadId().toString());

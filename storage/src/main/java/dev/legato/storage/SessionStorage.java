@@ -60,6 +60,14 @@ public final class SessionStorage implements Extension {
     return databases.layout();
   }
 
+  /**
+   * Creates and opens a thread's database files ahead of its first event, so that the write which creates
+   * the thread finds them ready. A thread that never records an event is removed with {@link #deleteThread}.
+   */
+  public CompletionStage<Void> prepareThread(UUID threadId) {
+    return databases.run(StorageLayout.threadPersistenceId(threadId), db -> null);
+  }
+
   /** Closes a thread's database files (archive): they stay on disk and reopen on the next use. */
   public CompletionStage<Void> closeThread(UUID threadId) {
     return databases.close(StorageLayout.threadPersistenceId(threadId), false);
