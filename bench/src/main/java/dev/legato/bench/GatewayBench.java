@@ -37,17 +37,16 @@ import org.HdrHistogram.Histogram;
  * <p>Phases: N load clients ({@link LoadClient}) on Legato, each {@code initialize}, {@code thread/start
  * {model: load}}, then {@code turn/start} after {@code turn/start} ({@code <deltas-per-turn>
  * <delta-bytes> t}); warm-up, then the measured period: deltas/s received, delta latency p50/p99. Then the
- * idle phase on the same Legato: {@code start-samples} connections started one after another (the
- * thread/start latency of an unloaded node), the rest 64 at a time, all left connected and quiet; Legato's
- * heap and RSS before and after (and after every 1,000), per idle connected thread; it stops early, and
- * says why, when Legato's heap passes 90% of its maximum or {@code idle-seconds} are spent. Then the
- * same load clients against the relay. Starting thousands of threads takes minutes on 2 cores, so
- * Legato's own idle rules apply during the ramp (links close after {@code close-link-after}, threads
- * passivate after {@code passivate-after}), and Pekko HTTP's server {@code idle-timeout} (60 s) drops
- * client sockets that stay silent: the run reports how many idle clients are still connected.
- * A connection costs two descriptors on each side (client and agent socket); when the limit is too low
- * for the idle clients the run raises it with {@code prlimit} where it may (root), else runs fewer and
- * says so, with an extrapolation labelled as such.
+ * idle phase on the same Legato: {@code start-samples} connections started one after another,
+ * {@code start-gap-ms} apart (the thread/start latency of an unloaded node, done with the previous start's
+ * agent), the rest 64 at a time, all left connected and quiet, then held {@code idle-hold} seconds so that
+ * their links go quiet and close (legato.thread.close-link-after); Legato's heap and RSS before and after
+ * (and after every 1,000), per idle connected thread, and how many are still connected (Legato pings quiet
+ * sockets, so Pekko HTTP's idle-timeout must not cut them). It stops early, and says why, when Legato's
+ * heap passes 90% of its maximum or {@code idle-seconds} are spent. Then the same load clients against
+ * the relay. A connection costs a descriptor on each side, two while its thread's link is open; when the
+ * limit is too low for the idle clients the run raises it with {@code prlimit} where it may (root), else
+ * runs fewer and says so, with an extrapolation labelled as such.
  */
 final class GatewayBench {
   private static final Pattern LISTENING = Pattern.compile("is listening on ([^\\s:]+):(\\d+)");
@@ -59,14 +58,16 @@ final class GatewayBench {
 
   static void run(BenchOptions options) throws Exception {
     int clients = options.integer("clients", 100);
-    double seconds = options.decimal("seconds", 10);
-    double warmup = options.decimal("warmup", 5);
+    double seconds = options.decimal("seconds", 20);
+    double warmup = options.decimal("warmup", 15); // the JIT is still compiling Legato's hot paths at 10 s
     int deltasPerTurn = options.integer("deltas-per-turn", 1000);
     int deltaBytes = options.integer("delta-bytes", 32);
     int idle = options.integer("idle-clients", 10_000);
     int startSamples = Math.min(idle, options.integer("start-samples", 100));
     long startGapMs = options.integer("start-gap-ms", 50);
     double idleSeconds = options.decimal("idle-seconds", 420);
+    double holdSeconds = options.decimal("idle-hold", 75);
+    double idleRate = options.decimal("idle-rate", 0); // starts per second; 0: as fast as 64 at a time go
     boolean withRelay = !options.text("relay", "on").equals("off");
     String heap = options.text("legato-heap", "1g");
     List<String> javaOptions = List.of(options.text("legato-java-options", "").trim().split("\\s+")).stream()
@@ -88,7 +89,7 @@ final class GatewayBench {
     Idle idled = null;
     try {
       List<String> legatoCommand = new ArrayList<>(javaOptions);
-      legatoCommand.addAll(List.of("-Xmx" + heap, "dev.legato.gateway.Main", "--port", "0",
+      legatoCommand.addAll(List.of("-Xmx" + heap, "dev.legato.gateway.Main", "--port", "0", "--management-port", "0",
           "--data", work.resolve("data").toString(), "--podium-url", emulator.baseUrl()));
       Child gateway = Child.start("legato", work, legatoCommand);
       try {
@@ -96,16 +97,19 @@ final class GatewayBench {
         legato = load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds);
         System.out.printf("  Legato after the load: heap %.1f MB used after GC, RSS %.1f MB%n",
             heapUsedKb(gateway.pid()) / 1024.0, rssKb(gateway.pid()) / 1024.0);
-        // two descriptors a connection on either side (client socket and agent socket), and Legato keeps
-        // up to 1/8 of its limit for SQLite files (legato.storage.max-open-databases = auto)
-        int fits = (int) Math.min((ownFiles - 2L * clients - 1000) / 2, (gatewayFiles * 7 / 8 - 1000) / 2);
+        // An idle connection holds one socket on either side for good, and its thread's link (a socket on
+        // either side) only until the link goes quiet (legato.thread.close-link-after, 60 s): at the ramp's
+        // pace, up to ~4,000 links are open at once. Legato keeps a quarter of its limit for SQLite files
+        // (legato.storage.max-open-databases = auto), and ~1,000 descriptors go to everything else.
+        int fits = (int) Math.min(ownFiles - 2L * clients - 5000, gatewayFiles * 3 / 4 - 5000);
         int n = Math.max(0, Math.min(idle, fits));
         if (n < idle) {
           System.out.printf("  only %,d idle clients fit the open-file limits (this JVM %,d, Legato %,d); running %,d%n",
               idle, ownFiles, gatewayFiles, n);
         }
         if (n > 0) {
-          idled = idle(gateway, n, Math.min(n, startSamples), startGapMs, idle, idleSeconds, maxHeapKb(gateway.pid()));
+          idled = idle(gateway, n, Math.min(n, startSamples), startGapMs, idleRate, idle, idleSeconds, holdSeconds,
+              maxHeapKb(gateway.pid()));
         }
       } finally {
         gateway.stop();
@@ -193,7 +197,8 @@ final class GatewayBench {
    * steps of {@link #STEP}, Legato's heap after each; stops early (and says why) when Legato's heap passes
    * 90% of its maximum, clients fail or the time budget is spent.
    */
-  private static Idle idle(Child gateway, int n, int samples, long gapMs, int goal, double budgetSeconds, long maxHeapKb)
+  private static Idle idle(Child gateway, int n, int samples, long gapMs, double rate, int goal, double budgetSeconds,
+                           double holdSeconds, long maxHeapKb)
       throws Exception {
     long heapBefore = heapUsedKb(gateway.pid());
     long rssBefore = rssKb(gateway.pid());
@@ -214,7 +219,8 @@ final class GatewayBench {
       alone.recordValue(client.startNanos() / 1000);
       connected.add(client);
     }
-    System.out.printf("  thread/start one at a time, %d ms apart (%d): p50 %.2f ms, p99 %.2f ms%n", gapMs, samples,
+    System.out.printf("  thread/start one at a time, %d ms apart, right after the load (%d): p50 %.2f ms, p99 %.2f ms%n",
+        gapMs, samples,
         alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
     Semaphore window = new Semaphore(WINDOW);
     long heapAfter = heapBefore;
@@ -224,6 +230,13 @@ final class GatewayBench {
       int step = Math.min(STEP - connected.size() % STEP, n - connected.size());
       List<CompletableFuture<LoadClient>> starting = new ArrayList<>();
       for (int i = 0; i < step; i++) {
+        if (rate > 0) { // at most `rate` starts a second since the ramp began
+          long due = windowBegin + (long) ((connected.size() + i - samples) * 1e9 / rate);
+          long wait = due - System.nanoTime();
+          if (wait > 0) {
+            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+          }
+        }
         window.acquire();
         starting.add(startRetrying(http.get(i % http.size()), gateway.uri(), meter, retried)
             .whenComplete((client, error) -> window.release()));
@@ -255,7 +268,10 @@ final class GatewayBench {
     }
     double startSeconds = (System.nanoTime() - windowBegin) / 1e9;
     int count = connected.size();
-    Thread.sleep(2000);
+    System.out.printf("    all started: heap %.1f MB after GC, RSS %.1f MB; holding them %.0f s (quiet links close,"
+        + " legato.thread.close-link-after)%n", heapUsedKb(gateway.pid()) / 1024.0, rssKb(gateway.pid()) / 1024.0,
+        holdSeconds);
+    Thread.sleep((long) (holdSeconds * 1000));
     heapAfter = heapUsedKb(gateway.pid());
     long rssAfter = rssKb(gateway.pid());
     long stillOpen = connected.stream().filter(LoadClient::open).count();
@@ -280,10 +296,22 @@ final class GatewayBench {
           + " (%.1f MB + %,d x %.1f KB; the heap is %.0f MB)%n", goal, (heapBefore + heapPerThread * goal) / 1024.0,
           heapBefore / 1024.0, goal, heapPerThread, maxHeapKb / 1024.0);
     }
+    // The same starts again, now that the JIT has compiled the path a start takes (thousands of starts
+    // later), on the node holding the idle clients; each sample client leaves once started.
+    Histogram warm = new Histogram(3);
+    for (int i = 0; i < samples; i++) {
+      Thread.sleep(gapMs);
+      LoadClient client = startRetrying(http.get(i % http.size()), gateway.uri(), meter, retried)
+          .get(180, TimeUnit.SECONDS);
+      warm.recordValue(client.startNanos() / 1000);
+      client.close();
+    }
+    System.out.printf("  thread/start one at a time, %d ms apart, on the warm node holding them (%d): p50 %.2f ms,"
+        + " p99 %.2f ms%n", gapMs, samples, warm.getValueAtPercentile(50) / 1000.0, warm.getValueAtPercentile(99) / 1000.0);
     // The JDK closes every socket of an HttpClient that is no longer referenced (a GC away): keep them.
     Reference.reachabilityFence(http);
     connected.forEach(LoadClient::close);
-    return new Idle(alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
+    return new Idle(warm.getValueAtPercentile(50) / 1000.0, warm.getValueAtPercentile(99) / 1000.0);
   }
 
   /** A client start, tried up to three times: a refused connection is counted, not fatal. */

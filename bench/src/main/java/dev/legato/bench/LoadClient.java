@@ -52,6 +52,7 @@ final class LoadClient implements WebSocket.Listener {
   private long nextId = 1;
   private long startSentAt;
   private volatile long lastSentAt;
+  private CompletableFuture<WebSocket> sending = CompletableFuture.completedFuture(null);
   private volatile long startNanos;
   private volatile String threadId;
   private volatile boolean turnRunning;
@@ -234,9 +235,18 @@ final class LoadClient implements WebSocket.Listener {
     }
   }
 
+  /**
+   * Sends after the previous send completed: the JDK's WebSocket refuses a send while one is pending (the
+   * answer to a request can arrive before its own send completes), and says so only in the future it
+   * returns.
+   */
   private synchronized void send(String method, String params) {
     lastSentAt = System.nanoTime();
-    socket.sendText("{\"id\":" + nextId++ + ",\"method\":\"" + method + "\",\"params\":" + params + "}", true);
+    String text = "{\"id\":" + nextId++ + ",\"method\":\"" + method + "\",\"params\":" + params + "}";
+    sending = sending.thenCompose(previous -> socket.sendText(text, true)).exceptionally(error -> {
+      ended("send failed: " + error);
+      return socket;
+    });
   }
 
 }

@@ -37,8 +37,9 @@ public final class Main {
                         agent turn after turn, deltas/s and delta latency (agent send -> client receive), then
                         idle connected threads (thread/start latency, heap and RSS per thread), then the same
                         clients through a pass-through relay (child JVM) for a baseline
-                        options: --clients 100  --seconds 10  --warmup 5  --deltas-per-turn 1000  --delta-bytes 32
-                                 --idle-clients 10000  --start-samples 100  --idle-seconds 420  --relay on|off
+                        options: --clients 100  --seconds 20  --warmup 15  --deltas-per-turn 1000  --delta-bytes 32
+                                 --idle-clients 10000  --start-samples 100  --start-gap-ms 50  --idle-seconds 420
+                                 --idle-hold 75  --idle-rate <starts/s, default: 64 at a time>  --relay on|off
                                  --legato-heap 1g  --legato-java-options "<JVM options for Legato's JVM>"
             """);
         if (!scenario.equals("help")) {

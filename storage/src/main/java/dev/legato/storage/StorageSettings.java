@@ -62,15 +62,16 @@ record StorageSettings(
   }
 
   /**
-   * An open thread holds up to four descriptors (session.db and memory.db, each with its WAL); leave
-   * half of the process's limit to sockets and everything else.
+   * An open thread holds up to four descriptors (session.db and memory.db, each with its WAL); a quarter
+   * of the process's limit goes to them, the rest to sockets (a client's and a link's per thread) and
+   * everything else.
    */
   private static int fromFileDescriptorLimit() {
     long limit = 1024;
     if (ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix) {
       limit = unix.getMaxFileDescriptorCount();
     }
-    return (int) Math.max(16, Math.min(4096, limit / 8));
+    return (int) Math.max(16, Math.min(4096, limit / 16));
   }
 
   private static String stripQuotes(String key) {

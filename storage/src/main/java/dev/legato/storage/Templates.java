@@ -21,28 +21,37 @@ import java.util.stream.Stream;
  * ({@code journal_meta}), as with a file SQLite creates.
  */
 final class Templates {
-  private static volatile byte[] session;
-  private static volatile byte[] memory;
+  private static final Template SESSION = new Template(Schema.SESSION_MIGRATIONS);
+  private static final Template MEMORY = new Template(Schema.MEMORY_MIGRATIONS);
 
   private Templates() {}
 
   /** Puts an empty session database (journal, read side) at {@code file} unless one is there. */
   static void session(Path file) {
-    if (!Files.exists(file)) {
-      byte[] template = session;
-      if (template == null) {
-        template = session = build(Schema.SESSION_MIGRATIONS);
-      }
-      place(template, file);
-    }
+    SESSION.placeAt(file);
   }
 
   /** Puts an empty memory database at {@code file} unless one is there. */
   static void memory(Path file) {
-    if (!Files.exists(file)) {
-      byte[] template = memory;
+    MEMORY.placeAt(file);
+  }
+
+  /** One schema's empty file, built on first use. */
+  private static final class Template {
+    private final List<String> migrations;
+    private volatile byte[] bytes;
+
+    Template(List<String> migrations) {
+      this.migrations = migrations;
+    }
+
+    void placeAt(Path file) {
+      if (Files.exists(file)) {
+        return;
+      }
+      byte[] template = bytes;
       if (template == null) {
-        template = memory = build(Schema.MEMORY_MIGRATIONS);
+        template = bytes = build(migrations);
       }
       place(template, file);
     }
