@@ -20,7 +20,6 @@ public record GatewaySettings(String host, int port, List<String> agentTypes, St
     return new GatewaySettings(c.getString("host"), c.getInt("port"), List.copyOf(agentTypes), defaultAgentType,
         (int) Math.min(Integer.MAX_VALUE, c.getBytes("max-message-size")), c.getDouble("requests-per-second"),
         c.getInt("request-burst"), c.getInt("outbound-queue"), c.getBytes("outbound-queue-bytes"),
-        c.getDuration("ask-timeout"),
-        c.getDuration("drain-timeout"));
+        c.getDuration("ask-timeout"), c.getDuration("drain-timeout"));
   }
 }

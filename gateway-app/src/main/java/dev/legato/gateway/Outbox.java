@@ -12,8 +12,8 @@ import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * What a connection has said that its socket has not yet taken: at most {@code messages} messages, and
- * {@code characters} characters of text plus one message. Both bounds matter: a thread's updates come in batches of any
- * size, so counting messages alone would not bound the memory a client that does not read can hold.
+ * {@code characters} characters of text plus one message. Both bounds matter: a thread's updates come in
+ * batches of any size, so counting messages alone would not bound what a client that does not read holds.
  */
 final class Outbox {
   private final BoundedSourceQueue<Message> queue;

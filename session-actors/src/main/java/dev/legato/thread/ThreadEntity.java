@@ -352,8 +352,11 @@ public final class ThreadEntity
   /** The tail of {@link #streamed} not yet persisted in a window, and when its window opened (nanos). */
   private final StringBuilder unsaved = new StringBuilder();
   private long windowOpenedAt;
-  /** Streamed text of the link batch in hand, not yet published (see {@link #publishLiveText}). */
-  private final StringBuilder liveText = new StringBuilder();
+  /**
+   * Streamed text of the link batch in hand, not yet published (see {@link #publishLiveText}); null when
+   * there is none, so that a quiet thread keeps no buffer the size of its largest batch.
+   */
+  private StringBuilder liveText;
   private Turn liveTextTurn;
   private boolean flushScheduled;
   private boolean messagePersisted;
@@ -1062,8 +1065,11 @@ public final class ThreadEntity
         unsaved.append(delta.text());
         meters.deltas(1);
         if (!subscribers.isEmpty() || !replaying.isEmpty()) {
-          liveText.append(delta.text()); // published at the batch's end or before any other update
-          liveTextTurn = turn;
+          if (liveText == null) { // published at the batch's end or before any other update
+            liveText = new StringBuilder();
+            liveTextTurn = turn;
+          }
+          liveText.append(delta.text());
         }
       } else if (agentEvent instanceof AgentEvent.TextFinal text && !messagePersisted) {
         events.add(new AgentMessage(turn.turnId(), itemId(turn), text.text(), now));
@@ -1359,9 +1365,9 @@ public final class ThreadEntity
    * notifications, and nothing waits for it (the batch is already here).
    */
   private void publishLiveText() {
-    if (liveText.length() > 0) {
+    if (liveText != null) {
       ThreadUpdate delta = new ThreadUpdate.TextDelta(liveTextTurn.turnId(), itemId(liveTextTurn), liveText.toString());
-      liveText.setLength(0);
+      liveText = null;
       liveTextTurn = null;
       publish(delta);
     }
