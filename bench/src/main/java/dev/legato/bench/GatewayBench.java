@@ -193,9 +193,10 @@ final class GatewayBench {
   }
 
   /**
-   * Idle connected threads: thread/start latency one at a time, then the rest {@link #WINDOW} at a time in
-   * steps of {@link #STEP}, Legato's heap after each; stops early (and says why) when Legato's heap passes
-   * 90% of its maximum, clients fail or the time budget is spent.
+   * Idle connected threads: thread/start latency one at a time, then the rest {@link #WINDOW} at a time
+   * (at most {@code rate} a second when given) in steps of {@link #STEP}, Legato's heap after each; stops
+   * early (and says why) when Legato's heap passes 90% of its maximum, clients fail or the time budget is
+   * spent. Then all are held {@code holdSeconds}, measured, and thread/start is sampled once more.
    */
   private static Idle idle(Child gateway, int n, int samples, long gapMs, double rate, int goal, double budgetSeconds,
                            double holdSeconds, long maxHeapKb)
@@ -208,20 +209,11 @@ final class GatewayBench {
       http.add(HttpClient.newHttpClient());
     }
     List<LoadClient> connected = new ArrayList<>();
-    Histogram alone = new Histogram(3);
     Histogram windowed = new Histogram(3);
     int[] retried = new int[1];
     long begin = System.nanoTime();
-    for (int i = 0; i < samples; i++) {
-      Thread.sleep(gapMs); // the node finishes the previous start's work (its agent, a spare) first
-      LoadClient client = startRetrying(http.get(i % http.size()), gateway.uri(), meter, retried)
-          .get(180, TimeUnit.SECONDS);
-      alone.recordValue(client.startNanos() / 1000);
-      connected.add(client);
-    }
-    System.out.printf("  thread/start one at a time, %d ms apart, right after the load (%d): p50 %.2f ms, p99 %.2f ms%n",
-        gapMs, samples,
-        alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
+    Histogram alone = oneAtATime(http, gateway.uri(), meter, retried, samples, gapMs, "right after the load",
+        connected::add);
     Semaphore window = new Semaphore(WINDOW);
     long heapAfter = heapBefore;
     String stopped = null;
@@ -298,20 +290,31 @@ final class GatewayBench {
     }
     // The same starts again, now that the JIT has compiled the path a start takes (thousands of starts
     // later), on the node holding the idle clients; each sample client leaves once started.
-    Histogram warm = new Histogram(3);
-    for (int i = 0; i < samples; i++) {
-      Thread.sleep(gapMs);
-      LoadClient client = startRetrying(http.get(i % http.size()), gateway.uri(), meter, retried)
-          .get(180, TimeUnit.SECONDS);
-      warm.recordValue(client.startNanos() / 1000);
-      client.close();
-    }
-    System.out.printf("  thread/start one at a time, %d ms apart, on the warm node holding them (%d): p50 %.2f ms,"
-        + " p99 %.2f ms%n", gapMs, samples, warm.getValueAtPercentile(50) / 1000.0, warm.getValueAtPercentile(99) / 1000.0);
+    Histogram warm = oneAtATime(http, gateway.uri(), meter, retried, samples, gapMs, "on the warm node holding them",
+        LoadClient::close);
     // The JDK closes every socket of an HttpClient that is no longer referenced (a GC away): keep them.
     Reference.reachabilityFence(http);
     connected.forEach(LoadClient::close);
     return new Idle(warm.getValueAtPercentile(50) / 1000.0, warm.getValueAtPercentile(99) / 1000.0);
+  }
+
+  /**
+   * {@code samples} clients started one at a time, {@code gapMs} apart so that each finds the node done with
+   * the previous one's work (its agent, a spare thread); their thread/start latency, printed as {@code when}.
+   */
+  private static Histogram oneAtATime(List<HttpClient> http, URI uri, LoadClient.Meter meter, int[] retried,
+                                      int samples, long gapMs, String when,
+                                      java.util.function.Consumer<LoadClient> then) throws Exception {
+    Histogram latency = new Histogram(3);
+    for (int i = 0; i < samples; i++) {
+      Thread.sleep(gapMs);
+      LoadClient client = startRetrying(http.get(i % http.size()), uri, meter, retried).get(180, TimeUnit.SECONDS);
+      latency.recordValue(client.startNanos() / 1000);
+      then.accept(client);
+    }
+    System.out.printf("  thread/start one at a time, %d ms apart, %s (%d): p50 %.2f ms, p99 %.2f ms%n", gapMs, when,
+        samples, latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(99) / 1000.0);
+    return latency;
   }
 
   /** A client start, tried up to three times: a refused connection is counted, not fatal. */

@@ -42,7 +42,7 @@ final class OpenDatabase implements AutoCloseable {
     } catch (IOException e) {
       throw new StorageException("cannot create " + location.directory() + ": " + describe(e), e);
     }
-    Templates.session(file);
+    Templates.SESSION.placeAt(file);
     Connection connection = null;
     try {
       SQLiteConfig config = new SQLiteConfig();
@@ -81,7 +81,7 @@ final class OpenDatabase implements AutoCloseable {
 
   private static void attachMemory(Connection connection, Path memoryFile, StorageSettings settings)
       throws SQLException {
-    Templates.memory(memoryFile);
+    Templates.MEMORY.placeAt(memoryFile);
     try (PreparedStatement attach = connection.prepareStatement("ATTACH DATABASE ? AS mem")) {
       attach.setString(1, memoryFile.toString());
       attach.execute();

@@ -21,23 +21,15 @@ import java.util.stream.Stream;
  * ({@code journal_meta}), as with a file SQLite creates.
  */
 final class Templates {
-  private static final Template SESSION = new Template(Schema.SESSION_MIGRATIONS);
-  private static final Template MEMORY = new Template(Schema.MEMORY_MIGRATIONS);
+  /** An empty session database (journal, read side). */
+  static final Template SESSION = new Template(Schema.SESSION_MIGRATIONS);
+  /** An empty memory database. */
+  static final Template MEMORY = new Template(Schema.MEMORY_MIGRATIONS);
 
   private Templates() {}
 
-  /** Puts an empty session database (journal, read side) at {@code file} unless one is there. */
-  static void session(Path file) {
-    SESSION.placeAt(file);
-  }
-
-  /** Puts an empty memory database at {@code file} unless one is there. */
-  static void memory(Path file) {
-    MEMORY.placeAt(file);
-  }
-
   /** One schema's empty file, built on first use. */
-  private static final class Template {
+  static final class Template {
     private final List<String> migrations;
     private volatile byte[] bytes;
 
@@ -45,6 +37,7 @@ final class Templates {
       this.migrations = migrations;
     }
 
+    /** Puts a copy at {@code file} unless a file is there. */
     void placeAt(Path file) {
       if (Files.exists(file)) {
         return;
