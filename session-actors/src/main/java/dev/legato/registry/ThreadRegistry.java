@@ -65,6 +65,8 @@ public final class ThreadRegistry
 
   private record ThreadStarted(UUID threadId, StartThread request, String error) implements Command {}
 
+  private record PrepareSpares() implements Command {}
+
   private record ThreadArchived(ArchiveThread request, String error) implements Command {}
 
   private record ThreadDeleted(DeleteThread request, String error) implements Command {}
@@ -133,6 +135,7 @@ public final class ThreadRegistry
    * thread. Kept in memory only; one never used removes its files when it passivates.
    */
   private final java.util.ArrayDeque<UUID> spares = new java.util.ArrayDeque<>();
+  private boolean preparingSpares;
 
   private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings) {
     super(PersistenceId.of(TYPE_KEY.name(), tenantId));
@@ -181,6 +184,10 @@ public final class ThreadRegistry
         .onCommand(List.class, this::list)
         .onCommand(StartThread.class, this::startThread)
         .onCommand(ThreadStarted.class, this::threadStarted)
+        .onCommand(PrepareSpares.class, prepare -> {
+          prepareSpares();
+          return Effect().noReply();
+        })
         .onCommand(ArchiveThread.class, this::archiveThread)
         .onCommand(ThreadArchived.class, (state, done) -> done.error() != null
             ? Effect().reply(done.request().replyTo(), StatusReply.error(done.error()))
@@ -204,7 +211,7 @@ public final class ThreadRegistry
     UUID threadId = spares.isEmpty() ? UUID.randomUUID() : spares.poll();
     context.pipeToSelf(
         thread(threadId).<ThreadEntity.Created>askWithStatus(
-            // Answered once the thread is recorded; its Podium instance is created right after.
+            // Answered once the thread is recorded; its Podium instance is created shortly after.
             reply -> new ThreadEntity.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), false, reply),
             THREAD_CALL_TIMEOUT),
         (created, error) -> new ThreadStarted(threadId, start, error == null ? null : error.getMessage()));
@@ -212,7 +219,7 @@ public final class ThreadRegistry
   }
 
   private ReplyEffect<Event, State> threadStarted(State state, ThreadStarted started) {
-    prepareSpares(); // after the start it replaces, which it would otherwise slow down
+    prepareSparesSoon();
     if (started.error() != null) {
       return Effect().reply(started.request().replyTo(), StatusReply.error(started.error()));
     }
@@ -221,7 +228,19 @@ public final class ThreadRegistry
         now, started.request().cwd(), started.request().replyTo()));
   }
 
+  /**
+   * Replaces the spares used {@code prepare-spares-after} from now: the start that used one is answered
+   * first instead of sharing the CPU with the preparing.
+   */
+  private void prepareSparesSoon() {
+    if (!preparingSpares && spares.size() < settings.spareThreads()) {
+      preparingSpares = true;
+      context.scheduleOnce(settings.prepareSparesAfter(), context.getSelf(), new PrepareSpares());
+    }
+  }
+
   private void prepareSpares() {
+    preparingSpares = false;
     while (spares.size() < settings.spareThreads()) {
       UUID spare = UUID.randomUUID();
       spares.add(spare);

@@ -165,6 +165,9 @@ public final class ThreadEntity
   /** No turn for {@code legato.thread.close-link-after} since the timer of this generation was armed. */
   private record LinkIdle(int generation) implements Command {}
 
+  /** A thread recorded without its agent starts it now, unless a turn or resume already did. */
+  private record StartAgent() implements Command {}
+
   /** The text window is over: what streamed since the last window is persisted. */
   private record FlushText() implements Command {}
 
@@ -379,6 +382,7 @@ public final class ThreadEntity
   private final Duration textWindow;
   private final int textWindowBytes;
   private final Duration closeLinkAfter;
+  private final Duration startAgentAfter;
   private int linkIdleGeneration;
   /** Set by recovery in a turn: until that turn is recorded interrupted, other commands wait (stashed). */
   private boolean endingRecoveredTurn;
@@ -401,6 +405,7 @@ public final class ThreadEntity
     this.textWindow = config.getDuration("text-window");
     this.textWindowBytes = (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes"));
     this.closeLinkAfter = config.getDuration("close-link-after");
+    this.startAgentAfter = config.getDuration("start-agent-after");
     this.meters = ThreadMeters.get(context.getSystem());
     reportLink();
     this.podium = Podium.get(context.getSystem());
@@ -509,7 +514,7 @@ public final class ThreadEntity
             if (ready.instanceId() != null) {
               openLink(ready.instanceId());
             } else {
-              respawn(info(after)); // the instance is created now, after the client heard "started"
+              startAgentSoon(); // the instance is created just after the client heard "started"
             }
           })
           .thenReply(ready.request().replyTo(), after -> StatusReply.success(new Created(threadId, ready.instanceId())));
@@ -658,6 +663,13 @@ public final class ThreadEntity
     }
     if (command instanceof EndInterruptedTurn c) {
       return endInterruptedTurn(state, c);
+    }
+    if (command instanceof StartAgent) {
+      ThreadInfo info = info(state);
+      if (info != null && link == null && !respawning && !info.archived()) {
+        respawn(info); // no turn or resume got here first (either would have started it)
+      }
+      return Effect().noReply();
     }
     if (command instanceof LinkIdle c) {
       if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning) {
@@ -1339,6 +1351,19 @@ public final class ThreadEntity
         instanceId, linkOutput));
     reportLink();
     armLinkIdleTimer();
+  }
+
+  /**
+   * Starts the agent of a thread recorded without one after {@code start-agent-after}: the reply to the
+   * start goes out first instead of sharing the CPU with the instance's creation. A turn or resume that
+   * comes sooner starts it at once.
+   */
+  private void startAgentSoon() {
+    if (startAgentAfter.isZero()) {
+      context.getSelf().tell(new StartAgent());
+    } else {
+      context.scheduleOnce(startAgentAfter, context.getSelf(), new StartAgent());
+    }
   }
 
   /** Closes the link after {@code close-link-after} unless a turn starts (or the timer is armed again) first. */

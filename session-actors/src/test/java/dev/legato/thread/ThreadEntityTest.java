@@ -578,6 +578,49 @@ class ThreadEntityTest {
   }
 
   @Test
+  void aThreadStartedWithoutItsAgentStartsItOnItsOwnShortlyAfter() {
+    UUID id = UUID.randomUUID();
+    ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
+    entity.tell(new ThreadEntity.Create("echo", "/work", null, List.of(), false, created.getRef()));
+    assertEquals(null, created.receiveMessage(TIMEOUT).getValue().instanceId());
+
+    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    status.awaitAssert(TIMEOUT, () -> { // no turn, no resume: legato.thread.start-agent-after (10 ms) does it
+      entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      ThreadEntity.ThreadStatus now = status.receiveMessage(TIMEOUT);
+      assertTrue(now.instanceId() != null, "the thread has its instance");
+      assertEquals("connected", now.link());
+      return null;
+    });
+  }
+
+  @Test
+  void aTurnDoesNotWaitForTheAgentsDelayedStart() throws Exception {
+    ActorTestKit patient = ActorTestKit.create(ConfigFactory.parseMap(Map.of(
+            "legato.storage.data-dir", Files.createTempDirectory("legato-patient").toString(),
+            "legato.thread.start-agent-after", "1h"))
+        .withFallback(testKit.system().settings().config()));
+    try {
+      ActorRef<ThreadEntity.Command> entity = patient.spawn(ThreadEntity.create(UUID.randomUUID()));
+      TestProbe<StatusReply<ThreadEntity.Created>> created = patient.createTestProbe();
+      entity.tell(new ThreadEntity.Create("echo", "/work", null, List.of(), false, created.getRef()));
+      assertTrue(created.receiveMessage(TIMEOUT).isSuccess());
+      TestProbe<ThreadEntity.ThreadStatus> status = patient.createTestProbe();
+      entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      assertEquals(null, status.receiveMessage(TIMEOUT).instanceId(), "the agent waits for its hour");
+
+      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = patient.createTestProbe();
+      entity.tell(new ThreadEntity.StartTurn("now", accepted.getRef()));
+      assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess(), "the turn started the agent itself");
+      entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      assertTrue(status.receiveMessage(TIMEOUT).instanceId() != null);
+    } finally {
+      patient.shutdownTestKit();
+    }
+  }
+
+  @Test
   void aThreadWhoseAgentCannotBeCreatedSaysSoAtItsFirstTurn() throws Exception {
     UUID id = UUID.randomUUID();
     ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
