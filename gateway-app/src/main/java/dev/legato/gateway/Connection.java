@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.auth.Identity;
 import dev.legato.gateway.protocol.Bootstrap;
+import dev.legato.gateway.protocol.CodexDialect;
 import dev.legato.gateway.protocol.CodexThreads;
 import dev.legato.gateway.protocol.JsonRpc;
 import dev.legato.gateway.protocol.JsonRpc.Failure;
@@ -251,27 +252,31 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         ThreadEntity.Resume::new, settings.askTimeout()), resumed -> {
           unsubscribe(threadId);
           CodexThreads.Subscription subscription = CodexThreads.resumed(summary, resumed);
-          reply(id, subscription.resumeResponse());
+          reply(id, subscription.resumeResponse(!params.path("excludeTurns").asBoolean(false)));
           subscribe(threadId, subscription, resumed.lastSequenceNr());
         }));
   }
 
   /**
-   * A new thread whose journal starts with the source's ended turns (and memories); its agent is told that
-   * conversation with the first turn. The client follows the fork.
+   * A new thread whose journal starts with the source's ended turns (and memories), through
+   * {@code lastTurnId} when given; its agent is told that conversation with the first turn. The client
+   * follows the fork.
    */
   private void threadFork(JsonNode id, ObjectNode params) {
     UUID sourceId = threadId(params);
+    String lastTurnId = text(params, "lastTurnId");
+    boolean withTurns = !params.path("excludeTurns").asBoolean(false);
     owned(id, sourceId, source -> await(id, thread(sourceId).<ThreadEntity.Resumed>askWithStatus(
         ThreadEntity.Read::new, settings.askTimeout()), read -> {
-          List<ThreadEntity.Event> history = read.history().stream().map(ThreadEntity.ThreadUpdate.Persisted::event).toList();
+          List<ThreadEntity.Event> history = CodexThreads.forkedHistory(
+              read.history().stream().map(ThreadEntity.ThreadUpdate.Persisted::event).toList(), lastTurnId);
           String name = source.name() == null || source.name().isBlank() ? null : "fork of " + source.name();
           await(id, registry.<ThreadSummary>askWithStatus(reply -> new ThreadRegistry.StartThread(source.agentType(),
               name, source.cwd(), history, reply), settings.askTimeout()), fork -> await(id,
               thread(fork.threadId()).<ThreadEntity.Resumed>askWithStatus(ThreadEntity.Read::new, settings.askTimeout()),
               forked -> {
                 CodexThreads.Subscription subscription = CodexThreads.forked(fork, forked, sourceId);
-                reply(id, subscription.resumeResponse());
+                reply(id, subscription.resumeResponse(withTurns));
                 send(subscription.startedNotification());
                 subscribe(fork.threadId(), subscription, forked.lastSequenceNr());
               }));
@@ -339,8 +344,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     owned(id, threadId, summary -> await(id, registry.<ThreadSummary>askWithStatus(
         reply -> new ThreadRegistry.Rename(threadId, name, reply), settings.askTimeout()), renamed -> {
           reply(id, JsonRpc.object());
-          send(JsonRpc.notification("thread/name/updated",
-              JsonRpc.object().put("threadId", threadId.toString()).put("threadName", renamed.name())));
+          thread(threadId).tell(new ThreadEntity.AnnounceName(renamed.name())); // to every client following it
+          if (!subscriptions.containsKey(threadId)) { // those hear it from the thread, this one now
+            send(CodexDialect.nameUpdated(threadId.toString(), renamed.name()));
+          }
         }));
   }
 

@@ -279,4 +279,35 @@ class GatewayTest {
       assertEquals(1, sourceAgain.path("thread").path("turns").size(), "the source is unchanged");
     }
   }
+
+  @Test
+  void aForkThroughAGivenTurnLeavesOutTheTurnsAfterIt() throws Exception {
+    try (CodexClient client = client()) {
+      String source = client.result("thread/start", params().put("model", "echo")).path("thread").path("id").asText();
+      String first = client.result("turn/start", params().put("threadId", source).put("text", "the first lamp"))
+          .path("turn").path("id").asText();
+      client.until(m -> "turn/completed".equals(m.path("method").asText()));
+      client.result("turn/start", params().put("threadId", source).put("text", "the second lamp"));
+      client.until(m -> "turn/completed".equals(m.path("method").asText()));
+
+      JsonNode fork = client.result("thread/fork", params().put("threadId", source).put("lastTurnId", first))
+          .path("thread");
+      assertEquals(1, fork.path("turns").size(), fork.toString());
+      assertTrue(fork.path("turns").toString().contains("the first lamp"));
+      assertFalse(fork.path("turns").toString().contains("the second lamp"));
+      String forkId = fork.path("id").asText();
+      JsonNode read = client.result("thread/read", params().put("threadId", forkId).put("includeTurns", true));
+      assertEquals(1, read.path("thread").path("turns").size(), "the fork's own journal holds that turn only");
+
+      JsonNode bare = client.result("thread/fork", params().put("threadId", source).put("excludeTurns", true))
+          .path("thread");
+      assertEquals(0, bare.path("turns").size(), "excludeTurns: the client pages them with thread/turns/list");
+      assertEquals(2, client.result("thread/read", params().put("threadId", bare.path("id").asText())
+          .put("includeTurns", true)).path("thread").path("turns").size(), "yet the fork has both");
+
+      JsonNode unknown = client.call("thread/fork", params().put("threadId", source).put("lastTurnId", "turn_nope"));
+      assertEquals(-32602, unknown.path("error").path("code").asInt(), unknown.toString());
+      assertTrue(unknown.path("error").path("message").asText().contains("turn_nope"));
+    }
+  }
 }

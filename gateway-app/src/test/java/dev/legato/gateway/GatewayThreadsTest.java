@@ -110,13 +110,24 @@ class GatewayThreadsTest {
   }
 
   @Test
-  void renamingAThreadIsAnnouncedAndRemembered() throws Exception {
-    try (CodexClient client = legato.client()) {
+  void renamingAThreadIsAnnouncedToEveryClientFollowingItAndRemembered() throws Exception {
+    try (CodexClient client = legato.client(); CodexClient watcher = legato.client();
+         CodexClient bystander = legato.client()) {
       String threadId = client.startThread("echo");
+      watcher.result("thread/resume", thread(threadId));
       client.result("thread/name/set", thread(threadId).put("name", "Harbour plans"));
-      JsonNode updated = client.notification("thread/name/updated");
-      assertEquals(threadId, updated.path("params").path("threadId").asText());
-      assertEquals("Harbour plans", updated.path("params").path("threadName").asText());
+      for (CodexClient following : List.of(client, watcher)) {
+        JsonNode updated = following.notification("thread/name/updated");
+        assertEquals(threadId, updated.path("params").path("threadId").asText());
+        assertEquals("Harbour plans", updated.path("params").path("threadName").asText());
+      }
+      // Once each: the next announcement is the next name. A client not following it renames it too.
+      bystander.result("thread/name/set", thread(threadId).put("name", "Harbour plans, v2"));
+      for (CodexClient following : List.of(client, watcher, bystander)) {
+        assertEquals("Harbour plans, v2",
+            following.notification("thread/name/updated").path("params").path("threadName").asText());
+      }
+      client.result("thread/name/set", thread(threadId).put("name", "Harbour plans"));
       assertEquals("Harbour plans", client.result("thread/read", thread(threadId)).path("thread").path("name").asText());
       assertTrue(ids(client.result("thread/list", params().put("searchTerm", "harbour plans"))).contains(threadId));
       assertEquals(-32602, client.call("thread/name/set", thread(threadId)).path("error").path("code").asInt());

@@ -99,6 +99,9 @@ public final class ThreadEntity
 
   public record GetStatus(ActorRef<ThreadStatus> replyTo) implements Command {}
 
+  /** The registry renamed the thread (the name lives there): every subscriber hears it. */
+  public record AnnounceName(String name) implements Command {}
+
   /**
    * Be ready to be created: start, recover (nothing) and open the database files, so that a later
    * {@link Create} only records the thread. A thread prepared but never created removes its files when it
@@ -211,6 +214,9 @@ public final class ThreadEntity
 
     /** What the waiting turn waits for, offered to a subscriber that joins while it waits. */
     record PendingRequest(@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Pending request) implements ThreadUpdate {}
+
+    /** The thread was renamed (not an event of the thread: its registry keeps the name). */
+    record NameChanged(String name) implements ThreadUpdate {}
 
     /** The history could not be replayed; live updates follow anyway. */
     record ReplayFailed(String reason) implements ThreadUpdate {}
@@ -376,6 +382,14 @@ public final class ThreadEntity
   private boolean creating;
   private boolean respawning;
   private String lastRespawnFailure;
+  /**
+   * The running turn's prompt while its agent has said nothing yet: if the agent is lost before it answers
+   * (its instance was scaled to zero or killed just before the turn), a new instance gets the prompt, once.
+   */
+  private String unansweredPrompt;
+  private boolean promptResent;
+  /** The turn whose lost prompt goes to the re-spawned agent once its link is up. */
+  private String lostPromptTurnId;
   /** The conversation a re-spawned agent is given with its first message. */
   private List<AgentCommand.HistoryMessage> hydration = List.of();
   private final ActorRef<StatusReply<Done>> sendResults;
@@ -574,27 +588,6 @@ public final class ThreadEntity
                   : StatusReply.error("the thread's files could not be removed: " + error.getMessage()))))
           .thenNoReply();
     }
-    if (command instanceof Respawned r) {
-      InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
-      return Effect().persist(replaced).thenRun(after -> {
-        respawning = false;
-        hydration = r.history();
-        publish(replaced);
-        openLink(r.instanceId());
-      }).thenNoReply().thenUnstashAll(); // a waiting Resume is answered; turns wait for the connection
-    }
-    if (command instanceof Reconnect r) {
-      respawning = false;
-      openLink(r.instanceId()); // the instance still runs: the stashed turns go out once connected
-      return Effect().noReply().thenUnstashAll();
-    }
-    if (command instanceof RespawnFailed r) {
-      respawning = false;
-      lastRespawnFailure = r.reason();
-      lastError = "cannot re-spawn the agent: " + r.reason();
-      context.getLog().warn("thread {}: cannot re-spawn its agent: {}", threadId, r.reason());
-      return Effect().noReply().thenUnstashAll(); // the waiting turns are refused now, with the reason below
-    }
     return null;
   }
 
@@ -663,6 +656,37 @@ public final class ThreadEntity
     }
     if (command instanceof EndInterruptedTurn c) {
       return endInterruptedTurn(state, c);
+    }
+    if (command instanceof Respawned r) {
+      InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
+      return Effect().persist(replaced).thenRun(after -> {
+        respawning = false;
+        hydration = r.history();
+        publish(replaced);
+        openLink(r.instanceId());
+      }).thenNoReply().thenUnstashAll(); // a waiting Resume is answered; turns wait for the connection
+    }
+    if (command instanceof Reconnect r) {
+      respawning = false;
+      openLink(r.instanceId()); // the instance still runs: the stashed turns (or a lost prompt) go out once connected
+      return Effect().noReply().thenUnstashAll();
+    }
+    if (command instanceof RespawnFailed r) {
+      respawning = false;
+      lastRespawnFailure = r.reason();
+      lastError = "cannot re-spawn the agent: " + r.reason();
+      context.getLog().warn("thread {}: cannot re-spawn its agent: {}", threadId, r.reason());
+      Turn turn = turn(state);
+      if (turn != null && turn.turnId().equals(lostPromptTurnId)) {
+        lostPromptTurnId = null;
+        return endTurn(turn, "failed", "the agent is gone and could not be started again: " + r.reason(), 0, 0)
+            .thenNoReply().thenUnstashAll();
+      }
+      return Effect().noReply().thenUnstashAll(); // the waiting turns are refused now, with the reason below
+    }
+    if (command instanceof AnnounceName c) {
+      publish(new ThreadUpdate.NameChanged(c.name()));
+      return Effect().noReply();
     }
     if (command instanceof StartAgent) {
       ThreadInfo info = info(state);
@@ -844,6 +868,9 @@ public final class ThreadEntity
           toolCalls.clear();
           commands.clear();
           specializedToolCalls.clear();
+          unansweredPrompt = started.text();
+          promptResent = false;
+          lostPromptTurnId = null;
           publish(started);
           if (state.info().tenant() != null) { // the listing shows the latest prompt and activity
             ClusterSharding.get(context.getSystem())
@@ -971,10 +998,12 @@ public final class ThreadEntity
   /** A new instance, hydrated: its config carries the thread's memories, its first message the conversation. */
   private CompletionStage<Command> startInstance(ThreadInfo info) {
     var client = podium.client();
+    String lostTurn = lostPromptTurnId; // its prompt is sent on its own, not as history
     record Known(List<AgentCommand.HistoryMessage> history, List<Map<String, String>> memories) {}
     CompletionStage<Known> known = SessionStorage.get(context.getSystem()).readThread(threadId, db ->
         new Known(
-            db.messages().stream().map(m -> new AgentCommand.HistoryMessage(
+            db.messages().stream().filter(m -> lostTurn == null || !lostTurn.equals(m.turnId()))
+                .map(m -> new AgentCommand.HistoryMessage(
                 m.role().equals("user") ? AgentCommand.Role.USER : AgentCommand.Role.ASSISTANT, m.text())).toList(),
             db.memories().stream().map(m -> Map.of("key", m.key(), "value", m.value())).toList()));
     return client.resolveDeployment(info.agentType()).thenCompose(deployment -> known.thenCompose(k -> {
@@ -1024,7 +1053,8 @@ public final class ThreadEntity
   }
 
   private ReplyEffect<Event, State> interrupt(Turn turn, Interrupt interrupt) {
-    if (link == null) {
+    if (link == null || turn.turnId().equals(lostPromptTurnId)) { // no agent has the prompt
+      lostPromptTurnId = null;
       return endTurn(turn, "interrupted", "interrupted while the agent was unreachable", 0, 0).thenReply(interrupt.replyTo(), s -> StatusReply.ack());
     }
     link.tell(new PodiumLink.Send(new AgentCommand.Interrupt(turn.messageId()), sendResults));
@@ -1060,6 +1090,9 @@ public final class ThreadEntity
     if (turn == null) { // nothing is running: stray frames
       batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
       return Effect().noReply();
+    }
+    if (!batch.events().isEmpty()) {
+      unansweredPrompt = null; // the agent has the prompt: losing it from here on fails the turn
     }
     List<Event> events = new ArrayList<>();
     long now = System.currentTimeMillis();
@@ -1250,6 +1283,13 @@ public final class ThreadEntity
     if (linkState instanceof PodiumLink.LinkState.Connected) {
       linkConnected = true;
       reportLink();
+      Turn turn = turn(state);
+      if (turn != null && turn.turnId().equals(lostPromptTurnId)) {
+        lostPromptTurnId = null;
+        link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(turn.messageId(), unansweredPrompt, hydration),
+            sendResults));
+        hydration = List.of();
+      }
       return Effect().noReply().thenUnstashAll();
     }
     linkConnected = false;
@@ -1261,10 +1301,19 @@ public final class ThreadEntity
     meters.linkLost();
     lastError = "link lost: " + linkState;
     reportLink();
-    if (turn(state) == null) {
+    Turn turn = turn(state);
+    if (turn == null) {
       return Effect().noReply().thenUnstashAll();
     }
-    return endTurn(turn(state), "failed", "the agent is gone: " + linkState, 0, 0).thenNoReply();
+    if (unansweredPrompt != null && !promptResent && state instanceof Running running) {
+      // Lost before it said anything (e.g. scaled to zero just before the turn): a new agent gets the prompt.
+      promptResent = true;
+      lostPromptTurnId = turn.turnId();
+      respawn(running.info());
+      return Effect().noReply();
+    }
+    lostPromptTurnId = null;
+    return endTurn(turn, "failed", "the agent is gone: " + linkState, 0, 0).thenNoReply();
   }
 
   private EffectBuilder<Event, State> endTurn(
@@ -1317,8 +1366,11 @@ public final class ThreadEntity
     if (event instanceof TurnEnded) {
       return new Ready(info(state));
     }
-    if (event instanceof InstanceReplaced e) {
-      return new Ready(info(state).withInstance(e.deploymentId(), e.instanceId()));
+    if (event instanceof InstanceReplaced e) { // also mid-turn, when a turn's lost prompt goes to a new agent
+      ThreadInfo info = info(state).withInstance(e.deploymentId(), e.instanceId());
+      if (state instanceof Running r) return new Running(info, r.turn());
+      if (state instanceof Waiting w) return new Waiting(info, w.turn(), w.request());
+      return new Ready(info);
     }
     if (event instanceof Archived) {
       return new Ready(info(state).withArchived(true));

@@ -188,14 +188,78 @@ class ThreadEntityTest {
   }
 
   @Test
-  void aTurnWhoseAgentDisappearsFailsInsteadOfHanging() throws Exception {
+  void aTurnWhoseAgentDisappearsMidAnswerFailsInsteadOfHanging() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/slow /long 200").isSuccess());
+    while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadEntity.ThreadUpdate.TextDelta)) {
+      // until the agent has started answering: from then on the turn cannot move to another agent
+    }
     emulator.faults().killInstance(thread.status().instanceId());
     ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
     assertEquals("failed", ended.outcome());
     assertTrue(ended.error().contains("gone"), ended.error());
     assertEquals("ready", thread.status().phase());
+  }
+
+  @Test
+  void aTurnWhoseAgentIsLostBeforeItAnswersGoesToANewInstance() throws Exception {
+    Thread thread = new Thread("echo");
+    String lost = thread.status().instanceId();
+    emulator.faults().stall(lost, Duration.ofMinutes(10)); // it will get the prompt and say nothing
+    assertTrue(thread.startTurn("the lamp room").isSuccess());
+    emulator.faults().killInstance(lost); // as if scaled to zero just before the turn came
+
+    List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
+    assertEquals("completed", last(updates, ThreadEntity.TurnEnded.class).outcome());
+    ThreadEntity.InstanceReplaced replaced = updates.stream()
+        .filter(u -> u instanceof ThreadEntity.ThreadUpdate.Persisted p && p.event() instanceof ThreadEntity.InstanceReplaced)
+        .map(u -> (ThreadEntity.InstanceReplaced) ((ThreadEntity.ThreadUpdate.Persisted) u).event())
+        .findFirst().orElseThrow();
+    assertTrue(!replaced.instanceId().equals(lost), "a new instance");
+    List<Rows.Message> messages = thread.read(ThreadDatabase::messages);
+    assertEquals(2, messages.size(), "the prompt once, its answer once: " + messages);
+    assertTrue(messages.get(1).text().contains("the lamp room"), messages.toString());
+  }
+
+  @Test
+  void aTurnWhoseLostAgentCannotBeStartedAgainFailsWithTheReason() throws Exception {
+    // A node of its own: the refused calls open its Podium client's circuit breaker, not the other tests'.
+    ActorTestKit node = ownNode(Map.of());
+    try {
+      ActorRef<ThreadEntity.Command> entity = node.spawn(ThreadEntity.create(UUID.randomUUID()));
+      TestProbe<StatusReply<ThreadEntity.Created>> created = node.createTestProbe();
+      entity.tell(new ThreadEntity.Create("echo", "/work", null, created.getRef()));
+      String lost = created.receiveMessage(TIMEOUT).getValue().instanceId();
+      TestProbe<ThreadEntity.ThreadUpdate> updates = node.createTestProbe();
+      TestProbe<StatusReply<Done>> subscribed = node.createTestProbe();
+      entity.tell(new ThreadEntity.Subscribe(updates.getRef(), null, subscribed.getRef()));
+      assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
+      emulator.faults().stall(lost, Duration.ofMinutes(10));
+      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = node.createTestProbe();
+      entity.tell(new ThreadEntity.StartTurn("nobody home", accepted.getRef()));
+      assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess());
+      emulator.faults().failRestCalls(1.0); // Podium refuses the new instance
+      emulator.faults().killInstance(lost);
+      ThreadEntity.TurnEnded ended = null;
+      while (ended == null) {
+        if (updates.receiveMessage(Duration.ofSeconds(30)) instanceof ThreadEntity.ThreadUpdate.Persisted p
+            && p.event() instanceof ThreadEntity.TurnEnded e) {
+          ended = e;
+        }
+      }
+      assertEquals("failed", ended.outcome());
+      assertTrue(ended.error().contains("could not be started again"), ended.error());
+    } finally {
+      emulator.faults().reset();
+      node.shutdownTestKit();
+    }
+  }
+
+  /** Another node on the same emulator, with a data folder and Podium client of its own. */
+  static ActorTestKit ownNode(Map<String, String> overrides) throws Exception {
+    Map<String, String> config = new java.util.HashMap<>(overrides);
+    config.put("legato.storage.data-dir", Files.createTempDirectory("legato-own-node").toString());
+    return ActorTestKit.create(ConfigFactory.parseMap(config).withFallback(testKit.system().settings().config()));
   }
 
   @Test
@@ -597,10 +661,7 @@ class ThreadEntityTest {
 
   @Test
   void aTurnDoesNotWaitForTheAgentsDelayedStart() throws Exception {
-    ActorTestKit patient = ActorTestKit.create(ConfigFactory.parseMap(Map.of(
-            "legato.storage.data-dir", Files.createTempDirectory("legato-patient").toString(),
-            "legato.thread.start-agent-after", "1h"))
-        .withFallback(testKit.system().settings().config()));
+    ActorTestKit patient = ownNode(Map.of("legato.thread.start-agent-after", "1h"));
     try {
       ActorRef<ThreadEntity.Command> entity = patient.spawn(ThreadEntity.create(UUID.randomUUID()));
       TestProbe<StatusReply<ThreadEntity.Created>> created = patient.createTestProbe();

@@ -13,6 +13,7 @@ import dev.legato.podium.PodiumLink;
 import dev.legato.podium.emulator.EmulatorSettings;
 import dev.legato.podium.emulator.PodiumEmulator;
 import dev.legato.thread.ThreadEntity.AgentMessage;
+import dev.legato.thread.ThreadEntity.AgentMessageDelta;
 import dev.legato.thread.ThreadEntity.AnswerApproval;
 import dev.legato.thread.ThreadEntity.AnswerQuestion;
 import dev.legato.thread.ThreadEntity.ApprovalDecided;
@@ -678,17 +679,30 @@ class ThreadStateMachineTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"gone", "gave up"})
-  void aLinkLostMidTurnFailsTheTurn(String how) {
+  void aLinkLostMidTurnAfterTheAgentAnsweredFailsTheTurn(String how) {
     Running running = running();
+    agent(new AgentEvent.MessageStarted("m"), new AgentEvent.TextDelta("m", "On it")); // the agent has the prompt
     PodiumLink.LinkState lost = how.equals("gone") ? new PodiumLink.LinkState.InstanceGone("killed")
         : new PodiumLink.LinkState.GaveUp("10 attempts");
     var result = link(lost);
-    TurnEnded ended = result.eventOfType(TurnEnded.class);
+    assertEquals("On it", ((AgentMessageDelta) result.events().get(0)).text(), "what it said stays recorded");
+    TurnEnded ended = (TurnEnded) result.events().get(1);
     assertEquals(running.turn().turnId(), ended.turnId());
     assertEquals("failed", ended.outcome());
     assertTrue(ended.error().startsWith("the agent is gone"), ended.error());
     assertEquals(new Ready(running.info()), result.state());
     assertEquals("none", status().link());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"gone", "gave up"})
+  void anAgentLostBeforeItAnsweredKeepsTheTurnRunningForANewOne(String how) {
+    Running running = running(); // its stalled agent has the prompt and has said nothing
+    PodiumLink.LinkState lost = how.equals("gone") ? new PodiumLink.LinkState.InstanceGone("scaled to zero")
+        : new PodiumLink.LinkState.GaveUp("10 attempts");
+    var result = link(lost);
+    assertTrue(result.hasNoEvents(), "the prompt goes to a new agent (see ThreadEntityTest)");
+    assertEquals(running, result.state());
   }
 
   @Test

@@ -380,6 +380,14 @@ public final class CodexDialect {
     return notification("thread/tokenUsage/updated", params);
   }
 
+  /** {@code thread/name/updated}: the thread's new name. */
+  public static ObjectNode nameUpdated(String threadId, String name) {
+    ObjectNode params = NODES.objectNode();
+    params.put("threadId", threadId);
+    params.put("threadName", name);
+    return notification("thread/name/updated", params);
+  }
+
   /** A {@code warning} about a thread, for what goes wrong outside any turn. */
   public static ObjectNode warning(String threadId, String message) {
     ObjectNode params = NODES.objectNode();

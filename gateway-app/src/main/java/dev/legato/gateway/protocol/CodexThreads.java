@@ -72,9 +72,33 @@ public final class CodexThreads {
       return CodexDialect.threadStarted(thread(false));
     }
 
-    public ObjectNode resumeResponse() {
-      return CodexDialect.threadResumeResponse(thread(true), null, null);
+    /** @param withTurns false for {@code excludeTurns}: the client pages them with thread/turns/list */
+    public ObjectNode resumeResponse(boolean withTurns) {
+      return CodexDialect.threadResumeResponse(thread(withTurns), null, null);
     }
+  }
+
+  /**
+   * What a fork through {@code lastTurnId} (inclusive) starts with: the source's history up to the end of
+   * that turn; all of it when null. Refused for a turn the source does not have, or one not ended yet.
+   */
+  public static List<ThreadEntity.Event> forkedHistory(List<ThreadEntity.Event> history, String lastTurnId) {
+    if (lastTurnId == null) {
+      return history;
+    }
+    boolean started = false;
+    for (int i = 0; i < history.size(); i++) {
+      ThreadEntity.Event event = history.get(i);
+      if (event instanceof ThreadEntity.TurnStarted s && s.turnId().equals(lastTurnId)) {
+        started = true;
+      } else if (event instanceof ThreadEntity.TurnEnded e && e.turnId().equals(lastTurnId)) {
+        return history.subList(0, i + 1);
+      }
+    }
+    if (started) {
+      throw JsonRpc.Failure.state("turn " + lastTurnId + " is still in progress; fork through a turn that has ended");
+    }
+    throw JsonRpc.Failure.params("the thread has no turn " + lastTurnId);
   }
 
   public static Subscription started(ThreadSummary summary) {

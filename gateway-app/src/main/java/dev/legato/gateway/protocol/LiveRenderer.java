@@ -93,6 +93,8 @@ public final class LiveRenderer {
           started.command()));
     } else if (update instanceof ThreadUpdate.PendingRequest pending) {
       request(pending.request(), out);
+    } else if (update instanceof ThreadUpdate.NameChanged renamed) {
+      out.add(new Outbound.Notification(CodexDialect.nameUpdated(threadId, renamed.name())));
     } else if (update instanceof ThreadUpdate.ReplayFailed failed) {
       // There is no turn to hang an `error` on (Codex requires one): the client is warned instead.
       out.add(new Outbound.Notification(CodexDialect.warning(threadId,
