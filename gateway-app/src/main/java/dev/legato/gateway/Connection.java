@@ -550,7 +550,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       metrics.slowClient();
       getContext().getLog().info("disconnecting a client of tenant {} that does not keep up ({} messages or {}"
           + " characters queued)", identity.tenant(), settings.outboundQueue(), settings.outboundQueueCharacters());
-      out.fail(new IllegalStateException("the client did not keep up"));
+      out.cutOff(); // a plain close: Pekko HTTP would log a failed stream as an error with its stack trace
     }
   }
 

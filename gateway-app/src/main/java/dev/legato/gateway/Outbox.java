@@ -6,6 +6,9 @@ import org.apache.pekko.japi.Pair;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.BoundedSourceQueue;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.Source;
@@ -17,11 +20,13 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 final class Outbox {
   private final BoundedSourceQueue<Message> queue;
+  private final UniqueKillSwitch cut;
   private final AtomicLong queued;
   private final long characters;
 
-  private Outbox(BoundedSourceQueue<Message> queue, AtomicLong queued, long characters) {
+  private Outbox(BoundedSourceQueue<Message> queue, UniqueKillSwitch cut, AtomicLong queued, long characters) {
     this.queue = queue;
+    this.cut = cut;
     this.queued = queued;
     this.characters = characters;
   }
@@ -29,13 +34,16 @@ final class Outbox {
   /** The outbox and the source that empties it into the socket. */
   static Pair<Outbox, Source<Message, NotUsed>> create(int messages, long characters, Materializer materializer) {
     AtomicLong queued = new AtomicLong();
-    Pair<BoundedSourceQueue<Message>, Source<Message, NotUsed>> source = Source.<Message>queue(messages)
-        .map(message -> {
-          queued.addAndGet(-message.asTextMessage().getStrictText().length());
-          return message;
-        })
-        .preMaterialize(materializer);
-    return Pair.create(new Outbox(source.first(), queued, characters), source.second());
+    Pair<Pair<BoundedSourceQueue<Message>, UniqueKillSwitch>, Source<Message, NotUsed>> source =
+        Source.<Message>queue(messages)
+            .map(message -> {
+              queued.addAndGet(-message.asTextMessage().getStrictText().length());
+              return message;
+            })
+            .viaMat(KillSwitches.single(), Keep.both())
+            .preMaterialize(materializer);
+    Outbox outbox = new Outbox(source.first().first(), source.first().second(), queued, characters);
+    return Pair.create(outbox, source.second());
   }
 
   /**
@@ -59,8 +67,8 @@ final class Outbox {
     queue.complete();
   }
 
-  /** Closes the socket at once. */
-  void fail(Throwable reason) {
-    queue.fail(reason);
+  /** Closes the socket at once, dropping what is queued. */
+  void cutOff() {
+    cut.shutdown();
   }
 }
