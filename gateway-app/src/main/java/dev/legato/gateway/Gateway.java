@@ -213,26 +213,30 @@ public final class Gateway implements AutoCloseable {
     return complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body.toString()));
   }
 
-  /** One client: text messages in (each at most max-message-size) to its Connection, its output queued out. */
+  /**
+   * One client: text messages in (each at most max-message-size) to its Connection, its output queued out.
+   * Built when the socket's stream materializes, so that the outbox's queue is part of that stream: no
+   * stream (and actor) of its own per socket, and no asynchronous boundary between the queue and the socket.
+   */
   private static Flow<Message, Message, NotUsed> connection(ActorSystem<Void> system, GatewaySettings settings,
                                                              GatewayMetrics metrics, Identity identity,
                                                              String codexHome) {
-    Materializer materializer = Materializer.matFromSystem(system);
-    var queued = Outbox.create(settings.outboundQueue(), settings.outboundQueueCharacters(), materializer);
-    Outbox out = queued.first();
-    ActorRef<Connection.Command> connection = system.systemActorOf(
-        Connection.create(identity, settings, metrics, VERSION, codexHome, out), "connection-" + UUID.randomUUID(),
-        org.apache.pekko.actor.typed.Props.empty());
-    Duration timeout = settings.askTimeout();
-    Sink<Message, CompletionStage<Done>> in = Flow.<Message>create()
-        .mapAsync(1, message -> text(message, settings.maxMessageSize(), materializer))
-        .mapAsync(1, received -> AskPattern.<Connection.Command, Done>ask(connection,
-            ack -> new Connection.Inbound(received.text(), received.refusal(), ack), timeout, system.scheduler()))
-        .toMat(Sink.ignore(), org.apache.pekko.stream.javadsl.Keep.right());
-    return Flow.fromSinkAndSourceCoupledMat(in, queued.second(), (inDone, notUsed) -> {
-      inDone.whenComplete((done, error) -> connection.tell(new Connection.Closed()));
-      return NotUsed.getInstance();
-    });
+    return Flow.<Message, Message, NotUsed>fromMaterializer((materializer, attributes) -> {
+      Outbox out = new Outbox(settings.outboundQueue(), settings.outboundQueueCharacters());
+      ActorRef<Connection.Command> connection = system.systemActorOf(
+          Connection.create(identity, settings, metrics, VERSION, codexHome, out), "connection-" + UUID.randomUUID(),
+          org.apache.pekko.actor.typed.Props.empty());
+      Duration timeout = settings.askTimeout();
+      Sink<Message, CompletionStage<Done>> in = Flow.<Message>create()
+          .mapAsync(1, message -> text(message, settings.maxMessageSize(), materializer))
+          .mapAsync(1, received -> AskPattern.<Connection.Command, Done>ask(connection,
+              ack -> new Connection.Inbound(received.text(), received.refusal(), ack), timeout, system.scheduler()))
+          .toMat(Sink.ignore(), org.apache.pekko.stream.javadsl.Keep.right());
+      return Flow.fromSinkAndSourceCoupledMat(in, out.source(), (inDone, notUsed) -> {
+        inDone.whenComplete((done, error) -> connection.tell(new Connection.Closed()));
+        return NotUsed.getInstance();
+      });
+    }).mapMaterializedValue(flow -> NotUsed.getInstance());
   }
 
   /** A client message as text, or why it is refused (the connection then closes). */

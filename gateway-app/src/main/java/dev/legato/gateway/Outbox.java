@@ -2,48 +2,49 @@ package dev.legato.gateway;
 
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.japi.Pair;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Keep;
-import org.apache.pekko.stream.Materializer;
-import org.apache.pekko.stream.QueueOfferResult;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * What a connection has said that its socket has not yet taken: at most {@code messages} messages, and
  * {@code characters} characters of text plus one message. Both bounds matter: a thread's updates come in
  * batches of any size, so counting messages alone would not bound what a client that does not read holds.
+ *
+ * <p>Its queue is the socket's own outbound source ({@link #source}), materialized with the socket's stream:
+ * no stream of its own in between. It is there before the connection reads its first message, so before
+ * anything is offered.
  */
 final class Outbox {
-  private final BoundedSourceQueue<Message> queue;
-  private final UniqueKillSwitch cut;
-  private final AtomicLong queued;
+  private final int messages;
   private final long characters;
+  private final AtomicLong queued = new AtomicLong();
+  private volatile BoundedSourceQueue<Message> queue;
+  private volatile UniqueKillSwitch cut;
 
-  private Outbox(BoundedSourceQueue<Message> queue, UniqueKillSwitch cut, AtomicLong queued, long characters) {
-    this.queue = queue;
-    this.cut = cut;
-    this.queued = queued;
+  Outbox(int messages, long characters) {
+    this.messages = messages;
     this.characters = characters;
   }
 
-  /** The outbox and the source that empties it into the socket. */
-  static Pair<Outbox, Source<Message, NotUsed>> create(int messages, long characters, Materializer materializer) {
-    AtomicLong queued = new AtomicLong();
-    Pair<Pair<BoundedSourceQueue<Message>, UniqueKillSwitch>, Source<Message, NotUsed>> source =
-        Source.<Message>queue(messages)
-            .map(message -> {
-              queued.addAndGet(-message.asTextMessage().getStrictText().length());
-              return message;
-            })
-            .viaMat(KillSwitches.single(), Keep.both())
-            .preMaterialize(materializer);
-    Outbox outbox = new Outbox(source.first().first(), source.first().second(), queued, characters);
-    return Pair.create(outbox, source.second());
+  /** The source that empties this outbox into the socket; materialize it once. */
+  Source<Message, NotUsed> source() {
+    return Source.<Message>queue(messages)
+        .map(message -> {
+          queued.addAndGet(-message.asTextMessage().getStrictText().length());
+          return message;
+        })
+        .viaMat(KillSwitches.single(), Keep.both())
+        .mapMaterializedValue(materialized -> {
+          queue = materialized.first();
+          cut = materialized.second();
+          return NotUsed.getInstance();
+        });
   }
 
   /**
