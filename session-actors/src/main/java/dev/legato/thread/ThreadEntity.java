@@ -1305,8 +1305,10 @@ public final class ThreadEntity
     if (turn == null) {
       return Effect().noReply().thenUnstashAll();
     }
-    if (unansweredPrompt != null && !promptResent && state instanceof Running running) {
-      // Lost before it said anything (e.g. scaled to zero just before the turn): a new agent gets the prompt.
+    if (linkState instanceof PodiumLink.LinkState.InstanceGone && unansweredPrompt != null && !promptResent
+        && state instanceof Running running) {
+      // Gone before it said anything (e.g. scaled to zero just before the turn): a new agent gets the prompt.
+      // Not after the link gave up: that instance may still live and work on it.
       promptResent = true;
       lostPromptTurnId = turn.turnId();
       respawn(running.info());

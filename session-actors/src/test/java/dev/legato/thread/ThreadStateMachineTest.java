@@ -694,15 +694,20 @@ class ThreadStateMachineTest {
     assertEquals("none", status().link());
   }
 
-  @ParameterizedTest
-  @ValueSource(strings = {"gone", "gave up"})
-  void anAgentLostBeforeItAnsweredKeepsTheTurnRunningForANewOne(String how) {
+  @Test
+  void anAgentGoneBeforeItAnsweredKeepsTheTurnRunningForANewOne() {
     Running running = running(); // its stalled agent has the prompt and has said nothing
-    PodiumLink.LinkState lost = how.equals("gone") ? new PodiumLink.LinkState.InstanceGone("scaled to zero")
-        : new PodiumLink.LinkState.GaveUp("10 attempts");
-    var result = link(lost);
+    var result = link(new PodiumLink.LinkState.InstanceGone("scaled to zero"));
     assertTrue(result.hasNoEvents(), "the prompt goes to a new agent (see ThreadEntityTest)");
     assertEquals(running, result.state());
+  }
+
+  @Test
+  void aLinkThatGaveUpBeforeTheAgentAnsweredFailsTheTurn() {
+    Running running = running(); // that instance may still live and work on the prompt: not sent twice
+    TurnEnded ended = link(new PodiumLink.LinkState.GaveUp("10 attempts")).eventOfType(TurnEnded.class);
+    assertEquals(running.turn().turnId(), ended.turnId());
+    assertEquals("failed", ended.outcome());
   }
 
   @Test
