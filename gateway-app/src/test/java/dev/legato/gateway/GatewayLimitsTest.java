@@ -24,9 +24,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The limits every connection is held to, with small values so that a test reaches them: message size,
@@ -35,24 +34,13 @@ import org.junit.jupiter.api.Test;
  */
 class GatewayLimitsTest {
   static final int MAX_MESSAGE = 4096;
-  static LegatoUnderTest legato;
-
-  @BeforeAll
-  static void start() throws Exception {
-    legato = LegatoUnderTest.start(Map.of(
-        "legato.gateway.max-message-size", String.valueOf(MAX_MESSAGE),
-        "legato.gateway.requests-per-second", "20",
-        "legato.gateway.request-burst", "20",
-        "legato.gateway.outbound-queue", "128",
-        "legato.gateway.outbound-queue-bytes", "64KiB"));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    legato.close();
-  }
-
-
+  @RegisterExtension
+  static final LegatoUnderTest legato = LegatoUnderTest.with(Map.of(
+      "legato.gateway.max-message-size", String.valueOf(MAX_MESSAGE),
+      "legato.gateway.requests-per-second", "20",
+      "legato.gateway.request-burst", "20",
+      "legato.gateway.outbound-queue", "128",
+      "legato.gateway.outbound-queue-bytes", "64KiB"));
 
   static String error(JsonNode response) {
     assertTrue(response.has("error"), "an error, not " + response);

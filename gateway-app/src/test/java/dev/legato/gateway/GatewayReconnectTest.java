@@ -12,9 +12,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A client that loses its socket in the middle of a turn and comes back on a new one: thread/resume gives it
@@ -22,17 +21,8 @@ import org.junit.jupiter.api.Test;
  * for is asked of it again.
  */
 class GatewayReconnectTest {
-  static LegatoUnderTest legato;
-
-  @BeforeAll
-  static void start() throws Exception {
-    legato = LegatoUnderTest.start(Map.of());
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    legato.close();
-  }
+  @RegisterExtension
+  static final LegatoUnderTest legato = LegatoUnderTest.with(Map.of());
 
   /** The agent's text in a turn of a Codex thread (its agentMessage items). */
   static String agentText(JsonNode turn) {

@@ -14,9 +14,8 @@ import dev.legato.podium.emulator.EmulatorSettings;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Threads outlive their agents: after the instance scaled itself to zero (the thread had let its link go) or
@@ -24,19 +23,10 @@ import org.junit.jupiter.api.Test;
  * short here so that this happens within a test.
  */
 class GatewayRecoveryTest {
-  static LegatoUnderTest legato;
-
-  @BeforeAll
-  static void start() throws Exception {
-    legato = LegatoUnderTest.start(EmulatorSettings.defaults().withIdleTimeout(Duration.ofSeconds(3)), Map.of(
-        "legato.thread.close-link-after", "1s",
-        "legato.thread.passivate-after", "2s"));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    legato.close();
-  }
+  @RegisterExtension
+  static final LegatoUnderTest legato = LegatoUnderTest.with(
+      EmulatorSettings.defaults().withIdleTimeout(Duration.ofSeconds(3)),
+      Map.of("legato.thread.close-link-after", "1s", "legato.thread.passivate-after", "2s"));
 
   static dev.legato.thread.ThreadEntity.ThreadStatus status(String threadId) {
     try {

@@ -15,28 +15,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Several clients on one thread, over real WebSockets: they see one stream, an approval is asked of all of
  * them, the first answer decides and the agent hears exactly one; questions are answered and used.
  */
 class GatewaySharedThreadTest {
-  static LegatoUnderTest legato;
-
-  @BeforeAll
-  static void start() throws Exception {
-    legato = LegatoUnderTest.start(Map.of());
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    legato.close();
-  }
-
-
+  @RegisterExtension
+  static final LegatoUnderTest legato = LegatoUnderTest.with(Map.of());
 
   /** The deltas and the end of a turn as one client saw them: what two clients must agree on. */
   static List<String> stream(List<JsonNode> messages) {

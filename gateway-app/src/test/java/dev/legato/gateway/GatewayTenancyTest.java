@@ -12,9 +12,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Tenants over the socket, with API keys and no loopback trust: who may connect at all, and that a tenant can
@@ -23,22 +22,11 @@ import org.junit.jupiter.api.Test;
 class GatewayTenancyTest {
   static final Map<String, String> ALPHA = Map.of("Authorization", "Bearer k1");
   static final Map<String, String> BETA = Map.of("Authorization", "Bearer k2");
-  static LegatoUnderTest legato;
-
-  @BeforeAll
-  static void start() throws Exception {
-    legato = LegatoUnderTest.start(Map.of(
-        "legato.gateway.auth.api-keys", "k1=alpha,k2=beta",
-        "legato.gateway.auth.loopback-anonymous", "off",
-        "legato.gateway.auth.allowed-origins", "https://console.example.com"));
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    legato.close();
-  }
-
-
+  @RegisterExtension
+  static final LegatoUnderTest legato = LegatoUnderTest.with(Map.of(
+      "legato.gateway.auth.api-keys", "k1=alpha,k2=beta",
+      "legato.gateway.auth.loopback-anonymous", "off",
+      "legato.gateway.auth.allowed-origins", "https://console.example.com"));
 
   @Test
   void onlyAKeyOpensTheSocketAndOnlyFromAnAllowedOrigin() throws Exception {

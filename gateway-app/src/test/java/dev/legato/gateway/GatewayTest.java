@@ -7,58 +7,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.typesafe.config.ConfigFactory;
-import dev.legato.podium.emulator.EmulatorSettings;
-import dev.legato.podium.emulator.PodiumEmulator;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Legato end to end over real WebSockets: the emulator as Podium, SQLite files, every message schema-checked. */
 class GatewayTest {
-  static PodiumEmulator emulator;
-  static Gateway gateway;
-  static String url;
-
-  @BeforeAll
-  static void start() throws Exception {
-    emulator = PodiumEmulator.start(EmulatorSettings.defaults());
-    Path data = Files.createTempDirectory("legato-gateway");
-    gateway = Gateway.start(ConfigFactory.parseMap(Map.of(
-            "legato.storage.data-dir", data.toString(),
-            "legato.podium.url", emulator.baseUrl(),
-            "legato.gateway.port", "0",
-            "pekko.loglevel", "WARNING"))
-        .withFallback(ConfigFactory.load()));
-    url = "ws://127.0.0.1:" + gateway.port();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    gateway.close();
-    emulator.stop();
-  }
-
+  @RegisterExtension
+  static final LegatoUnderTest legato = LegatoUnderTest.with(Map.of());
 
   static CodexClient client() throws Exception {
-    CodexClient client = new CodexClient(url);
-    client.initialize();
-    return client;
+    return legato.client();
   }
 
   @Test
   void healthAndReadinessAnswerOnTheSamePort() throws Exception {
     HttpClient http = HttpClient.newHttpClient();
-    String base = "http://127.0.0.1:" + gateway.port();
+    String base = "http://127.0.0.1:" + legato.gateway.port();
     assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
         HttpResponse.BodyHandlers.ofString()).statusCode());
     assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
@@ -70,7 +42,7 @@ class GatewayTest {
   @Test
   void operatorsSeeMetricsThreadsAndManagementHealth() throws Exception {
     HttpClient http = HttpClient.newHttpClient();
-    String base = "http://127.0.0.1:" + gateway.port();
+    String base = "http://127.0.0.1:" + legato.gateway.port();
     String threadId;
     try (CodexClient client = client()) {
       threadId = client.result("thread/start", params().put("model", "echo")).path("thread").path("id").asText();
@@ -105,7 +77,7 @@ class GatewayTest {
       assertEquals(400, http.send(HttpRequest.newBuilder(URI.create(base + "/admin/threads/nope")).build(),
           HttpResponse.BodyHandlers.ofString()).statusCode());
     }
-    String management = "http://127.0.0.1:" + gateway.managementPort();
+    String management = "http://127.0.0.1:" + legato.gateway.managementPort();
     assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(management + "/alive")).build(),
         HttpResponse.BodyHandlers.ofString()).statusCode());
     assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(management + "/ready")).build(),
@@ -114,7 +86,7 @@ class GatewayTest {
 
   @Test
   void theHandshakeAndBootstrapAnswerWhatTheCodexTuiAsks() throws Exception {
-    try (CodexClient client = new CodexClient(url + "/ws")) {
+    try (CodexClient client = new CodexClient(legato.url + "/ws")) {
       JsonNode early = client.call("account/read", params());
       assertEquals("Not initialized", early.path("error").path("message").asText());
       client.initialize();

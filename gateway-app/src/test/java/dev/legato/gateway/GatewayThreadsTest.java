@@ -18,25 +18,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** A tenant's threads over the socket: listing, reading, naming, archiving, deleting, unsubscribing. */
 class GatewayThreadsTest {
-  static LegatoUnderTest legato;
-
-  @BeforeAll
-  static void start() throws Exception {
-    legato = LegatoUnderTest.start(Map.of());
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    legato.close();
-  }
-
-
+  @RegisterExtension
+  static final LegatoUnderTest legato = LegatoUnderTest.with(Map.of());
 
   static List<String> ids(JsonNode page) {
     List<String> ids = new ArrayList<>();

@@ -15,28 +15,44 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A whole Legato for one test class: its own emulator as Podium, its own data directory of SQLite files and
- * a gateway on a free loopback port, configured with the given overrides of {@code reference.conf}.
+ * A whole Legato: its own emulator as Podium, its own data directory of SQLite files and a gateway on a
+ * free loopback port, configured with the given overrides of {@code reference.conf}. For a test class,
+ * {@code @RegisterExtension static final LegatoUnderTest legato = LegatoUnderTest.with(...)} starts it
+ * before the class's tests and stops it after them; {@link #start} starts one now.
  */
-final class LegatoUnderTest implements AutoCloseable {
-  final PodiumEmulator emulator;
-  final Gateway gateway;
-  final String url;
+final class LegatoUnderTest implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
+  private final EmulatorSettings podium;
+  private final Map<String, String> config;
+  PodiumEmulator emulator;
+  Gateway gateway;
+  String url;
 
-  private LegatoUnderTest(PodiumEmulator emulator, Gateway gateway) {
-    this.emulator = emulator;
-    this.gateway = gateway;
-    this.url = "ws://127.0.0.1:" + gateway.port();
+  private LegatoUnderTest(EmulatorSettings podium, Map<String, String> config) {
+    this.podium = podium;
+    this.config = config;
+  }
+
+  static LegatoUnderTest with(Map<String, String> config) {
+    return with(EmulatorSettings.defaults(), config);
+  }
+
+  static LegatoUnderTest with(EmulatorSettings podium, Map<String, String> config) {
+    return new LegatoUnderTest(podium, config);
   }
 
   static LegatoUnderTest start(Map<String, String> config) throws Exception {
-    return start(EmulatorSettings.defaults(), config);
+    LegatoUnderTest legato = with(config);
+    legato.begin();
+    return legato;
   }
 
-  static LegatoUnderTest start(EmulatorSettings podium, Map<String, String> config) throws Exception {
-    PodiumEmulator emulator = PodiumEmulator.start(podium);
+  private void begin() throws Exception {
+    emulator = PodiumEmulator.start(podium);
     try {
       Path data = Files.createTempDirectory("legato-e2e");
       Map<String, String> all = new HashMap<>(Map.of(
@@ -45,11 +61,22 @@ final class LegatoUnderTest implements AutoCloseable {
           "legato.gateway.port", "0",
           "pekko.loglevel", "WARNING"));
       all.putAll(config);
-      return new LegatoUnderTest(emulator, Gateway.start(ConfigFactory.parseMap(all).withFallback(ConfigFactory.load())));
+      gateway = Gateway.start(ConfigFactory.parseMap(all).withFallback(ConfigFactory.load()));
+      url = "ws://127.0.0.1:" + gateway.port();
     } catch (Exception | Error e) {
       emulator.stop();
       throw e;
     }
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) throws Exception {
+    begin();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) throws Exception {
+    close();
   }
 
   /** A connected client that has done the handshake. */
@@ -85,9 +112,13 @@ final class LegatoUnderTest implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
-      gateway.close();
+      if (gateway != null) {
+        gateway.close();
+      }
     } finally {
-      emulator.stop();
+      if (emulator != null) {
+        emulator.stop();
+      }
     }
   }
 }
