@@ -668,7 +668,7 @@ public final class ThreadEntity
     }
     if (command instanceof Reconnect r) {
       respawning = false;
-      openLink(r.instanceId()); // the instance still runs: the stashed turns (or a lost prompt) go out once connected
+      openLink(r.instanceId()); // it still runs: the stashed turns (or a lost prompt) go out once connected
       return Effect().noReply().thenUnstashAll();
     }
     if (command instanceof RespawnFailed r) {

@@ -212,8 +212,9 @@ class ThreadEntityTest {
     List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
     assertEquals("completed", last(updates, ThreadEntity.TurnEnded.class).outcome());
     ThreadEntity.InstanceReplaced replaced = updates.stream()
-        .filter(u -> u instanceof ThreadEntity.ThreadUpdate.Persisted p && p.event() instanceof ThreadEntity.InstanceReplaced)
-        .map(u -> (ThreadEntity.InstanceReplaced) ((ThreadEntity.ThreadUpdate.Persisted) u).event())
+        .filter(ThreadEntity.ThreadUpdate.Persisted.class::isInstance)
+        .map(u -> ((ThreadEntity.ThreadUpdate.Persisted) u).event())
+        .filter(ThreadEntity.InstanceReplaced.class::isInstance).map(ThreadEntity.InstanceReplaced.class::cast)
         .findFirst().orElseThrow();
     assertTrue(!replaced.instanceId().equals(lost), "a new instance");
     List<Rows.Message> messages = thread.read(ThreadDatabase::messages);
