@@ -49,6 +49,8 @@ public final class GatewayMetrics {
     }
     FunctionCounter.builder("legato.podium.link.losses", threads, ThreadMeters::linkLosses)
         .description("Podium links lost (instance gone or reconnecting gave up)").register(registry);
+    FunctionCounter.builder("legato.turns.prompts.resent", threads, ThreadMeters::promptsResent)
+        .description("prompts sent to a new agent because the first was gone before it answered").register(registry);
     FunctionCounter.builder("legato.turns.started", threads, ThreadMeters::turnsStarted).register(registry);
     for (String outcome : ThreadMeters.OUTCOMES) {
       FunctionCounter.builder("legato.turns.ended", threads, t -> t.turnsEnded(outcome)).tag("outcome", outcome)

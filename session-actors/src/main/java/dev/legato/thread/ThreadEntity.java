@@ -1311,6 +1311,7 @@ public final class ThreadEntity
       // Not after the link gave up: that instance may still live and work on it.
       promptResent = true;
       lostPromptTurnId = turn.turnId();
+      meters.promptResent();
       respawn(running.info());
       return Effect().noReply();
     }

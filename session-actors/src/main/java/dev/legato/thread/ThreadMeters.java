@@ -23,6 +23,7 @@ public final class ThreadMeters implements Extension {
   private final LongAdder turnsStarted = new LongAdder();
   private final LongAdder deltas = new LongAdder();
   private final LongAdder linkLosses = new LongAdder();
+  private final LongAdder promptsResent = new LongAdder();
   private final LongAdder persists = new LongAdder();
   private final LongAdder persistNanos = new LongAdder();
   private final AtomicLong maxPersistNanos = new AtomicLong();
@@ -60,6 +61,11 @@ public final class ThreadMeters implements Extension {
     linkLosses.increment();
   }
 
+  /** A turn's prompt went to a new agent: the first was gone before it answered. */
+  void promptResent() {
+    promptsResent.increment();
+  }
+
   void persisted(long nanos) {
     persists.increment();
     persistNanos.add(nanos);
@@ -88,6 +94,10 @@ public final class ThreadMeters implements Extension {
 
   public long linkLosses() {
     return linkLosses.sum();
+  }
+
+  public long promptsResent() {
+    return promptsResent.sum();
   }
 
   public long persists() {

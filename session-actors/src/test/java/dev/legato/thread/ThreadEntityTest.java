@@ -206,6 +206,7 @@ class ThreadEntityTest {
     Thread thread = new Thread("echo");
     String lost = thread.status().instanceId();
     emulator.faults().stall(lost, Duration.ofMinutes(10)); // it will get the prompt and say nothing
+    long resentBefore = ThreadMeters.get(testKit.system()).promptsResent();
     assertTrue(thread.startTurn("the lamp room").isSuccess());
     emulator.faults().killInstance(lost); // as if scaled to zero just before the turn came
 
@@ -220,6 +221,7 @@ class ThreadEntityTest {
     List<Rows.Message> messages = thread.read(ThreadDatabase::messages);
     assertEquals(2, messages.size(), "the prompt once, its answer once: " + messages);
     assertTrue(messages.get(1).text().contains("the lamp room"), messages.toString());
+    assertEquals(resentBefore + 1, ThreadMeters.get(testKit.system()).promptsResent(), "counted for operators");
   }
 
   @Test
