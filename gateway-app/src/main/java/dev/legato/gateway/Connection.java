@@ -252,7 +252,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         ThreadEntity.Resume::new, settings.askTimeout()), resumed -> {
           unsubscribe(threadId);
           CodexThreads.Subscription subscription = CodexThreads.resumed(summary, resumed);
-          reply(id, subscription.resumeResponse(!params.path("excludeTurns").asBoolean(false)));
+          reply(id, subscription.resumeResponse(withTurns(params)));
           subscribe(threadId, subscription, resumed.lastSequenceNr());
         }));
   }
@@ -265,7 +265,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void threadFork(JsonNode id, ObjectNode params) {
     UUID sourceId = threadId(params);
     String lastTurnId = text(params, "lastTurnId");
-    boolean withTurns = !params.path("excludeTurns").asBoolean(false);
+    boolean withTurns = withTurns(params);
     owned(id, sourceId, source -> await(id, thread(sourceId).<ThreadEntity.Resumed>askWithStatus(
         ThreadEntity.Read::new, settings.askTimeout()), read -> {
           List<ThreadEntity.Event> history = CodexThreads.forkedHistory(
@@ -614,6 +614,11 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     } catch (IllegalArgumentException e) {
       throw Failure.params("threadId must be a UUID, not '" + id + "'");
     }
+  }
+
+  /** Whether a resume or fork answers with the thread's turns: not when the client asks {@code excludeTurns}. */
+  private static boolean withTurns(JsonNode params) {
+    return !params.path("excludeTurns").asBoolean(false);
   }
 
   private static String text(JsonNode params, String field) {

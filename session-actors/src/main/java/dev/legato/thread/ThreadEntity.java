@@ -383,11 +383,11 @@ public final class ThreadEntity
   private boolean respawning;
   private String lastRespawnFailure;
   /**
-   * The running turn's prompt while its agent has said nothing yet: if the agent is lost before it answers
-   * (its instance was scaled to zero or killed just before the turn), a new instance gets the prompt, once.
+   * The running turn's prompt while its first agent has said nothing yet: if that agent is gone before it
+   * answers (its instance was scaled to zero or killed just before the turn), a new instance gets the prompt.
+   * Cleared once the prompt went out again, so that it goes to a second agent only once.
    */
   private String unansweredPrompt;
-  private boolean promptResent;
   /** The turn whose lost prompt goes to the re-spawned agent once its link is up. */
   private String lostPromptTurnId;
   /** The conversation a re-spawned agent is given with its first message. */
@@ -869,7 +869,6 @@ public final class ThreadEntity
           commands.clear();
           specializedToolCalls.clear();
           unansweredPrompt = started.text();
-          promptResent = false;
           lostPromptTurnId = null;
           publish(started);
           if (state.info().tenant() != null) { // the listing shows the latest prompt and activity
@@ -1285,9 +1284,10 @@ public final class ThreadEntity
       reportLink();
       Turn turn = turn(state);
       if (turn != null && turn.turnId().equals(lostPromptTurnId)) {
-        lostPromptTurnId = null;
         link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(turn.messageId(), unansweredPrompt, hydration),
             sendResults));
+        lostPromptTurnId = null;
+        unansweredPrompt = null; // once
         hydration = List.of();
       }
       return Effect().noReply().thenUnstashAll();
@@ -1305,11 +1305,10 @@ public final class ThreadEntity
     if (turn == null) {
       return Effect().noReply().thenUnstashAll();
     }
-    if (linkState instanceof PodiumLink.LinkState.InstanceGone && unansweredPrompt != null && !promptResent
+    if (linkState instanceof PodiumLink.LinkState.InstanceGone && unansweredPrompt != null && lostPromptTurnId == null
         && state instanceof Running running) {
       // Gone before it said anything (e.g. scaled to zero just before the turn): a new agent gets the prompt.
       // Not after the link gave up: that instance may still live and work on it.
-      promptResent = true;
       lostPromptTurnId = turn.turnId();
       meters.promptResent();
       respawn(running.info());

@@ -59,28 +59,37 @@ class ThreadEntityTest {
 
   /** A started thread with a subscriber. */
   static final class Thread {
+    final ActorTestKit kit;
     final UUID id = UUID.randomUUID();
-    final ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
-    final TestProbe<ThreadEntity.ThreadUpdate> updates = testKit.createTestProbe();
+    final ActorRef<ThreadEntity.Command> entity;
+    final TestProbe<ThreadEntity.ThreadUpdate> updates;
 
     Thread(String agentType) {
-      TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
+      this(testKit, agentType);
+    }
+
+    /** On the node of {@code kit}. */
+    Thread(ActorTestKit kit, String agentType) {
+      this.kit = kit;
+      this.entity = kit.spawn(ThreadEntity.create(id));
+      this.updates = kit.createTestProbe();
+      TestProbe<StatusReply<ThreadEntity.Created>> created = kit.createTestProbe();
       entity.tell(new ThreadEntity.Create(agentType, "/work", null, created.getRef()));
       assertTrue(created.receiveMessage(TIMEOUT).isSuccess());
-      TestProbe<StatusReply<Done>> subscribed = testKit.createTestProbe();
+      TestProbe<StatusReply<Done>> subscribed = kit.createTestProbe();
       entity.tell(new ThreadEntity.Subscribe(updates.getRef(), null, subscribed.getRef()));
       assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
       updates.expectMessageClass(ThreadEntity.ThreadUpdate.Live.class, TIMEOUT);
     }
 
     ThreadEntity.Resumed resume() {
-      TestProbe<StatusReply<ThreadEntity.Resumed>> reply = testKit.createTestProbe();
+      TestProbe<StatusReply<ThreadEntity.Resumed>> reply = kit.createTestProbe();
       entity.tell(new ThreadEntity.Resume(reply.getRef()));
       return reply.receiveMessage(TIMEOUT).getValue();
     }
 
     void awaitLink(String state) {
-      TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+      TestProbe<ThreadEntity.ThreadStatus> status = kit.createTestProbe();
       status.awaitAssert(TIMEOUT, () -> {
         entity.tell(new ThreadEntity.GetStatus(status.getRef()));
         assertEquals(state, status.receiveMessage(TIMEOUT).link());
@@ -89,13 +98,13 @@ class ThreadEntityTest {
     }
 
     StatusReply<ThreadEntity.TurnAccepted> startTurn(String text) {
-      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> reply = testKit.createTestProbe();
+      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> reply = kit.createTestProbe();
       entity.tell(new ThreadEntity.StartTurn(text, reply.getRef()));
       return reply.receiveMessage(TIMEOUT);
     }
 
     ThreadEntity.ThreadStatus status() {
-      TestProbe<ThreadEntity.ThreadStatus> reply = testKit.createTestProbe();
+      TestProbe<ThreadEntity.ThreadStatus> reply = kit.createTestProbe();
       entity.tell(new ThreadEntity.GetStatus(reply.getRef()));
       return reply.receiveMessage(TIMEOUT);
     }
@@ -113,7 +122,7 @@ class ThreadEntityTest {
     }
 
     <T> T read(java.util.function.Function<ThreadDatabase, T> query) throws Exception {
-      return SessionStorage.get(testKit.system()).readThread(id, query).toCompletableFuture().get(15, TimeUnit.SECONDS);
+      return SessionStorage.get(kit.system()).readThread(id, query).toCompletableFuture().get(15, TimeUnit.SECONDS);
     }
   }
 
@@ -229,27 +238,13 @@ class ThreadEntityTest {
     // A node of its own: the refused calls open its Podium client's circuit breaker, not the other tests'.
     ActorTestKit node = ownNode(Map.of());
     try {
-      ActorRef<ThreadEntity.Command> entity = node.spawn(ThreadEntity.create(UUID.randomUUID()));
-      TestProbe<StatusReply<ThreadEntity.Created>> created = node.createTestProbe();
-      entity.tell(new ThreadEntity.Create("echo", "/work", null, created.getRef()));
-      String lost = created.receiveMessage(TIMEOUT).getValue().instanceId();
-      TestProbe<ThreadEntity.ThreadUpdate> updates = node.createTestProbe();
-      TestProbe<StatusReply<Done>> subscribed = node.createTestProbe();
-      entity.tell(new ThreadEntity.Subscribe(updates.getRef(), null, subscribed.getRef()));
-      assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
+      Thread thread = new Thread(node, "echo");
+      String lost = thread.status().instanceId();
       emulator.faults().stall(lost, Duration.ofMinutes(10));
-      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = node.createTestProbe();
-      entity.tell(new ThreadEntity.StartTurn("nobody home", accepted.getRef()));
-      assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess());
+      assertTrue(thread.startTurn("nobody home").isSuccess());
       emulator.faults().failRestCalls(1.0); // Podium refuses the new instance
       emulator.faults().killInstance(lost);
-      ThreadEntity.TurnEnded ended = null;
-      while (ended == null) {
-        if (updates.receiveMessage(Duration.ofSeconds(30)) instanceof ThreadEntity.ThreadUpdate.Persisted p
-            && p.event() instanceof ThreadEntity.TurnEnded e) {
-          ended = e;
-        }
-      }
+      ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
       assertEquals("failed", ended.outcome());
       assertTrue(ended.error().contains("could not be started again"), ended.error());
     } finally {

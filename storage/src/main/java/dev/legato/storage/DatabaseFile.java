@@ -372,7 +372,8 @@ final class DatabaseFile {
     }
   }
 
-  private static void deleteTree(Path root) throws IOException {
+  /** Removes a folder and everything in it; nothing when it is not there. */
+  static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }

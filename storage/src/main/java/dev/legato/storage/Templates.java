@@ -9,9 +9,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * New database files start as copies of an empty one with the current schema, made once per process:
@@ -77,18 +75,13 @@ final class Templates {
     } catch (IOException | SQLException e) {
       throw new StorageException("cannot build an empty database to copy: " + e.getMessage(), e);
     } finally {
-      deleteQuietly(directory);
-    }
-  }
-
-  private static void deleteQuietly(Path directory) {
-    if (directory == null) {
-      return;
-    }
-    try (Stream<Path> files = Files.walk(directory)) {
-      files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-    } catch (IOException e) {
-      // a temporary directory left behind
+      if (directory != null) {
+        try {
+          DatabaseFile.deleteTree(directory);
+        } catch (IOException e) {
+          // a temporary directory left behind
+        }
+      }
     }
   }
 }
