@@ -10,7 +10,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.NotUsed;
-import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.BoundedSourceQueue;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -25,13 +24,11 @@ import org.apache.pekko.stream.javadsl.Source;
  */
 final class NativeSocket {
   private final WebSocket webSocket;
-  private final Source<String, NotUsed> incoming;
   private final BoundedSourceQueue<String> outgoing;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private NativeSocket(WebSocket webSocket, Source<String, NotUsed> incoming, BoundedSourceQueue<String> outgoing) {
+  private NativeSocket(WebSocket webSocket, BoundedSourceQueue<String> outgoing) {
     this.webSocket = webSocket;
-    this.incoming = incoming;
     this.outgoing = outgoing;
   }
 
@@ -45,46 +42,53 @@ final class NativeSocket {
     }
   }
 
+  /**
+   * Opens a socket whose incoming text frames run into {@code reader}, which is materialized at once, before
+   * the upgrade is answered: the frames' whole path exists for as long as the attempt takes. (Handing a
+   * pre-materialized source to a reader later broke under load: Pekko cancels such a source when nobody
+   * subscribes within {@code subscription-timeout}, 5 s, and a slow upgrade then left a link whose socket
+   * was open but whose stream had died with "Processor actor terminated".) The reader's stream completes
+   * when Podium closes the socket and fails when it breaks or the attempt fails.
+   */
   static CompletionStage<NativeSocket> connect(HttpClient http, URI uri, Optional<String> apiKey, int incomingBuffer,
                                                int outgoingBuffer, int maxFrame, Duration keepAlive,
-                                               Materializer materializer, NativeCodec codec) {
-    Pair<BoundedSourceQueue<String>, Source<String, NotUsed>> in = Source.<String>queue(incomingBuffer).preMaterialize(materializer);
-    Listener listener = new Listener(in.first(), incomingBuffer, maxFrame, codec);
+                                               Materializer materializer, NativeCodec codec,
+                                               Sink<String, NotUsed> reader) {
+    Listener listener = new Listener(incomingBuffer, maxFrame, codec);
+    BoundedSourceQueue<String> in = Source.<String>queue(incomingBuffer)
+        .map(text -> {
+          listener.requestOne(); // a buffer slot is free again
+          return text;
+        })
+        .to(reader)
+        .run(materializer);
+    listener.queue = in;
     WebSocket.Builder builder = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10));
     apiKey.ifPresent(key -> builder.header("Authorization", "Bearer " + key));
     return builder.buildAsync(uri, listener)
         .handle((webSocket, error) -> {
           if (error != null) {
             Throwable cause = PodiumClient.unwrap(error);
-            in.first().fail(cause);
+            in.fail(cause);
             if (cause instanceof WebSocketHandshakeException refused) {
               int status = refused.getResponse().statusCode();
               throw new ConnectFailed("WebSocket upgrade answered " + status, Optional.of(status), cause);
             }
             throw new ConnectFailed("cannot connect: " + cause, Optional.empty(), cause);
           }
-          Source<String, NotUsed> incoming = in.second().map(text -> {
-            webSocket.request(1); // a buffer slot is free again
-            return text;
-          });
           BoundedSourceQueue<String> outgoing = Source.<String>queue(outgoingBuffer)
               .map(Optional::of)
               .keepAlive(keepAlive, Optional::<String>empty) // empty: a ping when nothing was sent for a while
               .mapAsync(1, text -> send(webSocket, text))
               .to(Sink.ignore())
               .run(materializer);
-          return new NativeSocket(webSocket, incoming, outgoing);
+          return new NativeSocket(webSocket, outgoing);
         });
   }
 
   /** One send at a time, as the JDK client requires; pings travel the same way. */
   private static CompletionStage<WebSocket> send(WebSocket webSocket, Optional<String> text) {
     return text.isPresent() ? webSocket.sendText(text.get(), true) : webSocket.sendPing(ByteBuffer.allocate(0));
-  }
-
-  /** The incoming text frames; completes when Podium closes the socket, fails when it breaks. Run once. */
-  Source<String, NotUsed> incoming() {
-    return incoming;
   }
 
   /** Queues a frame to send; {@code false} when the buffer is full or the socket is closed. */
@@ -107,22 +111,29 @@ final class NativeSocket {
 
   /** Hands complete text frames to the incoming queue; runs on the JDK client's threads, one call at a time. */
   private static final class Listener implements WebSocket.Listener {
-    private final BoundedSourceQueue<String> queue;
+    /** Set before the socket is asked to open, so before any callback. */
+    volatile BoundedSourceQueue<String> queue;
+    /** Set by {@link #onOpen}, which comes before any frame reaches the queue. */
+    private volatile WebSocket webSocket;
     private final int initialDemand;
     private final int maxFrame;
     private final NativeCodec codec;
     private StringBuilder partial;
     private boolean oversized;
 
-    Listener(BoundedSourceQueue<String> queue, int initialDemand, int maxFrame, NativeCodec codec) {
-      this.queue = queue;
+    Listener(int initialDemand, int maxFrame, NativeCodec codec) {
       this.initialDemand = initialDemand;
       this.maxFrame = maxFrame;
       this.codec = codec;
     }
 
+    void requestOne() {
+      webSocket.request(1);
+    }
+
     @Override
     public void onOpen(WebSocket webSocket) {
+      this.webSocket = webSocket;
       webSocket.request(initialDemand);
     }
 
@@ -149,7 +160,7 @@ final class NativeSocket {
           webSocket.request(1);
           return null;
         }
-        queue.offer(whole);
+        offer(whole);
         return null;
       }
       if (data.length() > maxFrame) {
@@ -157,8 +168,17 @@ final class NativeSocket {
         webSocket.request(1);
         return null;
       }
-      queue.offer(data.toString());
+      offer(data.toString());
       return null;
+    }
+
+    /** A frame for the reader; dropped once the reader's stream has ended (the link let the socket go). */
+    private void offer(String text) {
+      try {
+        queue.offer(text);
+      } catch (IllegalStateException ended) {
+        // the reader is gone: nobody wants this frame
+      }
     }
 
     @Override
@@ -181,13 +201,21 @@ final class NativeSocket {
 
     @Override
     public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-      queue.complete();
+      try {
+        queue.complete();
+      } catch (IllegalStateException ended) {
+        // the reader's stream ended already
+      }
       return null;
     }
 
     @Override
     public void onError(WebSocket webSocket, Throwable error) {
-      queue.fail(error);
+      try {
+        queue.fail(error);
+      } catch (IllegalStateException ended) {
+        // the reader's stream ended already
+      }
     }
   }
 }

@@ -13,6 +13,8 @@ final class Collector {
     record Event(AgentEvent event) implements Seen {}
 
     record State(PodiumLink.LinkState state) implements Seen {}
+
+    record Delivered(PodiumLink.Delivered delivered) implements Seen {}
   }
 
   static Behavior<PodiumLink.Output> create(ActorRef<Seen> probe) {
@@ -20,6 +22,10 @@ final class Collector {
         .onMessage(PodiumLink.Events.class, batch -> {
           batch.events().forEach(e -> probe.tell(new Seen.Event(e)));
           batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
+          return Behaviors.same();
+        })
+        .onMessage(PodiumLink.Delivered.class, delivered -> {
+          probe.tell(new Seen.Delivered(delivered));
           return Behaviors.same();
         })
         .onMessage(PodiumLink.StateChanged.class, change -> {

@@ -234,6 +234,7 @@ class PodiumLinkTest {
     start(EmulatorSettings.defaults());
     Session session = new Session("echo");
     emulator.faults().dropSocket(session.instanceId);
+    session.expectState(PodiumLink.LinkState.Dropped.class);
     PodiumLink.LinkState.Reconnecting reconnecting = session.expectState(PodiumLink.LinkState.Reconnecting.class);
     assertEquals(1, reconnecting.attempt());
     session.expectState(PodiumLink.LinkState.Connected.class);
@@ -246,6 +247,7 @@ class PodiumLinkTest {
     start(EmulatorSettings.defaults());
     Session session = new Session("echo");
     emulator.faults().killInstance(session.instanceId);
+    session.expectState(PodiumLink.LinkState.Dropped.class); // the owner hears of the drop before the verdict
     PodiumLink.LinkState.InstanceGone gone = session.expectState(PodiumLink.LinkState.InstanceGone.class);
     assertTrue(gone.reason().contains("terminated") || gone.reason().contains("gone"), gone.reason());
     session.seen.expectNoMessage(Duration.ofMillis(300));
@@ -255,6 +257,7 @@ class PodiumLinkTest {
   void anInstanceThatScaledToZeroIsGone() throws Exception {
     start(EmulatorSettings.defaults().withIdleTimeout(Duration.ofMillis(300)));
     Session session = new Session("echo");
+    session.expectState(PodiumLink.LinkState.Dropped.class);
     session.expectState(PodiumLink.LinkState.InstanceGone.class);
   }
 
@@ -279,21 +282,104 @@ class PodiumLinkTest {
   }
 
   @Test
-  void commandsAreRefusedWithAClearErrorWhileTheLinkIsDown() throws Exception {
+  void commandsSentWhileTheLinkIsDownGoOutOnceItIsBackUp() throws Exception {
     start(EmulatorSettings.defaults());
     Session session = new Session("echo");
     emulator.faults().restLatency(Duration.ofMillis(600)); // keeps the link in its "is the instance alive?" check
     emulator.faults().dropSocket(session.instanceId);
-    Thread.sleep(150);
+    session.expectState(PodiumLink.LinkState.Dropped.class); // at once, before the check answers
     TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
-    session.link.tell(new PodiumLink.Send(new AgentCommand.Steer("x"), reply.getRef()));
-    StatusReply<Done> refused = reply.receiveMessage(Duration.ofSeconds(5));
-    assertTrue(refused.isError());
-    assertTrue(refused.getError().getMessage().contains("not connected"), refused.getError().getMessage());
+    session.link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage("msg_held", "held while down", List.of()),
+        reply.getRef()));
+    reply.expectNoMessage(Duration.ofMillis(200)); // held, neither refused nor sent
     emulator.faults().reset();
     session.expectState(PodiumLink.LinkState.Reconnecting.class);
     session.expectState(PodiumLink.LinkState.Connected.class);
-    session.send(new AgentCommand.Steer("accepted again"));
+    assertTrue(reply.receiveMessage(Duration.ofSeconds(5)).isSuccess());
+    assertTrue(text(session.turn()).contains("held while down"), "the held prompt reached the agent");
+  }
+
+  @Test
+  void aDeliveredCommandsFateReachesTheOwnerInOrderWithTheLinksNews() throws Exception {
+    start(EmulatorSettings.defaults());
+    Session session = new Session("echo");
+    AgentCommand prompt = new AgentCommand.ProcessMessage("msg_up", "while up", List.of());
+    session.link.tell(new PodiumLink.Deliver(prompt));
+    assertEquals(new Collector.Seen.Delivered(new PodiumLink.Delivered(prompt, null)),
+        session.seen.receiveMessage(Duration.ofSeconds(5)));
+    assertTrue(text(session.turn()).contains("while up"));
+
+    emulator.faults().restLatency(Duration.ofMillis(400));
+    emulator.faults().dropSocket(session.instanceId);
+    session.expectState(PodiumLink.LinkState.Dropped.class);
+    AgentCommand held = new AgentCommand.ProcessMessage("msg_down", "while down", List.of());
+    session.link.tell(new PodiumLink.Deliver(held));
+    emulator.faults().reset();
+    session.expectState(PodiumLink.LinkState.Reconnecting.class);
+    assertEquals(new Collector.Seen.State(new PodiumLink.LinkState.Connected()), session.seen.receiveMessage(Duration.ofSeconds(10)));
+    assertEquals(new Collector.Seen.Delivered(new PodiumLink.Delivered(held, null)),
+        session.seen.receiveMessage(Duration.ofSeconds(5)), "held until the link was up again, then sent");
+    assertTrue(text(session.turn()).contains("while down"));
+  }
+
+  @Test
+  void commandsHeldByALinkThatGivesUpAreRefusedWithTheReason() throws Exception {
+    start(EmulatorSettings.defaults());
+    Session session = new Session("echo");
+    emulator.faults().restLatency(Duration.ofMillis(400));
+    emulator.faults().dropSocket(session.instanceId);
+    session.expectState(PodiumLink.LinkState.Dropped.class);
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    session.link.tell(new PodiumLink.Send(new AgentCommand.Steer("never sent"), reply.getRef()));
+    emulator.faults().killInstance(session.instanceId);
+    session.expectState(PodiumLink.LinkState.InstanceGone.class);
+    StatusReply<Done> refused = reply.receiveMessage(Duration.ofSeconds(5));
+    assertTrue(refused.isError());
+    assertTrue(refused.getError().getMessage().contains("closed"), refused.getError().getMessage());
+  }
+
+  /**
+   * A WebSocket upgrade slower than Pekko's subscription timeout (5 s by default, 300 ms here) used to leave
+   * a link whose socket was open but whose reading stream had died ("Processor actor terminated"): the link
+   * reconnected, so that a prompt sent on the first socket was answered on a socket nobody read.
+   */
+  @Test
+  void anUpgradeSlowerThanTheSubscriptionTimeoutStillGivesAWorkingLink() throws Exception {
+    ActorTestKit strict = ActorTestKit.create(com.typesafe.config.ConfigFactory.parseString(
+        "pekko.stream.materializer.subscription-timeout.timeout = 300ms"));
+    try {
+      start(EmulatorSettings.defaults());
+      PodiumClient strictClient = new PodiumClient(strict.system(), PodiumClientTest.settings(emulator.baseUrl(), null));
+      String instanceId = PodiumClientTest.await(strictClient.createInstance(
+          PodiumClientTest.await(strictClient.resolveDeployment("echo")), Map.of(), Map.of())).instanceId();
+      emulator.faults().socketLatency(Duration.ofMillis(1_000));
+      TestProbe<Collector.Seen> seen = strict.createTestProbe();
+      ActorRef<PodiumLink.Command> link = strict.spawn(PodiumLink.create(strictClient, strictClient.settings(), codec,
+          instanceId, strict.spawn(Collector.create(seen.getRef()))));
+      Collector.Seen first = seen.receiveMessage(Duration.ofSeconds(10));
+      assertEquals(new Collector.Seen.State(new PodiumLink.LinkState.Connected()), first);
+      TestProbe<StatusReply<Done>> reply = strict.createTestProbe();
+      link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage("msg_slow", "after a slow upgrade", List.of()),
+          reply.getRef()));
+      assertTrue(reply.receiveMessage(Duration.ofSeconds(5)).isSuccess());
+      StringBuilder answer = new StringBuilder();
+      while (true) {
+        Collector.Seen next = seen.receiveMessage(Duration.ofSeconds(10));
+        if (next instanceof Collector.Seen.State state) {
+          throw new AssertionError("the link changed state in the middle of the turn: " + state.state());
+        }
+        AgentEvent event = ((Collector.Seen.Event) next).event();
+        if (event instanceof AgentEvent.TextDelta delta) {
+          answer.append(delta.text());
+        }
+        if (event instanceof AgentEvent.MessageCompleted) {
+          break;
+        }
+      }
+      assertTrue(answer.toString().contains("after a slow upgrade"), answer.toString());
+    } finally {
+      strict.shutdownTestKit();
+    }
   }
 
   @Test
@@ -316,7 +402,7 @@ class PodiumLinkTest {
           session.prompt("alive");
           assertTrue(text(session.turn()).contains("alive"));
         } else {
-          session.expectState(PodiumLink.LinkState.Reconnecting.class); // the server closed the idle socket
+          session.expectState(PodiumLink.LinkState.Dropped.class); // the server closed the idle socket
         }
         session.link.tell(new PodiumLink.Close());
       }

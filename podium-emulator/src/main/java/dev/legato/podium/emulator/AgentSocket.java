@@ -137,8 +137,10 @@ final class AgentSocket {
       return;
     }
     JsonNode content = frame.path("content");
+    String type = frame.get("type").asText();
+    instance.frameReceived(content.path("message_id").isTextual() ? type + " " + content.get("message_id").asText() : type);
     try {
-      switch (frame.get("type").asText()) {
+      switch (type) {
         case "ping" -> send(List.of(new OutboundFrame.Raw("{\"type\":\"pong\"}")));
         case "process_message" -> processMessage(content);
         case "steer" -> steer(content);

@@ -21,6 +21,7 @@ public final class Faults {
   private double failShare;
   private double failCredit;
   private Duration restLatency = Duration.ZERO;
+  private Duration socketLatency = Duration.ZERO;
 
   Faults(Function<String, Optional<Instance>> instances, Supplier<Collection<Instance>> allInstances) {
     this.instances = instances;
@@ -60,6 +61,21 @@ public final class Faults {
     restLatency = latency;
   }
 
+  /**
+   * Delays every WebSocket upgrade by this much before it is answered, as an overloaded Podium (or
+   * network) would: the client's connection attempt is in flight that long.
+   */
+  public synchronized void socketLatency(Duration latency) {
+    if (latency.isNegative()) {
+      throw new IllegalArgumentException("latency must not be negative: " + latency);
+    }
+    socketLatency = latency;
+  }
+
+  public synchronized Duration socketLatency() {
+    return socketLatency;
+  }
+
   /** Sends a frame that is not valid JSON on the instance's socket. */
   public boolean sendMalformedFrame(String instanceId) {
     return send(instanceId, new OutboundFrame.Raw("{\"type\":\"update\",\"messageType\":\"text_delta\",\"content\":{"));
@@ -85,6 +101,7 @@ public final class Faults {
       failShare = 0.0;
       failCredit = 0.0;
       restLatency = Duration.ZERO;
+      socketLatency = Duration.ZERO;
     }
     allInstances.get().forEach(Instance::unstall);
   }
@@ -122,6 +139,7 @@ public final class Faults {
   }
 
   synchronized ObjectNode toJson() {
-    return Json.object().put("fail_share", failShare).put("rest_latency_ms", restLatency.toMillis());
+    return Json.object().put("fail_share", failShare).put("rest_latency_ms", restLatency.toMillis())
+        .put("socket_latency_ms", socketLatency.toMillis());
   }
 }

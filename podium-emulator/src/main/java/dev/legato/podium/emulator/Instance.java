@@ -35,6 +35,9 @@ final class Instance {
   private int turnsCreated;
   private AgentSocket socket;
   private final AtomicLong framesWritten = new AtomicLong();
+  /** What the client sent, in order: each frame's type, and the message it names when it names one. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<String> framesReceived =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   Instance(String id, String agentId, Deployment deployment, ObjectNode config, Instant createdAt) {
     this.id = id;
@@ -48,6 +51,14 @@ final class Instance {
 
   String id() {
     return id;
+  }
+
+  void frameReceived(String description) {
+    framesReceived.add(description);
+  }
+
+  java.util.List<String> framesReceived() {
+    return java.util.List.copyOf(framesReceived);
   }
 
   String agentId() {

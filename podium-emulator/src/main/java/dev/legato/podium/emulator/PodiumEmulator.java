@@ -100,6 +100,14 @@ public final class PodiumEmulator implements AutoCloseable {
     return Collections.unmodifiableMap(instances.statuses());
   }
 
+  /**
+   * The frames the client sent to an instance, in order, over all its sockets: each frame's type, followed by
+   * the message it names when it names one ({@code "interrupt msg_…"}); empty when the instance is unknown.
+   */
+  public java.util.List<String> framesReceived(String instanceId) {
+    return instances.find(instanceId).map(Instance::framesReceived).orElse(java.util.List.of());
+  }
+
   /** Frames written to an instance's sockets so far (for tests of flow control); 0 when unknown. */
   long framesWritten(String instanceId) {
     return instances.find(instanceId).map(Instance::framesWritten).orElse(0L);

@@ -94,7 +94,11 @@ final class PodiumGateway {
       });
     }
     if (path.startsWith("/agent/")) {
-      return done(agentSocket(request, path.substring("/agent/".length())));
+      Duration latency = faults.socketLatency();
+      String instanceId = path.substring("/agent/".length());
+      return latency.isZero() ? done(agentSocket(request, instanceId))
+          : CompletableFuture.supplyAsync(() -> agentSocket(request, instanceId),
+              CompletableFuture.delayedExecutor(latency.toNanos(), TimeUnit.NANOSECONDS));
     }
     if (path.equals("/admin/faults")) {
       return adminFaults(request);
@@ -273,12 +277,16 @@ final class PodiumGateway {
           faults.restLatency(Duration.ofMillis(requireLong(command, "millis")));
           yield true;
         }
+        case "socket_latency" -> {
+          faults.socketLatency(Duration.ofMillis(requireLong(command, "millis")));
+          yield true;
+        }
         case "reset" -> {
           faults.reset();
           yield true;
         }
         default -> throw new IllegalArgumentException("unknown action '" + action + "'; one of drop_socket,"
-            + " kill_instance, malformed_frame, unknown_kind_frame, stall, fail_rest, rest_latency, reset");
+            + " kill_instance, malformed_frame, unknown_kind_frame, stall, fail_rest, rest_latency, socket_latency, reset");
       };
     } catch (IllegalArgumentException e) {
       return error(400, "bad_request", e.getMessage());
