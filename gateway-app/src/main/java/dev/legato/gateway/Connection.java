@@ -15,6 +15,7 @@ import dev.legato.podium.AgentCommand;
 import dev.legato.registry.ThreadQuery;
 import dev.legato.registry.ThreadRegistry;
 import dev.legato.registry.ThreadSummary;
+import dev.legato.thread.FailureKind;
 import dev.legato.thread.ThreadEntity;
 import java.util.HashMap;
 import java.util.List;
@@ -27,6 +28,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -55,6 +57,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   public record Closed() implements Command {}
 
   private record FromThread(UUID threadId, ThreadEntity.ThreadUpdate update) implements Command {}
+
+  private record ThreadLost(UUID threadId, ActorRef<ThreadEntity.ThreadUpdate> follower, long cursor) implements Command {}
 
   /** Work that finished elsewhere, continued on the actor. */
   private record Continue(Runnable action) implements Command {}
@@ -102,6 +106,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     return newReceiveBuilder()
         .onMessage(Inbound.class, this::inbound)
         .onMessage(FromThread.class, this::fromThread)
+        .onMessage(ThreadLost.class, this::threadLost)
         .onMessage(Continue.class, c -> {
           c.action().run();
           return closing ? Behaviors.stopped() : this;
@@ -477,11 +482,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void subscribe(UUID threadId, CodexThreads.Subscription subscription, Long afterSequenceNr) {
     subscriptions.put(threadId, subscription);
     ActorRef<Command> self = getContext().getSelf();
-    ActorRef<ThreadEntity.ThreadUpdate> subscriber = getContext().spawnAnonymous(
-        Behaviors.<ThreadEntity.ThreadUpdate>receiveMessage(update -> {
-          self.tell(new FromThread(threadId, update));
-          return Behaviors.same();
-        }));
+    ActorRef<ThreadEntity.ThreadUpdate> subscriber = getContext().spawnAnonymous(follower(threadId, self));
     subscribers.put(threadId, subscriber);
     thread(threadId).<Done>askWithStatus(reply -> new ThreadEntity.Subscribe(subscriber, afterSequenceNr, reply),
             settings.askTimeout())
@@ -493,6 +494,57 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
             }));
           }
         });
+  }
+
+  /**
+   * Hands a thread's updates to the connection, and notes the last sequence number seen. If the thread's
+   * entity stops while followed (a failed write stopped it, its node left), the connection hears it with that
+   * cursor and follows the thread anew: it gets what it missed, then live updates, exactly once.
+   */
+  private static Behavior<ThreadEntity.ThreadUpdate> follower(UUID threadId, ActorRef<Command> connection) {
+    return Behaviors.setup(context -> {
+      long[] cursor = {0};
+      return Behaviors.receive(ThreadEntity.ThreadUpdate.class)
+          .onMessage(ThreadEntity.ThreadUpdate.class, update -> {
+            if (update instanceof ThreadEntity.ThreadUpdate.Live live) {
+              cursor[0] = Math.max(cursor[0], live.afterSequenceNr());
+              if (live.thread() != null) {
+                context.watch(live.thread());
+              }
+            } else if (update instanceof ThreadEntity.ThreadUpdate.Persisted persisted) {
+              cursor[0] = Math.max(cursor[0], persisted.sequenceNr());
+            }
+            connection.tell(new FromThread(threadId, update));
+            return Behaviors.same();
+          })
+          .onSignal(Terminated.class, gone -> {
+            connection.tell(new ThreadLost(threadId, context.getSelf(), cursor[0]));
+            return Behaviors.stopped();
+          })
+          .build();
+    });
+  }
+
+  /** The followed thread's entity stopped: follow it again from the cursor, if it still exists. */
+  private Behavior<Command> threadLost(ThreadLost lost) {
+    CodexThreads.Subscription subscription = subscriptions.get(lost.threadId());
+    if (subscription == null || !lost.follower().equals(subscribers.get(lost.threadId()))) {
+      return this; // unsubscribed, or followed anew, meanwhile
+    }
+    subscribers.remove(lost.threadId());
+    ActorRef<Command> self = getContext().getSelf();
+    registry.<ThreadSummary>askWithStatus(reply -> new ThreadRegistry.Get(lost.threadId(), reply), settings.askTimeout())
+        .whenComplete((known, error) -> self.tell(new Continue(() -> {
+          if (subscriptions.get(lost.threadId()) != subscription || subscribers.containsKey(lost.threadId())) {
+            return;
+          }
+          if (error == null) {
+            subscribe(lost.threadId(), subscription, lost.cursor());
+          } else {
+            subscriptions.remove(lost.threadId()); // deleted: nothing more to follow
+          }
+        })));
+    return this;
   }
 
   private boolean unsubscribe(UUID threadId) {
@@ -587,7 +639,15 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (cause instanceof Failure failure) {
       return failure.code();
     }
-    return cause instanceof TimeoutException ? JsonRpc.INTERNAL_ERROR : JsonRpc.INVALID_REQUEST;
+    if (cause instanceof TimeoutException) {
+      return JsonRpc.TIMED_OUT;
+    }
+    return switch (FailureKind.of(cause.getMessage())) {
+      case PODIUM -> JsonRpc.PODIUM_UNAVAILABLE;
+      case STORAGE -> JsonRpc.STORAGE_FAILED;
+      case TIMEOUT -> JsonRpc.TIMED_OUT;
+      case REQUEST -> JsonRpc.INVALID_REQUEST;
+    };
   }
 
   private static String message(Throwable error) {

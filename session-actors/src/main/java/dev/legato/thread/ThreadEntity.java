@@ -176,6 +176,9 @@ public final class ThreadEntity
 
   private record EndInterruptedTurn(String reason) implements Command {}
 
+  /** Time to see whether the running turn's agent has been silent for {@code turn-silence-timeout}. */
+  private record SilenceCheck(String turnId) implements Command {}
+
   private record SendResult(StatusReply<Done> result) implements Command {}
 
   public record Created(UUID threadId, String instanceId) implements CborSerializable {}
@@ -225,7 +228,10 @@ public final class ThreadEntity
      * Everything up to here was history; live updates follow. A live {@link AgentMessageDelta} repeats text
      * already delivered as {@link TextDelta}s (it is the same text made durable): only the history's are news.
      */
-    record Live(long afterSequenceNr) implements ThreadUpdate {}
+    record Live(long afterSequenceNr, ActorRef<Command> thread) implements ThreadUpdate {
+      /** @param thread the entity sending it: a subscriber may watch it, and follow the thread anew if it stops */
+      public Live {}
+    }
   }
 
   // ---- events --------------------------------------------------------------------------------------------
@@ -339,13 +345,19 @@ public final class ThreadEntity
   public static void init(ActorSystem<?> system) {
     ClusterSharding.get(system).init(
         Entity.of(TYPE_KEY,
-            context -> Behaviors.setup(actor ->
-                new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard()))));
+            context -> Behaviors.setup(actor -> {
+              FailedWrites writes = new FailedWrites();
+              return writes.around(
+                  new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard(), writes));
+            })));
   }
 
   /** A thread outside sharding (tests, tools): passivation simply stops it. */
   public static Behavior<Command> create(UUID threadId) {
-    return Behaviors.setup(context -> new ThreadEntity(threadId, context, null));
+    return Behaviors.setup(context -> {
+      FailedWrites writes = new FailedWrites();
+      return writes.around(new ThreadEntity(threadId, context, null, writes));
+    });
   }
 
   private final UUID threadId;
@@ -393,10 +405,31 @@ public final class ThreadEntity
   /** The conversation a re-spawned agent is given with its first message. */
   private List<AgentCommand.HistoryMessage> hydration = List.of();
   private final ActorRef<StatusReply<Done>> sendResults;
+  /** Whoever waits on the write in hand hears at once if it fails (the entity then stops). */
+  private final FailedWrites writes;
   private final Duration textWindow;
   private final int textWindowBytes;
   private final Duration closeLinkAfter;
   private final Duration startAgentAfter;
+  private final Duration turnSilenceTimeout;
+  /** When the agent last did something for the running turn (or the turn started, or the client answered). */
+  private long lastAgentActivity;
+  /** The running turn's prompt went out on a live socket (the link said so). */
+  private boolean promptDelivered;
+  /**
+   * The prompt went out, then the socket dropped before the agent said anything: it may never have arrived
+   * (Podium keeps no replay), so it goes out again, once, when the link is back.
+   */
+  private boolean resendPromptOnConnect;
+  /** A message the agent must be told to stop once the link is up: its turn was ended without it. */
+  private String interruptOnConnect;
+  /** The running turn whose agent's socket dropped after it spoke: it fails once the link knows more. */
+  private String droppedTurnId;
+  /**
+   * Messages whose turns ended without their agent (failed, interrupted, silenced), newest last: what the agent
+   * still sends for one of them is stale and must not end or feed a later turn.
+   */
+  private final java.util.ArrayDeque<String> abandonedMessages = new java.util.ArrayDeque<>();
   private int linkIdleGeneration;
   /** Set by recovery in a turn: until that turn is recorded interrupted, other commands wait (stashed). */
   private boolean endingRecoveredTurn;
@@ -408,9 +441,10 @@ public final class ThreadEntity
   private String lastError;
 
   private ThreadEntity(UUID threadId, ActorContext<Command> context,
-                       ActorRef<ClusterSharding.ShardCommand> shard) {
+                       ActorRef<ClusterSharding.ShardCommand> shard, FailedWrites writes) {
     super(PersistenceId.of(TYPE_KEY.name(), threadId.toString()));
     this.threadId = threadId;
+    this.writes = writes;
     this.context = context;
     this.shard = shard;
     Config config = context.getSystem().settings().config().getConfig("legato.thread");
@@ -420,6 +454,7 @@ public final class ThreadEntity
     this.textWindowBytes = (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes"));
     this.closeLinkAfter = config.getDuration("close-link-after");
     this.startAgentAfter = config.getDuration("start-agent-after");
+    this.turnSilenceTimeout = config.getDuration("turn-silence-timeout");
     this.meters = ThreadMeters.get(context.getSystem());
     reportLink();
     this.podium = Podium.get(context.getSystem());
@@ -440,6 +475,8 @@ public final class ThreadEntity
       recovered = true;
       reportPhase(state);
       if (state instanceof Running || state instanceof Waiting) {
+        // The agent may still work on it (or wait for an answer): once the link is up it is told to stop.
+        interruptOnConnect = turn(state).messageId();
         endingRecoveredTurn = true;
         context.getSelf().tell(new EndInterruptedTurn("Legato restarted while the turn was running"));
       }
@@ -479,6 +516,7 @@ public final class ThreadEntity
   }
 
   private ReplyEffect<Event, State> onCommand(State state, Command command) {
+    writes.settled(); // a command is handled only once the writes before it are durable
     if (endingRecoveredTurn) {
       return recovering(state, command);
     }
@@ -521,6 +559,7 @@ public final class ThreadEntity
       events.add(created);
       List<Event> forked = endedTurns(ready.request().forkOf());
       events.addAll(forked);
+      writes.awaiting(ready.request().replyTo());
       return Effect().persist(events)
           .thenRun(after -> {
             creating = false;
@@ -535,7 +574,7 @@ public final class ThreadEntity
     }
     if (command instanceof CreateFailed failed) {
       creating = false;
-      return Effect().reply(failed.request().replyTo(), StatusReply.error("cannot start the agent: " + failed.reason()));
+      return Effect().reply(failed.request().replyTo(), StatusReply.error(FailureKind.PODIUM.describe("cannot start the agent: " + failed.reason())));
     }
     if (command instanceof StartTurn c) {
       return Effect().reply(c.replyTo(), StatusReply.error("the thread has not been started"));
@@ -561,9 +600,11 @@ public final class ThreadEntity
         return Effect().reply(c.replyTo(), StatusReply.ack());
       }
       Archived archived = new Archived(System.currentTimeMillis());
+      writes.awaiting(c.replyTo());
       return Effect().persist(archived).thenRun(after -> {
         publish(archived); // every client following the thread hears it
         closeLink();
+        stopAgent(state.info().instanceId());
         SessionStorage.get(context.getSystem()).closeThread(threadId);
       }).thenReply(c.replyTo(), after -> StatusReply.ack());
     }
@@ -572,8 +613,11 @@ public final class ThreadEntity
         return Effect().reply(c.replyTo(), StatusReply.ack());
       }
       Unarchived unarchived = new Unarchived(System.currentTimeMillis());
-      return Effect().persist(unarchived).thenRun(after -> publish(unarchived))
-          .thenReply(c.replyTo(), after -> StatusReply.ack());
+      writes.awaiting(c.replyTo());
+      return Effect().persist(unarchived).thenRun(after -> {
+        publish(unarchived);
+        startAgentSoon(); // a new instance, told the conversation and the memories (the re-spawn path)
+      }).thenReply(c.replyTo(), after -> StatusReply.ack());
     }
     if (command instanceof Delete c) {
       closeLink();
@@ -585,7 +629,8 @@ public final class ThreadEntity
       return Effect().stop().thenRun(after ->
           SessionStorage.get(context.getSystem()).deleteThread(threadId)
               .whenComplete((done, error) -> c.request().replyTo().tell(error == null ? StatusReply.ack()
-                  : StatusReply.error("the thread's files could not be removed: " + error.getMessage()))))
+                  : StatusReply.error(FailureKind.STORAGE.describe("the thread's files could not be removed: "
+                      + error.getMessage())))))
           .thenNoReply();
     }
     return null;
@@ -657,10 +702,14 @@ public final class ThreadEntity
     if (command instanceof EndInterruptedTurn c) {
       return endInterruptedTurn(state, c);
     }
+    if (command instanceof SilenceCheck c) {
+      return silenceCheck(state, c);
+    }
     if (command instanceof Respawned r) {
       InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
       return Effect().persist(replaced).thenRun(after -> {
         respawning = false;
+        interruptOnConnect = null; // a new instance never had the old one's message
         hydration = r.history();
         publish(replaced);
         openLink(r.instanceId());
@@ -696,7 +745,8 @@ public final class ThreadEntity
       return Effect().noReply();
     }
     if (command instanceof LinkIdle c) {
-      if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning) {
+      // Not while connecting: a turn or resume may wait (stashed) for that link.
+      if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning && linkConnected) {
         closeLink(); // the instance stays; the next turn or resume reconnects (or re-spawns) first
         // A quiet thread holds no database connection either: the next write or read reopens it.
         SessionStorage.get(context.getSystem()).closeThread(threadId);
@@ -846,7 +896,8 @@ public final class ThreadEntity
     if (link == null && lastRespawnFailure != null && !respawning) {
       String reason = lastRespawnFailure;
       lastRespawnFailure = null;
-      return Effect().reply(start.replyTo(), StatusReply.error("the agent could not be started: " + reason));
+      return Effect().reply(start.replyTo(), StatusReply.error(
+          FailureKind.PODIUM.describe("the agent could not be started: " + reason)));
     }
     if (link == null) {
       respawn(state.info());
@@ -857,6 +908,7 @@ public final class ThreadEntity
     }
     String turnId = "turn_" + UUID.randomUUID();
     TurnStarted started = new TurnStarted(turnId, "msg_" + UUID.randomUUID(), start.text(), System.currentTimeMillis());
+    writes.awaiting(start.replyTo());
     return Effect().persist(started)
         .thenRun(after -> {
           linkIdleGeneration++; // the link stays while the turn runs
@@ -870,15 +922,15 @@ public final class ThreadEntity
           specializedToolCalls.clear();
           unansweredPrompt = started.text();
           lostPromptTurnId = null;
+          resendPromptOnConnect = false;
           publish(started);
           if (state.info().tenant() != null) { // the listing shows the latest prompt and activity
             ClusterSharding.get(context.getSystem())
                 .entityRefFor(ThreadRegistry.TYPE_KEY, state.info().tenant())
                 .tell(new ThreadRegistry.Touch(threadId, started.text(), started.at()));
           }
-          link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(started.messageId(), started.text(), hydration),
-              sendResults));
-          hydration = List.of(); // a re-spawned agent is told the history once
+          sendPrompt(started.messageId(), started.text());
+          watchSilence(turnId);
         })
         .thenReply(start.replyTo(), after -> StatusReply.success(new TurnAccepted(turnId)));
   }
@@ -889,7 +941,7 @@ public final class ThreadEntity
     long upTo = lastSequenceNumber(context);
     Long after = subscribe.afterSequenceNr();
     if (after == null || after >= upTo) {
-      subscriber.tell(new ThreadUpdate.Live(upTo));
+      subscriber.tell(new ThreadUpdate.Live(upTo, context.getSelf()));
       catchUp(state).forEach(subscriber::tell);
       goLive(state, subscriber);
       return Effect().reply(subscribe.replyTo(), StatusReply.ack());
@@ -897,7 +949,7 @@ public final class ThreadEntity
     // Everything persisted from here on has a higher number than upTo: it is held back and follows the replay,
     // after what streamed but is not persisted yet.
     List<ThreadUpdate> heldBack = new ArrayList<>();
-    heldBack.add(new ThreadUpdate.Live(upTo));
+    heldBack.add(new ThreadUpdate.Live(upTo, context.getSelf()));
     heldBack.addAll(catchUp(state));
     replaying.put(subscriber, heldBack);
     readJournal()
@@ -930,7 +982,8 @@ public final class ThreadEntity
       if (lastRespawnFailure != null && !respawning) {
         String reason = lastRespawnFailure;
         lastRespawnFailure = null;
-        return Effect().reply(resume.replyTo(), StatusReply.error("the agent could not be started: " + reason));
+        return Effect().reply(resume.replyTo(), StatusReply.error(
+            FailureKind.PODIUM.describe("the agent could not be started: " + reason)));
       }
       respawn(state.info());
       return Effect().stash(); // answered once the agent is back (Respawned / Reconnect unstash it)
@@ -946,7 +999,8 @@ public final class ThreadEntity
         .runWith(Sink.seq(), context.getSystem())
         .whenComplete((history, error) -> replyTo.tell(error == null
             ? StatusReply.success(new Resumed(status, List.copyOf(history)))
-            : StatusReply.error("the thread's history could not be read: " + PodiumClient.unwrap(error).getMessage())));
+            : StatusReply.error(FailureKind.STORAGE.describe("the thread's history could not be read: "
+                + PodiumClient.unwrap(error).getMessage()))));
     return Effect().noReply();
   }
 
@@ -966,8 +1020,8 @@ public final class ThreadEntity
     if (steer.text() == null || steer.text().isBlank()) {
       return Effect().reply(steer.replyTo(), StatusReply.error("steering needs text"));
     }
-    if (link == null || !linkConnected) {
-      return Effect().reply(steer.replyTo(), StatusReply.error("the agent is not connected"));
+    if (link == null) {
+      return Effect().reply(steer.replyTo(), StatusReply.error(FailureKind.PODIUM.describe("the agent is not connected")));
     }
     link.tell(new PodiumLink.Send(new AgentCommand.Steer(steer.text()), steer.replyTo()));
     return Effect().noReply(); // the link answers whether the guidance went out
@@ -1022,8 +1076,10 @@ public final class ThreadEntity
           + " is pending (waiting for " + state.request().requestId() + ")"));
     }
     ApprovalDecided decided = new ApprovalDecided(request, wire(answer.decision()), System.currentTimeMillis());
+    writes.awaiting(answer.replyTo());
     return Effect().persist(decided)
         .thenRun(after -> {
+          lastAgentActivity = System.nanoTime(); // the agent's turn again: its silence counts from now
           publish(decided);
           if (link != null) {
             link.tell(new PodiumLink.Send(new AgentCommand.ApprovalResponse(answer.requestId(), answer.decision()),
@@ -1040,8 +1096,10 @@ public final class ThreadEntity
     }
     Map<String, List<String>> answers = answer.dismissed() || answer.answers() == null ? Map.of() : Map.copyOf(answer.answers());
     QuestionAnswered answered = new QuestionAnswered(question, answers, answer.dismissed(), System.currentTimeMillis());
+    writes.awaiting(answer.replyTo());
     return Effect().persist(answered)
         .thenRun(after -> {
+          lastAgentActivity = System.nanoTime();
           publish(answered);
           if (link != null) {
             link.tell(new PodiumLink.Send(new AgentCommand.Answer(question.requestId(), answers, answer.dismissed()),
@@ -1054,7 +1112,9 @@ public final class ThreadEntity
   private ReplyEffect<Event, State> interrupt(Turn turn, Interrupt interrupt) {
     if (link == null || turn.turnId().equals(lostPromptTurnId)) { // no agent has the prompt
       lostPromptTurnId = null;
-      return endTurn(turn, "interrupted", "interrupted while the agent was unreachable", 0, 0).thenReply(interrupt.replyTo(), s -> StatusReply.ack());
+      writes.awaiting(interrupt.replyTo());
+      return endTurn(turn, "interrupted", "interrupted while the agent was unreachable", 0, 0)
+          .thenReply(interrupt.replyTo(), s -> StatusReply.ack());
     }
     link.tell(new PodiumLink.Send(new AgentCommand.Interrupt(turn.messageId()), sendResults));
     return Effect().reply(interrupt.replyTo(), StatusReply.ack());
@@ -1084,19 +1144,27 @@ public final class ThreadEntity
     if (message.output() instanceof PodiumLink.StateChanged change) {
       return linkChanged(state, change.state());
     }
+    if (message.output() instanceof PodiumLink.Delivered delivered) {
+      return delivered(state, delivered);
+    }
     PodiumLink.Events batch = (PodiumLink.Events) message.output();
     Turn turn = turn(state);
-    if (turn == null) { // nothing is running: stray frames
+    if (turn == null || link == null) { // nothing is running, or a link let go still spoke: stray frames
       batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
       return Effect().noReply();
     }
     if (!batch.events().isEmpty()) {
       unansweredPrompt = null; // the agent has the prompt: losing it from here on fails the turn
+      resendPromptOnConnect = false;
+      lastAgentActivity = System.nanoTime();
     }
     List<Event> events = new ArrayList<>();
     long now = System.currentTimeMillis();
     boolean waiting = state instanceof Waiting;
     for (AgentEvent agentEvent : batch.events()) {
+      if (abandoned(agentEvent)) {
+        continue;
+      }
       if (agentEvent instanceof AgentEvent.MessageStarted) {
         streamed.setLength(0);
         unsaved.setLength(0);
@@ -1280,22 +1348,37 @@ public final class ThreadEntity
       return Effect().noReply(); // only ever on our request, when that link was already let go
     }
     if (linkState instanceof PodiumLink.LinkState.Connected) {
+      if (link == null) { // a link let go connected after all (it is closing): what waited decides anew
+        return Effect().noReply().thenUnstashAll();
+      }
       linkConnected = true;
       reportLink();
+      if (interruptOnConnect != null) { // its turn ended without the agent: it must not go on with it
+        link.tell(new PodiumLink.Send(new AgentCommand.Interrupt(interruptOnConnect),
+            context.getSystem().ignoreRef()));
+        interruptOnConnect = null;
+      }
       Turn turn = turn(state);
       if (turn != null && turn.turnId().equals(lostPromptTurnId)) {
-        link.tell(new PodiumLink.Send(new AgentCommand.ProcessMessage(turn.messageId(), unansweredPrompt, hydration),
-            sendResults));
+        sendPrompt(turn.messageId(), unansweredPrompt);
         lostPromptTurnId = null;
         unansweredPrompt = null; // once
-        hydration = List.of();
+      } else if (turn != null && resendPromptOnConnect && unansweredPrompt != null) {
+        resendPromptOnConnect = false;
+        meters.promptResent();
+        sendPrompt(turn.messageId(), unansweredPrompt);
+        unansweredPrompt = null; // once
       }
       return Effect().noReply().thenUnstashAll();
     }
     linkConnected = false;
-    if (linkState instanceof PodiumLink.LinkState.Reconnecting) {
+    if (linkState instanceof PodiumLink.LinkState.Dropped dropped) {
       reportLink();
-      return Effect().noReply();
+      return socketDropped(state, dropped.reason());
+    }
+    if (linkState instanceof PodiumLink.LinkState.Reconnecting reconnecting) {
+      reportLink();
+      return reconnecting(state, reconnecting);
     }
     link = null; // gone, gave up or closed: turns waiting for it are refused from now on
     meters.linkLost();
@@ -1318,8 +1401,122 @@ public final class ThreadEntity
     return endTurn(turn, "failed", "the agent is gone: " + linkState, 0, 0).thenNoReply();
   }
 
+  /**
+   * The agent's socket dropped during a turn. Podium keeps no replay cursor: whatever the agent sent since
+   * is lost, so a turn whose agent had already said something cannot be completed truthfully. A turn that
+   * waits for the client fails now: the request it shows can no longer be answered. A running one fails as
+   * soon as the link knows more: the instance lives and the link reconnects ({@link #reconnecting}), or it is
+   * gone (the turn fails, or its unanswered prompt goes to a new agent). Either way the agent is told to
+   * stop once the link is back. A prompt that went out but got no word back is sent again, once, when the
+   * link is back; one the link still holds goes out by itself.
+   */
+  private ReplyEffect<Event, State> socketDropped(State state, String reason) {
+    Turn turn = turn(state);
+    if (turn == null) {
+      return Effect().noReply();
+    }
+    if (state instanceof Running && unansweredPrompt != null) {
+      resendPromptOnConnect = promptDelivered;
+      return Effect().noReply();
+    }
+    interruptOnConnect = turn.messageId();
+    if (state instanceof Waiting) {
+      return endTurn(turn, "failed", "the connection to the agent dropped while the turn waited for the client ("
+          + reason + "); Podium keeps no replay, so this turn cannot go on", 0, 0).thenNoReply();
+    }
+    droppedTurnId = turn.turnId();
+    return Effect().noReply();
+  }
+
+  /** The link reconnects to a live instance: a turn that lost part of the agent's answer with the socket fails. */
+  private ReplyEffect<Event, State> reconnecting(State state, PodiumLink.LinkState.Reconnecting reconnecting) {
+    Turn turn = turn(state);
+    if (turn == null || !turn.turnId().equals(droppedTurnId)) {
+      return Effect().noReply();
+    }
+    droppedTurnId = null;
+    return endTurn(turn, "failed", "the connection to the agent dropped mid-turn (" + reconnecting.reason()
+        + "); Podium keeps no replay, so the rest of this turn is lost", 0, 0).thenNoReply();
+  }
+
+  /**
+   * Gives the agent the turn's prompt (with the conversation, for a re-spawned agent that lacks it). The link
+   * says what became of it ({@link PodiumLink.Delivered}) in order with its other news, so a drop heard next
+   * tells whether the prompt may have been lost with the socket.
+   */
+  private void sendPrompt(String messageId, String text) {
+    promptDelivered = false;
+    List<AgentCommand.HistoryMessage> history = hydration;
+    hydration = List.of(); // a re-spawned agent is told the history once
+    link.tell(new PodiumLink.Deliver(new AgentCommand.ProcessMessage(messageId, text, history)));
+  }
+
+  /** A prompt the agent never got fails its turn; one that went out on a live socket counts as delivered. */
+  private ReplyEffect<Event, State> delivered(State state, PodiumLink.Delivered delivered) {
+    Turn turn = turn(state);
+    if (!(delivered.command() instanceof AgentCommand.ProcessMessage prompt) || turn == null
+        || !turn.messageId().equals(prompt.messageId())) {
+      return Effect().noReply(); // not this turn's prompt, or that turn is over already
+    }
+    if (delivered.sent()) {
+      promptDelivered = true;
+      return Effect().noReply();
+    }
+    if (turn.turnId().equals(lostPromptTurnId)) {
+      return Effect().noReply(); // its agent is gone and a new one gets it
+    }
+    return endTurn(turn, "failed", "the agent could not be reached: " + delivered.error(), 0, 0).thenNoReply();
+  }
+
+  /** Arms the watchdog of a turn that just started: a silent agent never leaves a turn running forever. */
+  private void watchSilence(String turnId) {
+    lastAgentActivity = System.nanoTime();
+    context.scheduleOnce(turnSilenceTimeout, context.getSelf(), new SilenceCheck(turnId));
+  }
+
+  /**
+   * The running turn's agent said nothing for {@code turn-silence-timeout}: the turn fails with that reason
+   * and the agent is told to stop. Waiting for the client does not count; the watch goes on meanwhile.
+   */
+  private ReplyEffect<Event, State> silenceCheck(State state, SilenceCheck check) {
+    Turn turn = turn(state);
+    if (turn == null || !turn.turnId().equals(check.turnId())) {
+      return Effect().noReply(); // that turn is over
+    }
+    long silent = System.nanoTime() - lastAgentActivity;
+    if (state instanceof Waiting || silent < turnSilenceTimeout.toNanos()) {
+      long wait = state instanceof Waiting ? turnSilenceTimeout.toNanos() : turnSilenceTimeout.toNanos() - silent;
+      context.scheduleOnce(Duration.ofNanos(Math.max(wait, 1_000_000)), context.getSelf(), check);
+      return Effect().noReply();
+    }
+    context.getLog().warn("thread {}: turn {} failed: its agent said nothing for {}", threadId, turn.turnId(),
+        turnSilenceTimeout);
+    lostPromptTurnId = null;
+    if (link != null && linkConnected) {
+      link.tell(new PodiumLink.Send(new AgentCommand.Interrupt(turn.messageId()), context.getSystem().ignoreRef()));
+    } else {
+      interruptOnConnect = turn.messageId();
+    }
+    return endTurn(turn, "failed", "the agent said nothing for " + turnSilenceTimeout.toSeconds()
+        + " s (legato.thread.turn-silence-timeout); it was told to stop", 0, 0).thenNoReply();
+  }
+
+  /** Whether the event belongs to a message whose turn already ended without its agent. */
+  private boolean abandoned(AgentEvent event) {
+    String messageId = event instanceof AgentEvent.MessageStarted e ? e.messageId()
+        : event instanceof AgentEvent.TextDelta e ? e.messageId()
+        : event instanceof AgentEvent.TextFinal e ? e.messageId()
+        : event instanceof AgentEvent.MessageCompleted e ? e.messageId() : null;
+    return messageId != null && abandonedMessages.contains(messageId);
+  }
+
+  /** Ends the turn without its agent (it failed, was interrupted or went silent): its message is abandoned. */
   private EffectBuilder<Event, State> endTurn(
       Turn turn, String outcome, String error, long input, long output) {
+    if (abandonedMessages.size() >= 8) {
+      abandonedMessages.removeFirst();
+    }
+    abandonedMessages.addLast(turn.messageId());
     long now = System.currentTimeMillis();
     List<Event> events = new ArrayList<>();
     saveText(turn, events, now); // what streamed before the end stays part of the record
@@ -1399,7 +1596,24 @@ public final class ThreadEntity
     }
   }
 
+  /**
+   * An archived thread keeps no agent: its instance is deleted on Podium (the databases stay). A Podium that
+   * cannot delete it now reclaims it when it scales to zero; unarchiving starts a new one either way.
+   */
+  private void stopAgent(String instanceId) {
+    if (instanceId == null) {
+      return;
+    }
+    podium.client().deleteInstance(instanceId).whenComplete((done, error) -> {
+      if (error != null) {
+        context.getSystem().log().warn("thread {}: its archived agent {} could not be stopped now: {}", threadId,
+            instanceId, PodiumClient.unwrap(error).getMessage());
+      }
+    });
+  }
+
   private void openLink(String instanceId) {
+    closeLink(); // one thread, one link: never a second socket to an instance beside the first
     linkConnected = false;
     link = context.spawnAnonymous(PodiumLink.create(podium.client(), podium.client().settings(), podium.codec(),
         instanceId, linkOutput));

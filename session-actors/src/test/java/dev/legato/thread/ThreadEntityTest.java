@@ -47,6 +47,8 @@ class ThreadEntityTest {
             pekko.loglevel = WARNING
             legato.thread.passivate-after = 1s
             legato.thread.close-link-after = 2s
+            # tests that make Podium refuse calls must not open this node's circuit breaker for the others
+            legato.podium.circuit-breaker.max-failures = 1000
             """))
         .withFallback(ConfigFactory.load()));
   }
@@ -253,6 +255,84 @@ class ThreadEntityTest {
     }
   }
 
+  @Test
+  void aTurnWhoseAgentGoesSilentFailsAfterTheSilenceTimeoutAndTheAgentIsToldToStop() throws Exception {
+    ActorTestKit node = ownNode(Map.of("legato.thread.turn-silence-timeout", "1s"));
+    try {
+      Thread thread = new Thread(node, "coder");
+      String instanceId = thread.status().instanceId();
+      assertTrue(thread.startTurn("/slow /long 200").isSuccess());
+      while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadEntity.ThreadUpdate.TextDelta)) {
+        // until the agent has started answering
+      }
+      emulator.faults().stall(instanceId, Duration.ofMinutes(10)); // it goes on, but nothing reaches the thread
+      ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+      assertEquals("failed", ended.outcome());
+      assertTrue(ended.error().contains("said nothing"), ended.error());
+      assertEquals("ready", thread.status().phase());
+      emulator.faults().reset(); // the stalled frames (and the interrupt's answer) now flow: strays for a ready thread
+      TestProbe<Object> poll = node.createTestProbe();
+      poll.awaitAssert(TIMEOUT, () -> {
+        assertTrue(emulator.framesReceived(instanceId).stream().anyMatch(f -> f.startsWith("interrupt ")),
+            "the agent was told to stop: " + emulator.framesReceived(instanceId));
+        return null;
+      });
+    } finally {
+      emulator.faults().reset();
+      node.shutdownTestKit();
+    }
+  }
+
+  @Test
+  void aSocketDroppedAfterTheAgentSpokeFailsTheTurnAtOnceWithTheReason() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/slow /long 200").isSuccess());
+    while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadEntity.ThreadUpdate.TextDelta)) {
+      // until the agent has started answering
+    }
+    long dropped = System.nanoTime();
+    emulator.faults().dropSocket(thread.status().instanceId());
+    ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+    assertEquals("failed", ended.outcome());
+    assertTrue(ended.error().contains("dropped mid-turn"), ended.error());
+    assertTrue(System.nanoTime() - dropped < Duration.ofSeconds(5).toNanos(), "not after the link gives up");
+    thread.awaitLink("connected");
+    assertTrue(thread.startTurn("after the drop").isSuccess());
+    assertEquals("completed", last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class).outcome());
+  }
+
+  @Test
+  void anApprovalPendingWhenTheSocketDropsIsVoidAtOnce() throws Exception {
+    Thread thread = new Thread("coder");
+    assertTrue(thread.startTurn("/run ls").isSuccess());
+    thread.until(ThreadEntity.ApprovalRequested.class);
+    emulator.faults().restLatency(Duration.ofSeconds(3)); // the link's "is the instance alive?" takes long
+    try {
+      emulator.faults().dropSocket(thread.status().instanceId());
+      ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+      assertEquals("failed", ended.outcome(), "recorded before the link knows more");
+      assertTrue(ended.error().contains("waited for the client"), ended.error());
+      TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+      thread.entity.tell(new ThreadEntity.AnswerApproval("any", AgentCommand.Decision.ACCEPT, reply.getRef()));
+      assertTrue(reply.receiveMessage(TIMEOUT).isError(), "nothing is pending any more");
+    } finally {
+      emulator.faults().reset();
+    }
+  }
+
+  @Test
+  void aTurnStartedJustAfterTheSocketDroppedWaitsForTheReconnectAndCompletes() throws Exception {
+    Thread thread = new Thread("echo");
+    for (int gapMs : new int[] {0, 5, 20, 50}) {
+      thread.awaitLink("connected");
+      emulator.faults().dropSocket(thread.status().instanceId());
+      java.lang.Thread.sleep(gapMs);
+      assertTrue(thread.startTurn("after a drop " + gapMs).isSuccess());
+      ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+      assertEquals("completed", ended.outcome(), gapMs + " ms after the drop: " + ended.error());
+    }
+  }
+
   /** Another node on the same emulator, with a data folder and Podium client of its own. */
   static ActorTestKit ownNode(Map<String, String> overrides) throws Exception {
     Map<String, String> config = new java.util.HashMap<>(overrides);
@@ -277,6 +357,13 @@ class ThreadEntityTest {
     Rows.Turn turn = thread.read(ThreadDatabase::turns).get(0);
     assertEquals("interrupted", turn.status());
     assertTrue(turn.error().contains("restarted"), turn.error());
+    again.tell(new ThreadEntity.GetStatus(status.getRef()));
+    String instanceId = status.receiveMessage(TIMEOUT).instanceId();
+    status.awaitAssert(TIMEOUT, () -> {
+      assertTrue(emulator.framesReceived(instanceId).stream().anyMatch(f -> f.startsWith("interrupt ")),
+          "the agent was told to stop the turn it lost: " + emulator.framesReceived(instanceId));
+      return null;
+    });
   }
 
   @Test
@@ -359,19 +446,28 @@ class ThreadEntityTest {
     Thread thread = new Thread("echo");
     assertTrue(thread.startTurn("keep this").isSuccess());
     thread.until(ThreadEntity.TurnEnded.class);
+    String archivedInstance = thread.status().instanceId();
     TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
     thread.entity.tell(new ThreadEntity.Archive(reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
     assertEquals("none", thread.status().link(), "an archived thread lets its link go");
+    TestProbe<Object> poll = testKit.createTestProbe();
+    poll.awaitAssert(TIMEOUT, () -> {
+      assertTrue(!emulator.instances().containsKey(archivedInstance)
+          || emulator.instances().get(archivedInstance).equals("terminated"), "its agent is stopped on Podium");
+      return null;
+    });
     assertTrue(thread.startTurn("more").isError(), "no turns on an archived thread");
     assertEquals(List.of("keep this"), thread.read(ThreadDatabase::messages).stream()
         .filter(m -> m.role().equals("user")).map(Rows.Message::text).toList(), "its history stays");
     thread.entity.tell(new ThreadEntity.Unarchive(reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
-    String instanceId = thread.status().instanceId();
-    assertTrue(thread.startTurn("more").isSuccess(), "unarchived: turns again");
+    assertTrue(thread.startTurn("/history").isSuccess(), "unarchived: turns again");
     thread.until(ThreadEntity.TurnEnded.class);
-    assertEquals(instanceId, thread.status().instanceId(), "its instance still ran: reconnected, not re-spawned");
+    String instanceId = thread.status().instanceId();
+    assertTrue(!instanceId.equals(archivedInstance), "a new agent for the unarchived thread");
+    String answer = thread.read(ThreadDatabase::messages).stream().map(Rows.Message::text).reduce("", (a, b) -> b);
+    assertTrue(answer.contains("keep this"), "the new agent was told the conversation: " + answer);
 
     Path folder = SessionStorage.get(testKit.system()).layout().threadDirectory(thread.id);
     assertTrue(Files.exists(folder));

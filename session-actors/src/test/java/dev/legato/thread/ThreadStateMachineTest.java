@@ -666,13 +666,51 @@ class ThreadStateMachineTest {
   }
 
   @Test
-  void anUnarchivedThreadReconnectsToItsInstanceForTheNextTurn() {
+  void anArchivedThreadsAgentIsStoppedOnPodium() throws Exception {
     Ready ready = archived();
-    unarchive();
-    var result = startTurn("back again");
-    assertTrue(result.reply().isSuccess(), () -> String.valueOf(result.reply()));
-    assertEquals(ready.info().instanceId(), ((Running) result.state()).info().instanceId());
-    assertEquals("connected", status().link());
+    String instanceId = ready.info().instanceId();
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (emulator.instances().containsKey(instanceId) && !"terminated".equals(emulator.instances().get(instanceId))) {
+      assertTrue(System.nanoTime() < deadline, "the archived thread's instance still runs");
+      Thread.sleep(20);
+    }
+    assertTrue(unarchive().reply().isSuccess()); // a new agent is started for it (see ThreadEntityTest)
+  }
+
+  @Test
+  void aSocketDroppedWhileWaitingForTheClientFailsTheTurnAtOnce() {
+    Running running = running();
+    agent(new AgentEvent.PermissionRequested("req-1", "tc-1", AgentEvent.PermissionKind.COMMAND, "ls", "/work", null, null));
+    var result = link(new PodiumLink.LinkState.Dropped("Podium closed the socket"));
+    TurnEnded ended = (TurnEnded) result.events().get(result.events().size() - 1);
+    assertEquals(running.turn().turnId(), ended.turnId());
+    assertEquals("failed", ended.outcome());
+    assertTrue(ended.error().contains("waited for the client"), ended.error());
+    assertEquals(new Ready(running.info()), result.state());
+  }
+
+  @Test
+  void aSocketDroppedAfterTheAgentSpokeFailsTheTurnOnceTheLinkReconnects() {
+    Running running = running();
+    agent(new AgentEvent.MessageStarted("m"), new AgentEvent.TextDelta("m", "On it"));
+    var dropped = link(new PodiumLink.LinkState.Dropped("the socket failed"));
+    assertTrue(dropped.hasNoEvents(), "the link does not know yet whether the instance lives");
+    var reconnecting = link(new PodiumLink.LinkState.Reconnecting(1, "the socket failed"));
+    TurnEnded ended = (TurnEnded) reconnecting.events().get(reconnecting.events().size() - 1);
+    assertEquals("failed", ended.outcome());
+    assertTrue(ended.error().contains("dropped mid-turn") && ended.error().contains("no replay"), ended.error());
+    assertEquals(new Ready(running.info()), reconnecting.state());
+  }
+
+  @Test
+  void aSocketDroppedBeforeTheAgentSpokeKeepsTheTurnRunning() {
+    Running running = running();
+    assertTrue(link(new PodiumLink.LinkState.Dropped("the socket failed")).hasNoEvents());
+    var reconnecting = link(new PodiumLink.LinkState.Reconnecting(1, "the socket failed"));
+    assertTrue(reconnecting.hasNoEvents());
+    assertEquals(running, reconnecting.state());
+    assertTrue(link(new PodiumLink.LinkState.Connected()).hasNoEvents());
+    assertEquals(running, link(new PodiumLink.LinkState.Connected()).state());
   }
 
   // ---- the link --------------------------------------------------------------------------------------------
@@ -735,7 +773,7 @@ class ThreadStateMachineTest {
     assertEquals(running, reconnecting.state());
     assertEquals("connecting", status().link());
     var steered = steer("meanwhile");
-    assertTrue(steered.reply().isError(), "no guidance while the agent is away");
+    assertTrue(steered.reply().isSuccess(), "guidance is held by the link until the agent is back");
     assertTrue(link(new PodiumLink.LinkState.Connected()).hasNoEvents());
     assertEquals("connected", status().link());
   }

@@ -16,8 +16,16 @@ public final class JsonRpc {
   public static final int METHOD_NOT_FOUND = -32601;
   public static final int INVALID_PARAMS = -32602;
   public static final int INTERNAL_ERROR = -32603;
-  /** Codex's "overloaded, retry later". */
+  // Server errors (-32000 to -32099): the request was fine, the failure is Legato's or Podium's, and the
+  // same request may succeed later. Nothing was changed.
+  /** Podium or the agent could not do it: unavailable, refused, or the agent is gone. */
+  public static final int PODIUM_UNAVAILABLE = -32000;
+  /** Codex's "overloaded, retry later": this connection sends faster than its rate. */
   public static final int OVERLOADED = -32001;
+  /** The thread's storage failed (e.g. the disk is full); nothing was recorded. */
+  public static final int STORAGE_FAILED = -32002;
+  /** Part of Legato did not answer in time. */
+  public static final int TIMED_OUT = -32003;
 
   public static final ObjectMapper JSON = new ObjectMapper();
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;

@@ -42,6 +42,8 @@ public final class LiveRenderer {
   /** The command of the last command approval: the next command without one of its own is that one. */
   private String approvedCommand;
   private String approvedCwd;
+  /** The approval or question the running turn waits for, until answered or the turn ends. */
+  private String pendingRequestId;
   private final List<String> diffs = new ArrayList<>();
 
   /**
@@ -199,9 +201,11 @@ public final class LiveRenderer {
         approvedCommand = null; // a declined command does not run
         approvedCwd = null;
       }
+      pendingRequestId = null;
       out.add(new Outbound.Resolved(decided.request().requestId(), threadId));
       status(out, "running", null);
     } else if (event instanceof ThreadEntity.QuestionAnswered answered) {
+      pendingRequestId = null;
       out.add(new Outbound.Resolved(answered.question().requestId(), threadId));
       status(out, "running", null);
     } else if (event instanceof ThreadEntity.TurnEnded ended) {
@@ -325,6 +329,7 @@ public final class LiveRenderer {
   }
 
   private void request(ThreadEntity.Pending pending, List<Outbound> out) {
+    pendingRequestId = pending.requestId();
     if (pending instanceof ThreadEntity.ApprovalRequested approval) {
       if ("command".equals(approval.kind())) { // events do not link a command to its approval: the next one is it
         approvedCommand = approval.command();
@@ -398,6 +403,10 @@ public final class LiveRenderer {
   }
 
   private void endTurn(ThreadEntity.TurnEnded ended, List<Outbound> out) {
+    if (pendingRequestId != null) { // the turn ended without the answer (its agent was lost): nobody waits for it
+      out.add(new Outbound.Resolved(pendingRequestId, threadId));
+      pendingRequestId = null;
+    }
     String status = CodexDialect.turnStatus(ended.outcome());
     if (agentItemId != null) { // a turn cut short keeps the text that streamed
       completeAgentMessage(ended.turnId(), agentText.toString(), ended.at(), out);

@@ -243,7 +243,7 @@ class LiveRendererTest {
     assertTrue(warned.get(0).at("/params/message").asText().contains("disk on fire"));
     assertTrue(live(new ThreadEntity.InstanceReplaced("dep", "inst-2", events.now())).isEmpty());
     assertTrue(live(new ThreadEntity.MemoryExtracted("k", "v", "{}", events.now())).isEmpty());
-    assertTrue(live(new ThreadUpdate.Live(3)).isEmpty());
+    assertTrue(live(new ThreadUpdate.Live(3, null)).isEmpty());
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+package dev.legato.thread;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.legato.serialization.CborSerializable;
+import java.time.Duration;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** A client waiting on a write that fails hears why at once, before the entity stops. */
+class FailedWritesTest {
+  static final ActorTestKit testKit = ActorTestKit.create(PersistenceTestKitPlugin.getInstance().config()
+      .withFallback(com.typesafe.config.ConfigFactory.parseString("pekko.loglevel = OFF")));
+  static final PersistenceTestKit journal = PersistenceTestKit.create(testKit.system());
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  record Add(ActorRef<StatusReply<Done>> replyTo) implements CborSerializable {}
+
+  /** An entity that writes one event per command, the way a thread does when a client waits on it. */
+  static final class Counter extends EventSourcedBehaviorWithEnforcedReplies<Add, String, Integer> {
+    private final FailedWrites writes;
+
+    Counter(String id, FailedWrites writes) {
+      super(PersistenceId.ofUniqueId(id));
+      this.writes = writes;
+    }
+
+    static Behavior<Add> create(String id) {
+      return Behaviors.setup(context -> {
+        FailedWrites writes = new FailedWrites();
+        return writes.around(new Counter(id, writes));
+      });
+    }
+
+    @Override
+    public Integer emptyState() {
+      return 0;
+    }
+
+    @Override
+    public CommandHandlerWithReply<Add, String, Integer> commandHandler() {
+      return (state, add) -> {
+        writes.settled();
+        writes.awaiting(add.replyTo());
+        return Effect().persist("added").thenReply(add.replyTo(), after -> StatusReply.ack());
+      };
+    }
+
+    @Override
+    public EventHandler<Integer, String> eventHandler() {
+      return (state, event) -> state + 1;
+    }
+  }
+
+  @Test
+  void aClientWaitingOnAFailedWriteHearsWhyAtOnce() {
+    ActorRef<Add> counter = testKit.spawn(Counter.create("counter-1"));
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    counter.tell(new Add(reply.getRef()));
+    assertTrue(reply.receiveMessage(Duration.ofSeconds(5)).isSuccess());
+
+    journal.failNextPersisted(new java.sql.SQLException("[SQLITE_FULL] database or disk is full"));
+    counter.tell(new Add(reply.getRef()));
+    StatusReply<Done> refused = reply.receiveMessage(Duration.ofSeconds(5));
+    assertTrue(refused.isError());
+    assertEquals("storage: disk full; nothing was recorded (try again once there is space)",
+        refused.getError().getMessage());
+    testKit.createTestProbe().expectTerminated(counter, Duration.ofSeconds(5));
+
+    ActorRef<Add> again = testKit.spawn(Counter.create("counter-1"));
+    again.tell(new Add(reply.getRef()));
+    assertTrue(reply.receiveMessage(Duration.ofSeconds(5)).isSuccess(), "usable again once the storage is");
+  }
+
+  @Test
+  void otherStorageFailuresAreNamedInTheStoragesOwnWords() {
+    String reason = FailedWrites.reason(new RuntimeException("Failed to persist",
+        new dev.legato.storage.StorageException("writing events failed", new java.sql.SQLException("disk I/O error"))));
+    assertEquals("storage: the write failed and nothing was recorded (disk I/O error)", reason);
+    assertEquals(FailureKind.STORAGE, FailureKind.of(reason));
+  }
+}
