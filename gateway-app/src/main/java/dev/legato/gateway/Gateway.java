@@ -16,6 +16,7 @@ import com.typesafe.config.Config;
 import dev.legato.gateway.auth.AuthDirectives;
 import dev.legato.gateway.auth.GatewayAuth;
 import dev.legato.gateway.auth.Identity;
+import dev.legato.gateway.protocol.Bootstrap;
 import dev.legato.registry.ThreadRegistry;
 import dev.legato.thread.ThreadEntity;
 import dev.legato.thread.ThreadMeters;
@@ -23,7 +24,6 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -99,7 +99,7 @@ public final class Gateway implements AutoCloseable {
       ThreadRegistry.init(system);
       GatewaySettings settings = GatewaySettings.from(config);
       GatewayAuth auth = GatewayAuth.fromConfig(config.getConfig("legato.gateway.auth"));
-      String codexHome = Path.of(config.getString("legato.storage.data-dir")).toAbsolutePath().normalize().toString();
+      String codexHome = Bootstrap.CODEX_HOME; // never the data directory: clients need not know where it is
       AtomicBoolean accepting = ReadinessCheck.Accepting.of(system.classicSystem());
       GatewayMetrics metrics = new GatewayMetrics(ThreadMeters.get(system));
       Route routes = routes(system, settings, auth, metrics, codexHome, accepting::get);

@@ -200,6 +200,23 @@ class GatewayTenancyTest {
     }
   }
 
+  @Test
+  void initializeNamesNoDirectoryOfTheServer() throws Exception {
+    String data = legato.gateway.system().settings().config().getString("legato.storage.data-dir");
+    try (CodexClient client = new CodexClient(legato.url, ALPHA)) {
+      ObjectNode hello = params();
+      hello.putObject("clientInfo").put("name", "legato-test").put("version", "1").putNull("title");
+      String home = client.result("initialize", hello).path("codexHome").asText();
+      assertEquals("/legato", home);
+      client.sendRaw("{\"method\":\"initialized\"}");
+      ObjectNode write = params();
+      write.putArray("edits");
+      JsonNode written = client.result("config/batchWrite", write);
+      assertEquals("/legato/config.toml", written.path("filePath").asText(), written.toString());
+      assertFalse(written.toString().contains(data), written.toString());
+    }
+  }
+
   static String http(String path) {
     return "http://127.0.0.1:" + legato.gateway.port() + path;
   }
