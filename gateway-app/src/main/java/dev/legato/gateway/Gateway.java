@@ -7,7 +7,8 @@ import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
-import static org.apache.pekko.http.javadsl.server.Directives.parameterOptional;
+import static org.apache.pekko.http.javadsl.server.Directives.parameterList;
+import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
@@ -15,6 +16,7 @@ import com.typesafe.config.Config;
 import dev.legato.gateway.auth.AuthDirectives;
 import dev.legato.gateway.auth.GatewayAuth;
 import dev.legato.gateway.auth.Identity;
+import dev.legato.gateway.protocol.Bootstrap;
 import dev.legato.registry.ThreadRegistry;
 import dev.legato.thread.ThreadEntity;
 import dev.legato.thread.ThreadMeters;
@@ -22,7 +24,6 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -67,13 +68,16 @@ public final class Gateway implements AutoCloseable {
   private final ServerBinding binding;
   private final AtomicBoolean ready;
   private final int managementPort;
+  private final GatewayAuth auth;
 
-  private Gateway(ActorSystem<Void> system, GatewaySettings settings, ServerBinding binding, int managementPort) {
+  private Gateway(ActorSystem<Void> system, GatewaySettings settings, ServerBinding binding, int managementPort,
+                  GatewayAuth auth) {
     this.system = system;
     this.settings = settings;
     this.binding = binding;
     this.ready = ReadinessCheck.Accepting.of(system.classicSystem());
     this.managementPort = managementPort;
+    this.auth = auth;
   }
 
   /** Starts a node with this configuration (see reference.conf); returns once it accepts connections. */
@@ -95,7 +99,7 @@ public final class Gateway implements AutoCloseable {
       ThreadRegistry.init(system);
       GatewaySettings settings = GatewaySettings.from(config);
       GatewayAuth auth = GatewayAuth.fromConfig(config.getConfig("legato.gateway.auth"));
-      String codexHome = Path.of(config.getString("legato.storage.data-dir")).toAbsolutePath().normalize().toString();
+      String codexHome = Bootstrap.CODEX_HOME; // never the data directory: clients need not know where it is
       AtomicBoolean accepting = ReadinessCheck.Accepting.of(system.classicSystem());
       GatewayMetrics metrics = new GatewayMetrics(ThreadMeters.get(system));
       Route routes = routes(system, settings, auth, metrics, codexHome, accepting::get);
@@ -104,7 +108,7 @@ public final class Gateway implements AutoCloseable {
           .bind(routes).toCompletableFuture().get(30, TimeUnit.SECONDS);
       int managementPort = PekkoManagement.get(system.classicSystem()).start().toCompletableFuture()
           .get(30, TimeUnit.SECONDS).port();
-      Gateway gateway = new Gateway(system, settings, binding, managementPort);
+      Gateway gateway = new Gateway(system, settings, binding, managementPort, auth);
       accepting.set(true);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "legato-not-ready", () -> {
         gateway.ready.set(false);
@@ -154,6 +158,11 @@ public final class Gateway implements AutoCloseable {
     return managementPort;
   }
 
+  /** Who may connect: {@link GatewayAuth#describe()} says it in one line. */
+  public GatewayAuth auth() {
+    return auth;
+  }
+
   public ActorSystem<Void> system() {
     return system;
   }
@@ -182,31 +191,50 @@ public final class Gateway implements AutoCloseable {
     Route socket = AuthDirectives.authenticated(auth, blocking, identity -> extractUpgradeToWebSocket(upgrade ->
         complete(upgrade.handleMessagesWith(connection(system, settings, metrics, identity, codexHome)))));
     Operations operations = new Operations(system, settings.askTimeout());
-    Route admin = AuthDirectives.authenticated(auth, blocking, identity -> concat(
-        path(segment("admin").slash("threads"), () -> get(() -> parameterOptional("limit", limit ->
-            onSuccess(operations.threads(limit.map(Integer::parseInt).orElse(1000)),
-                threads -> json(threads))))),
-        path(segment("admin").slash("threads").slash(segment()), id -> get(() -> {
+    Route admin = pathPrefix("admin", () -> AuthDirectives.authenticated(auth, blocking, identity -> concat(
+        path("threads", () -> get(() -> operator(identity, () -> parameterList(query -> {
+          int limit;
+          try {
+            limit = Operations.limit(query);
+          } catch (IllegalArgumentException e) {
+            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
+          }
+          return onSuccess(operations.threads(limit), threads -> json(threads));
+        })))),
+        path(segment("threads").slash(segment()), id -> get(() -> operator(identity, () -> parameterList(query -> {
           UUID threadId;
           try {
-            threadId = UUID.fromString(id);
+            Operations.noParameters(query);
+            threadId = Operations.threadId(id);
           } catch (IllegalArgumentException e) {
-            return complete(StatusCodes.BAD_REQUEST, "not a thread id: " + id);
+            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
           }
-          return onSuccess(operations.thread(threadId), Gateway::json);
-        }))));
+          return onSuccess(operations.thread(threadId), thread -> thread.map(Gateway::json)
+              .orElseGet(() -> complete(StatusCodes.NOT_FOUND, "no thread " + threadId)));
+        })))))));
     Route notASocket = complete(StatusCodes.BAD_REQUEST,
         "Legato speaks the Codex app-server protocol over WebSocket here; connect with a WebSocket client");
     return concat(
         path("healthz", () -> get(() -> complete("ok"))),
         path("readyz", () -> get(() -> ready.getAsBoolean() ? complete("ready")
             : complete(StatusCodes.SERVICE_UNAVAILABLE, "not ready"))),
-        path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
-            ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8), metrics.scrape())))),
+        path("metrics", () -> get(() -> AuthDirectives.authenticated(auth, blocking, identity ->
+            operator(identity, () -> complete(HttpResponse.create().withEntity(
+                ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8), metrics.scrape())))))),
         admin,
         pathSingleSlash(() -> concat(socket, notASocket)),
         path("ws", () -> pathEndOrSingleSlash(() -> concat(socket, notASocket))),
         pathEndOrSingleSlash(() -> concat(socket, notASocket)));
+  }
+
+  /**
+   * The operations routes show every tenant's threads and the node's totals: operators only. A tenant has
+   * its own threads through the protocol ({@code thread/list}, {@code thread/read}).
+   */
+  private static Route operator(Identity identity, java.util.function.Supplier<Route> inner) {
+    return identity.admin() ? inner.get() : complete(StatusCodes.FORBIDDEN,
+        "this route is for operators: send an admin key (legato.gateway.auth.admin-keys) or a token with the"
+            + " admin claim (legato.gateway.auth.jwt.admin-claim)");
   }
 
   private static Route json(com.fasterxml.jackson.databind.JsonNode body) {

@@ -69,6 +69,7 @@ public final class Main {
     System.out.println("  Podium:    " + (emulator == null ? config.getString("legato.podium.url")
         : emulator.baseUrl() + " (emulated in-process)"));
     System.out.println("  data:      " + Path.of(config.getString("legato.storage.data-dir")).toAbsolutePath().normalize());
+    System.out.println("  " + gateway.auth().describe());
     System.out.println("  connect:   codex --remote ws://" + host + ":" + gateway.port());
     System.out.println("  or any app-server client at ws://" + host + ":" + gateway.port() + "/ (also /ws);"
         + " health: http://" + host + ":" + gateway.port() + "/healthz");

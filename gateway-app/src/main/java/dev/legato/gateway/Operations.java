@@ -5,9 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.JsonRpc;
 import dev.legato.thread.Podium;
 import dev.legato.thread.ThreadEntity;
+import dev.legato.thread.ThreadFiles;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -20,9 +23,13 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 /**
  * What operators see of this node's threads ({@code /admin/threads}): every live thread's phase, turn,
  * instance and link, subscribers, last sequence number and last error; one thread adds its Podium
- * instance's status as Podium reports it.
+ * instance's status as Podium reports it. Never wakes nor creates a thread that does not exist.
  */
 final class Operations {
+  static final int DEFAULT_LIMIT = 1000;
+  /** More would make one request ask that many threads at once. */
+  static final int MAX_LIMIT = 10_000;
+
   private final ActorSystem<?> system;
   private final Duration timeout;
 
@@ -54,19 +61,80 @@ final class Operations {
     });
   }
 
-  /** One thread (brought to life if it was passivated), with its instance's status from Podium. */
-  CompletionStage<ObjectNode> thread(UUID id) {
-    return details(id).thenCompose(details -> {
-      ObjectNode result = json(details);
-      String instanceId = details.status().instanceId();
-      if (instanceId == null) {
-        return CompletableFuture.completedFuture(result);
+  /**
+   * The {@code limit} of {@code /admin/threads} from its query: the only parameter it takes, once, an integer
+   * from 1 to {@link #MAX_LIMIT}; anything else (a misspelt name too) is refused, so a typo never goes unseen.
+   *
+   * @throws IllegalArgumentException naming the parameter, for a 400
+   */
+  static int limit(List<Map.Entry<String, String>> query) {
+    Integer limit = null;
+    for (Map.Entry<String, String> parameter : query) {
+      if (!parameter.getKey().equals("limit")) {
+        throw new IllegalArgumentException("unknown query parameter '" + parameter.getKey()
+            + "': /admin/threads takes only limit");
       }
-      return Podium.get(system).client().instance(instanceId).handle((instance, error) -> {
-        result.put("instanceStatus", error == null ? instance.status().toString()
-            : "unknown (" + error.getMessage() + ")");
-        return result;
-      });
+      if (limit != null) {
+        throw new IllegalArgumentException("query parameter 'limit' is given more than once");
+      }
+      String value = parameter.getValue().trim();
+      String wrong = "query parameter 'limit' must be an integer from 1 to " + MAX_LIMIT + ", not '" + value + "'";
+      try {
+        limit = Integer.parseInt(value);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(wrong);
+      }
+      if (limit < 1 || limit > MAX_LIMIT) {
+        throw new IllegalArgumentException(wrong);
+      }
+    }
+    return limit == null ? DEFAULT_LIMIT : limit;
+  }
+
+  /** {@code /admin/threads/{id}} takes no query parameters. */
+  static void noParameters(List<Map.Entry<String, String>> query) {
+    if (!query.isEmpty()) {
+      throw new IllegalArgumentException("unknown query parameter '" + query.get(0).getKey()
+          + "': /admin/threads/{id} takes none");
+    }
+  }
+
+  /** A thread id in its canonical form (as Legato hands them out), or a 400. */
+  static UUID threadId(String text) {
+    try {
+      UUID id = UUID.fromString(text);
+      if (id.toString().equals(text)) {
+        return id;
+      }
+    } catch (IllegalArgumentException e) {
+      // said below
+    }
+    throw new IllegalArgumentException("not a thread id: " + text);
+  }
+
+  /**
+   * One thread (brought to life if it was passivated), with its instance's status from Podium; empty when
+   * no such thread exists, found without waking an entity for it.
+   */
+  CompletionStage<Optional<ObjectNode>> thread(UUID id) {
+    return ThreadFiles.exist(system, id).thenCompose(exists -> exists
+        ? details(id).thenApply(Optional::of)
+        : CompletableFuture.completedFuture(Optional.<ThreadEntity.ThreadDetails>empty()))
+        .thenCompose(found -> found.isEmpty()
+            ? CompletableFuture.completedFuture(Optional.<ObjectNode>empty())
+            : withInstance(found.get()).thenApply(Optional::of));
+  }
+
+  private CompletionStage<ObjectNode> withInstance(ThreadEntity.ThreadDetails details) {
+    ObjectNode result = json(details);
+    String instanceId = details.status().instanceId();
+    if (instanceId == null) {
+      return CompletableFuture.completedFuture(result);
+    }
+    return Podium.get(system).client().instance(instanceId).handle((instance, error) -> {
+      result.put("instanceStatus", error == null ? instance.status().toString()
+          : "unknown (" + error.getMessage() + ")");
+      return result;
     });
   }
 

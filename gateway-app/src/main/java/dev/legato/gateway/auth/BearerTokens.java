@@ -27,7 +27,8 @@ import java.util.Set;
  * against a JWKS URL (cached; an unknown {@code kid} triggers a rate-limited refetch, which is how
  * key rotation is picked up). Checks {@code exp} (required), {@code nbf}, and {@code iss} / {@code
  * aud} when configured, then reads the tenant from the configured claim, falling back to {@code
- * sub}.
+ * sub}. A token is an operator's when its admin claim is {@code true}, or is a string or a list of
+ * strings holding the admin role (for identity providers that put roles in one claim).
  */
 final class BearerTokens {
 
@@ -38,6 +39,8 @@ final class BearerTokens {
       Optional<String> issuer,
       Optional<String> audience,
       String tenantClaim,
+      String adminClaim,
+      String adminRole,
       Duration clockSkew,
       Duration jwksCacheTtl,
       Duration jwksTimeout,
@@ -48,6 +51,8 @@ final class BearerTokens {
 
   private final DefaultJWTProcessor<SecurityContext> processor;
   private final String tenantClaim;
+  private final String adminClaim;
+  private final String adminRole;
 
   BearerTokens(Settings settings) {
     JWSKeySelector<SecurityContext> hmac =
@@ -87,6 +92,8 @@ final class BearerTokens {
     claims.setMaxClockSkew((int) settings.clockSkew().toSeconds());
     processor.setJWTClaimsSetVerifier(claims);
     tenantClaim = settings.tenantClaim();
+    adminClaim = settings.adminClaim();
+    adminRole = settings.adminRole();
   }
 
   private static JWKSource<SecurityContext> jwks(URL url, Settings settings) {
@@ -134,6 +141,21 @@ final class BearerTokens {
           "the token's tenant is not a valid tenant name (1-64 of letters, digits, '.', '_', '-')");
     }
     return new AuthResult.Allowed(
-        new Identity(name, subject != null ? subject : name, Identity.Method.JWT));
+        new Identity(name, subject != null ? subject : name, Identity.Method.JWT, isAdmin(claims)));
+  }
+
+  private boolean isAdmin(JWTClaimsSet claims) {
+    Object claim = claims.getClaim(adminClaim);
+    if (Boolean.TRUE.equals(claim)) {
+      return true;
+    }
+    if (adminRole.isEmpty()) {
+      return false;
+    }
+    if (claim instanceof String role) {
+      return role.equals(adminRole);
+    }
+    // Nimbus gives JSON arrays as lists
+    return claim instanceof List<?> roles && roles.contains(adminRole);
   }
 }

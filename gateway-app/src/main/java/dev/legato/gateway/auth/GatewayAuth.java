@@ -19,9 +19,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Decides, once per HTTP request or WebSocket upgrade, who the client is and whether it may come
- * in: the Origin allow-list first, then a bearer credential (static API key or JWT), then loopback
- * trust or {@code allow-anonymous}. Immutable and thread-safe; build one from the {@code
- * legato.gateway.auth} config section and share it.
+ * in: the Origin allow-list first, then a bearer credential (API key, admin key or JWT), then
+ * loopback trust or {@code allow-anonymous}. Loopback trust is on by default only while no
+ * credential is configured; only then is a loopback client also an operator. Immutable and
+ * thread-safe; build one from the {@code legato.gateway.auth} config section and share it.
  *
  * <p>Verifying an RS256 token may fetch the JWKS document (bounded by {@code jwt.jwks-timeout}),
  * so callers on an actor dispatcher should run {@link #authenticate} on a blocking one.
@@ -31,28 +32,48 @@ public final class GatewayAuth {
   private static final Logger log = LoggerFactory.getLogger(GatewayAuth.class);
   private static final String BEARER = "bearer ";
 
+  /** {@code legato.gateway.auth.loopback-anonymous}. */
+  enum LoopbackAnonymous {
+    /** On exactly when no API key, admin key or JWT setting is configured. */
+    AUTO,
+    ON,
+    OFF
+  }
+
   private final String defaultTenant;
+  private final LoopbackAnonymous loopbackMode;
   private final boolean loopbackAnonymous;
   private final boolean allowAnonymous;
   private final Set<String> allowedOrigins;
   private final boolean anyOrigin;
   private final ApiKeys apiKeys;
+  private final ApiKeys adminKeys;
   private final Optional<BearerTokens> tokens;
+  private final String tokenKinds;
 
   private GatewayAuth(
       String defaultTenant,
-      boolean loopbackAnonymous,
+      LoopbackAnonymous loopbackMode,
       boolean allowAnonymous,
       Set<String> allowedOrigins,
       ApiKeys apiKeys,
-      Optional<BearerTokens> tokens) {
+      ApiKeys adminKeys,
+      Optional<BearerTokens> tokens,
+      String tokenKinds) {
     this.defaultTenant = defaultTenant;
-    this.loopbackAnonymous = loopbackAnonymous;
     this.allowAnonymous = allowAnonymous;
     this.anyOrigin = allowedOrigins.contains("*");
     this.allowedOrigins = Set.copyOf(allowedOrigins);
     this.apiKeys = apiKeys;
+    this.adminKeys = adminKeys;
     this.tokens = tokens;
+    this.tokenKinds = tokenKinds;
+    this.loopbackMode = loopbackMode;
+    this.loopbackAnonymous = switch (loopbackMode) {
+      case AUTO -> !hasCredentials();
+      case ON -> true;
+      case OFF -> false;
+    };
   }
 
   /**
@@ -71,6 +92,11 @@ public final class GatewayAuth {
             .map(GatewayAuth::normalizeOrigin)
             .collect(Collectors.toSet());
     var apiKeys = ApiKeys.parse(entries(auth, "api-keys"), "api-keys");
+    var adminKeys = ApiKeys.parse(entries(auth, "admin-keys"), "admin-keys", true);
+    if (apiKeys.sharesAKeyWith(adminKeys)) {
+      throw new ConfigException.BadValue(
+          auth.origin(), "admin-keys", "a key is in both api-keys and admin-keys; give operators keys of their own");
+    }
 
     var jwt = auth.getConfig("jwt");
     var secret = nonBlank(jwt, "secret").map(BearerTokens::secretBytes);
@@ -92,28 +118,65 @@ public final class GatewayAuth {
                         nonBlank(jwt, "issuer"),
                         nonBlank(jwt, "audience"),
                         jwt.getString("tenant-claim"),
+                        jwt.getString("admin-claim"),
+                        jwt.getString("admin-role").trim(),
                         jwt.getDuration("clock-skew"),
                         jwt.getDuration("jwks-cache-ttl"),
                         jwt.getDuration("jwks-timeout"),
                         jwt.getDuration("jwks-refresh-min-interval"))));
 
+    var kinds = new StringBuilder();
+    secret.ifPresent(s -> kinds.append("HS256"));
+    jwksUrl.ifPresent(u -> kinds.append(kinds.length() > 0 ? ", " : "").append("RS256 via JWKS"));
     var built =
         new GatewayAuth(
             defaultTenant,
-            auth.getBoolean("loopback-anonymous"),
+            loopbackMode(auth),
             auth.getBoolean("allow-anonymous"),
             origins,
             apiKeys,
-            tokens);
+            adminKeys,
+            tokens,
+            kinds.toString());
     log.info(
-        "Gateway auth: api-keys={}, hs256={}, jwks={}, loopback-anonymous={}, allow-anonymous={}, allowed-origins={}",
+        "Gateway auth: api-keys={}, admin-keys={}, hs256={}, jwks={}, loopback-anonymous={}, allow-anonymous={}, allowed-origins={}",
         apiKeys.isEmpty() ? "none" : "configured",
+        adminKeys.size(),
         secret.isPresent(),
         jwksUrl.map(URL::toString).orElse("none"),
         built.loopbackAnonymous,
         built.allowAnonymous,
         origins.isEmpty() ? "none" : origins);
     return built;
+  }
+
+  /**
+   * The mode in one line, for the operator starting Legato: which credentials are accepted, how many
+   * admin keys, and whether anonymous loopback clients get in.
+   */
+  public String describe() {
+    var credentials = new StringBuilder();
+    if (!apiKeys.isEmpty()) {
+      long tenants = apiKeys.names();
+      credentials.append("API keys (").append(tenants).append(tenants == 1 ? " tenant)" : " tenants)");
+    }
+    if (tokens.isPresent()) {
+      credentials.append(credentials.length() > 0 ? ", " : "").append("JWT (").append(tokenKinds).append(')');
+    }
+    if (credentials.length() == 0) {
+      credentials.append(adminKeys.isEmpty() ? "no credentials" : "no tenant credentials");
+    }
+    return "auth: " + credentials
+        + ", admin keys: " + adminKeys.size()
+        + ", anonymous loopback: " + (loopbackAnonymous ? "on" : "off")
+        + (loopbackMode == LoopbackAnonymous.AUTO ? " (auto)" : "")
+        + (loopbackAnonymous && !hasCredentials() ? " with operator access" : "")
+        + (allowAnonymous ? ", anonymous from anywhere: on (tenant " + defaultTenant + ")" : "");
+  }
+
+  /** Whether a loopback client without credentials gets in (as the default tenant). */
+  public boolean loopbackAnonymous() {
+    return loopbackAnonymous;
   }
 
   /**
@@ -146,8 +209,10 @@ public final class GatewayAuth {
       return verify(header.get());
     }
     if (remote.isLoopbackAddress() && loopbackAnonymous) {
+      // with no credential configured nobody could be an operator otherwise; with one, the operator
+      // has a key, and loopback may be a reverse proxy speaking for anyone
       return new AuthResult.Allowed(
-          new Identity(defaultTenant, "anonymous", Identity.Method.LOOPBACK));
+          new Identity(defaultTenant, "anonymous", Identity.Method.LOOPBACK, !hasCredentials()));
     }
     if (allowAnonymous) {
       return new AuthResult.Allowed(
@@ -169,7 +234,7 @@ public final class GatewayAuth {
           "unsupported Authorization scheme: send Authorization: Bearer <API key or JWT>");
     }
     var credential = header.substring(BEARER.length()).trim();
-    var byKey = apiKeys.lookup(credential);
+    var byKey = apiKeys.lookup(credential).or(() -> adminKeys.lookup(credential));
     if (byKey.isPresent()) {
       return new AuthResult.Allowed(byKey.get());
     }
@@ -180,7 +245,19 @@ public final class GatewayAuth {
   }
 
   private boolean hasCredentials() {
-    return !apiKeys.isEmpty() || tokens.isPresent();
+    return !apiKeys.isEmpty() || !adminKeys.isEmpty() || tokens.isPresent();
+  }
+
+  private static LoopbackAnonymous loopbackMode(Config auth) {
+    // HOCON's on/off/true/false/yes/no, as getBoolean reads them, or auto
+    var value = auth.getString("loopback-anonymous").trim().toLowerCase(Locale.ROOT);
+    return switch (value) {
+      case "auto" -> LoopbackAnonymous.AUTO;
+      case "on", "true", "yes" -> LoopbackAnonymous.ON;
+      case "off", "false", "no" -> LoopbackAnonymous.OFF;
+      default -> throw new ConfigException.BadValue(
+          auth.origin(), "loopback-anonymous", "must be auto, on or off, not '" + value + "'");
+    };
   }
 
   private boolean originAllowed(String origin) {

@@ -5,9 +5,10 @@ import java.util.regex.Pattern;
 
 /**
  * Who a connection acts as. The tenant is always a safe name (see {@link #isSafeTenant}), so it
- * may become part of an entity id or a path; the subject never carries a secret.
+ * may become part of an entity id or a path; the subject never carries a secret. {@code admin}
+ * marks an operator, who may use the operations routes ({@code /metrics}, {@code /admin/...}).
  */
-public record Identity(String tenant, String subject, Method method) {
+public record Identity(String tenant, String subject, Method method, boolean admin) {
 
   private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
@@ -16,6 +17,7 @@ public record Identity(String tenant, String subject, Method method) {
     LOOPBACK("loopback"),
     ANONYMOUS("anonymous"),
     API_KEY("api-key"),
+    ADMIN_KEY("admin-key"),
     JWT("jwt");
 
     private final String label;
@@ -24,10 +26,18 @@ public record Identity(String tenant, String subject, Method method) {
       this.label = label;
     }
 
-    /** The name used in logs and metrics: {@code loopback}, {@code anonymous}, {@code api-key}, {@code jwt}. */
+    /**
+     * The name used in logs and metrics: {@code loopback}, {@code anonymous}, {@code api-key},
+     * {@code admin-key}, {@code jwt}.
+     */
     public String label() {
       return label;
     }
+  }
+
+  /** A tenant's identity, not an operator's. */
+  public Identity(String tenant, String subject, Method method) {
+    this(tenant, subject, method, false);
   }
 
   public Identity {

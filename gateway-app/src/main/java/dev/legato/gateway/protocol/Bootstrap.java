@@ -10,6 +10,13 @@ import java.util.List;
  * as empty so that the client carries on. Shapes follow the Codex app-server v2 schema.
  */
 public final class Bootstrap {
+  /**
+   * What {@code initialize} reports as the server's {@code codexHome} (and the base of the config path a
+   * config write reports): the schema wants an absolute path, but where Legato keeps its data is none of a
+   * client's business, and Legato keeps no Codex home a client could use.
+   */
+  public static final String CODEX_HOME = "/legato";
+
   private Bootstrap() {}
 
   public static ObjectNode initialize(String version, String codexHome) {

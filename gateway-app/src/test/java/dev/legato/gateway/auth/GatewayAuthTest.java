@@ -85,6 +85,7 @@ class GatewayAuthTest {
       var identity = allowed(call(auth(""), null, null, LOOPBACK));
       assertEquals("local", identity.tenant());
       assertEquals(Identity.Method.LOOPBACK, identity.method());
+      assertTrue(identity.admin(), "with no credential configured, the loopback user is the operator");
       assertEquals("local", allowed(call(auth(""), null, null, address("::1"))).tenant());
     }
 
@@ -116,6 +117,49 @@ class GatewayAuthTest {
     void aRemoteClientWithoutCredentialsIsRefusedWhenCredentialsAreConfigured() {
       var refused = refused(401, call(auth("api-keys = \"k1=acme\""), null, null, REMOTE));
       assertTrue(refused.message().contains("Bearer"), refused.message());
+    }
+
+    @Test
+    void loopbackTrustEndsOnceAnyCredentialIsConfigured() {
+      for (var configured : new String[] {
+          "api-keys = \"k1=acme\"", "admin-keys = \"a1=ops\"", "jwt.secret = \"" + SECRET + "\""}) {
+        var auth = auth(configured);
+        assertFalse(auth.loopbackAnonymous(), configured);
+        var refused = refused(401, call(auth, null, null, LOOPBACK));
+        assertTrue(refused.message().contains("Bearer"), refused.message());
+        refused(401, call(auth, null, null, address("::1")));
+      }
+    }
+
+    @Test
+    void loopbackTrustTurnedOnWithCredentialsLetsInATenantButNoOperator() {
+      var auth = auth("api-keys = \"k1=acme\", loopback-anonymous = on");
+      var identity = allowed(call(auth, null, null, LOOPBACK));
+      assertEquals("local", identity.tenant());
+      assertFalse(identity.admin(), "behind a proxy on this host, loopback may be anyone");
+      refused(401, call(auth, null, null, REMOTE));
+      assertFalse(allowed(call(auth("allow-anonymous = on"), null, null, REMOTE)).admin(),
+          "nor is a remote anonymous client an operator");
+    }
+
+    @Test
+    void anUnknownLoopbackModeIsRefusedAtStartup() {
+      var e = assertThrows(ConfigException.class, () -> auth("loopback-anonymous = sometimes"));
+      assertTrue(e.getMessage().contains("auto, on or off"), e.getMessage());
+      assertTrue(auth("loopback-anonymous = true").loopbackAnonymous());
+    }
+
+    @Test
+    void theModeIsSaidInOneLine() {
+      assertEquals("auth: no credentials, admin keys: 0, anonymous loopback: on (auto) with operator access",
+          auth("").describe());
+      assertEquals("auth: API keys (2 tenants), admin keys: 1, anonymous loopback: off (auto)",
+          auth("api-keys = \"k1=a,k2=b,k3=b\", admin-keys = \"a1=ops\"").describe());
+      assertEquals("auth: JWT (HS256), admin keys: 0, anonymous loopback: on",
+          auth("jwt.secret = \"" + SECRET + "\", loopback-anonymous = on").describe());
+      assertEquals("auth: no tenant credentials, admin keys: 1, anonymous loopback: off (auto)"
+              + ", anonymous from anywhere: on (tenant local)",
+          auth("admin-keys = \"a1=ops\", allow-anonymous = on").describe());
     }
 
     @Test
@@ -169,6 +213,60 @@ class GatewayAuthTest {
       var e = assertThrows(ConfigException.class, () -> auth("api-keys = \"sekrit=a/b\""));
       assertFalse(e.getMessage().contains("sekrit"), e.getMessage());
       assertThrows(ConfigException.class, () -> auth("api-keys = \"no-tenant-here\""));
+    }
+  }
+
+  @Nested
+  class Operators {
+
+    final GatewayAuth auth =
+        auth("api-keys = \"k1=acme\", admin-keys = [\"a1=ops\", \"a2=oncall\"], jwt.secret = \"" + SECRET + "\"");
+
+    @Test
+    void anAdminKeyIsAnOperatorActingAsTheTenantOfItsName() {
+      var ops = allowed(call(auth, "Bearer a1", null, REMOTE));
+      assertTrue(ops.admin());
+      assertEquals("ops", ops.tenant());
+      assertEquals(Identity.Method.ADMIN_KEY, ops.method());
+      assertFalse(ops.subject().contains("a1"), "the subject must not reveal the key");
+      assertEquals("oncall", allowed(call(auth, "Bearer a2", null, REMOTE)).tenant());
+    }
+
+    @Test
+    void aTenantKeyIsNoOperator() {
+      assertFalse(allowed(call(auth, "Bearer k1", null, REMOTE)).admin());
+      assertFalse(allowed(call(auth, "Bearer k1", null, LOOPBACK)).admin());
+    }
+
+    @Test
+    void aKeyInBothListsIsRefusedAtStartupWithoutQuotingIt() {
+      var e = assertThrows(ConfigException.class,
+          () -> auth("api-keys = \"same-key=acme\", admin-keys = \"same-key=ops\""));
+      assertFalse(e.getMessage().contains("same-key"), e.getMessage());
+    }
+
+    @Test
+    void aTokenWithTheAdminClaimIsAnOperatorsAndOthersAreNot() {
+      assertTrue(allowed(call(auth, "Bearer " + hs256(SECRET, c -> c.subject("ada").claim("legato_admin", true)),
+          null, REMOTE)).admin());
+      assertFalse(allowed(call(auth, "Bearer " + hs256(SECRET, c -> c.subject("ada").claim("legato_admin", false)),
+          null, REMOTE)).admin());
+      assertFalse(allowed(call(auth, "Bearer " + hs256(SECRET, c -> c.subject("ada").claim("legato_admin", "yes")),
+          null, REMOTE)).admin());
+      assertFalse(allowed(call(auth, "Bearer " + hs256(SECRET, c -> c.subject("ada")), null, REMOTE)).admin());
+    }
+
+    @Test
+    void theAdminClaimMayBeARoleList() {
+      var roles = auth("jwt.secret = \"" + SECRET + "\", jwt.admin-claim = roles, jwt.admin-role = legato-ops");
+      assertTrue(allowed(call(roles, "Bearer " + hs256(SECRET,
+          c -> c.subject("ada").claim("roles", java.util.List.of("viewer", "legato-ops"))), null, REMOTE)).admin());
+      assertTrue(allowed(call(roles, "Bearer " + hs256(SECRET, c -> c.subject("ada").claim("roles", "legato-ops")),
+          null, REMOTE)).admin());
+      assertFalse(allowed(call(roles, "Bearer " + hs256(SECRET,
+          c -> c.subject("ada").claim("roles", java.util.List.of("viewer"))), null, REMOTE)).admin());
+      assertFalse(allowed(call(roles, "Bearer " + hs256(SECRET, c -> c.subject("ada").claim("legato_admin", true)),
+          null, REMOTE)).admin(), "only the configured claim counts");
     }
   }
 
