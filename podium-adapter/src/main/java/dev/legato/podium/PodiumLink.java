@@ -178,6 +178,9 @@ public final class PodiumLink {
     private Behavior<Command> onOpened(Opened m) {
       socket = m.socket();
       read(socket, m.epoch());
+      if (failedAttempts > 0) {
+        context.getLog().info("link to {} reconnected after {} attempts", instanceId, failedAttempts);
+      }
       failedAttempts = 0;
       owner.tell(new StateChanged(new LinkState.Connected()));
       return connected();
@@ -247,6 +250,9 @@ public final class PodiumLink {
       }
       // Alive, or Podium could not say: try again after a backoff.
       failedAttempts++;
+      if (failedAttempts == 1) { // once per incident; the attempts that follow are not logged
+        context.getLog().warn("link to {} lost ({}); reconnecting", instanceId, lastDrop);
+      }
       if (failedAttempts > settings.reconnectMaxAttempts()) {
         return giveUp("no connection after " + settings.reconnectMaxAttempts() + " attempts (" + lastDrop + ")");
       }
@@ -264,11 +270,13 @@ public final class PodiumLink {
     }
 
     private Behavior<Command> gone(String reason) {
+      context.getLog().warn("link to {} ended: {}", instanceId, reason);
       owner.tell(new StateChanged(new LinkState.InstanceGone(reason)));
       return Behaviors.stopped();
     }
 
     private Behavior<Command> giveUp(String reason) {
+      context.getLog().warn("link to {} gave up: {}", instanceId, reason);
       owner.tell(new StateChanged(new LinkState.GaveUp(reason)));
       return Behaviors.stopped();
     }
