@@ -77,6 +77,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private final EntityRef<ThreadRegistry.Command> registry;
   private final RequestRate rate;
   private boolean initialized;
+  private final org.apache.pekko.actor.Cancellable handshakeTimer;
   private boolean closing;
   /** Threads this connection watches, with what it needs to render their updates. */
   private final Map<UUID, CodexThreads.Subscription> subscriptions = new HashMap<>();
@@ -98,7 +99,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     this.sharding = ClusterSharding.get(context.getSystem());
     this.registry = sharding.entityRefFor(ThreadRegistry.TYPE_KEY, identity.tenant());
     this.rate = new RequestRate(settings.requestsPerSecond(), settings.requestBurst());
-    context.scheduleOnce(settings.handshakeTimeout(), context.getSelf(), new HandshakeTimedOut());
+    this.handshakeTimer = context.scheduleOnce(settings.handshakeTimeout(), context.getSelf(), new HandshakeTimedOut());
   }
 
   @Override
@@ -121,6 +122,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
         })
         .onMessage(Closed.class, c -> Behaviors.stopped())
         .onSignal(PostStop.class, stop -> {
+          handshakeTimer.cancel();
           metrics.connectionClosed();
           return this;
         })
