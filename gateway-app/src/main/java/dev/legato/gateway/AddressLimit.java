@@ -46,6 +46,11 @@ final class AddressLimit {
       this.address = address;
     }
 
+    /** Whether this place counts against a cap (not when there is none for its address). */
+    boolean counted() {
+      return address != null;
+    }
+
     void giveBack() {
       if (address != null && given.compareAndSet(false, true)) {
         open.computeIfPresent(address, (a, count) -> count <= 1 ? null : count - 1);

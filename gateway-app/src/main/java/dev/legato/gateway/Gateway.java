@@ -375,11 +375,13 @@ public final class Gateway implements AutoCloseable {
       }
       AtomicBoolean served = new AtomicBoolean();
       // An accepted upgrade whose socket never starts (the client went away first) gives its place back too.
-      system.scheduler().scheduleOnce(Duration.ofSeconds(30), () -> {
-        if (!served.get()) {
-          place.giveBack();
-        }
-      }, system.executionContext());
+      if (place.counted()) {
+        system.scheduler().scheduleOnce(Duration.ofSeconds(30), () -> {
+          if (!served.get()) {
+            place.giveBack();
+          }
+        }, system.executionContext());
+      }
       Outbox out = new Outbox(settings.outboundQueue(), settings.outboundQueueCharacters());
       return complete(stack.handle(upgrade, connection(system, settings, metrics, identity, codexHome, out,
           sockets, () -> {
