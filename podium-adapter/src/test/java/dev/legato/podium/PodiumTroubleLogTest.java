@@ -21,8 +21,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
-/** What an operator reads of a link's trouble: one line when it begins, one when it ends, none per attempt. */
-class PodiumLinkLogTest {
+/**
+ * What an operator reads of Podium trouble: one line when it begins, one when it ends, none per attempt or
+ * per refused call.
+ */
+class PodiumTroubleLogTest {
   ActorTestKit testKit;
   PodiumEmulator emulator;
   final ListAppender<ILoggingEvent> logged = new ListAppender<>();
@@ -78,6 +81,31 @@ class PodiumLinkLogTest {
     lines = lines(instanceId);
     assertEquals(true, lines.get(lines.size() - 1).startsWith("WARN link to " + instanceId + " ended: "),
         lines.toString());
+  }
+
+  @Test
+  void anOpenCircuitBreakerLogsOnceAndItsClosingOnce() throws Exception {
+    PodiumSettings tight = PodiumSettings.from(com.typesafe.config.ConfigFactory.parseString(
+            "legato.podium { circuit-breaker { max-failures = 2, reset-timeout = 1s }, retry.attempts = 1 }")
+        .withFallback(com.typesafe.config.ConfigFactory.load())).withUrl(emulator.baseUrl());
+    PodiumClient client = new PodiumClient(testKit.system(), tight);
+    emulator.faults().failRestCalls(1.0);
+    for (int i = 0; i < 5; i++) { // two failures open it; the three calls after fail fast
+      PodiumClientTest.failure(client.instance("inst_a"));
+    }
+    emulator.faults().reset();
+    Thread.sleep(1500); // past reset-timeout: the next call tries Podium again
+    String instanceId = PodiumClientTest.await(client.createInstance(
+        PodiumClientTest.await(client.resolveDeployment("echo")), Map.of(), Map.of())).instanceId();
+    List<String> lines = logged.list.stream()
+        .filter(e -> e.getLoggerName().equals(PodiumClient.class.getName()))
+        .peek(e -> assertNull(e.getThrowableProxy(), "no stack trace: " + e.getFormattedMessage()))
+        .map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList();
+    assertEquals(2, lines.size(), lines.toString());
+    assertEquals(true, lines.get(0).startsWith("WARN Podium at " + emulator.baseUrl() + " failed 2 times in a row"),
+        lines.toString());
+    assertEquals("INFO Podium at " + emulator.baseUrl() + " answers again (circuit breaker closed)", lines.get(1));
+    assertEquals(true, instanceId.startsWith("inst_"));
   }
 
   private static void awaitState(TestProbe<Collector.Seen> seen, Class<? extends PodiumLink.LinkState> type) {
