@@ -136,7 +136,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (inbound.refusal() != null) {
       send(JsonRpc.error(null, JsonRpc.INVALID_REQUEST, inbound.refusal()));
       closing = true;
-      out.close(inbound.closeCode(), inbound.refusal()); // the transport's rules were broken: the socket closes, the threads go on
+      // the transport's rules were broken: the socket closes, the threads go on
+      out.close(inbound.closeCode(), inbound.refusal());
       return Behaviors.stopped();
     }
     JsonNode message;

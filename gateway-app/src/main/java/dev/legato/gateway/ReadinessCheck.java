@@ -89,7 +89,8 @@ public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> 
     @Override
     public Route routes(ManagementRouteProviderSettings settings) {
       return concat(
-          path(PathMatchers.separateOnSlashes(paths.getString("liveness-path")), () -> Directives.get(() -> complete("alive"))),
+          path(PathMatchers.separateOnSlashes(paths.getString("liveness-path")), () ->
+              Directives.get(() -> complete("alive"))),
           path(PathMatchers.separateOnSlashes(paths.getString("readiness-path")), () -> Directives.get(() -> {
             String notReady = state.notReady();
             return notReady == null ? complete("ready") : complete(StatusCodes.SERVICE_UNAVAILABLE, notReady);

@@ -85,11 +85,12 @@ class GatewayDrainTest {
         .filter(e -> e.getLevel() == Level.INFO && e.getLoggerName().equals(Gateway.class.getName()))
         .map(ILoggingEvent::getFormattedMessage).toList();
     assertTrue(info.stream().anyMatch(line -> line.startsWith("Legato " + Gateway.VERSION + " started: listening on")
-        && line.contains("management on port") && line.contains("Podium http") && line.contains("auth ")), info.toString());
+            && line.contains("management on port") && line.contains("Podium http") && line.contains("auth ")),
+        info.toString());
     assertTrue(info.stream().anyMatch(line -> line.matches("draining: 1 turns running, 1 connections open.*")),
         info.toString());
-    assertTrue(info.stream().anyMatch(line -> line.matches("drained in \\d+ ms: 0 turns still running.*closing 1 connections")),
-        info.toString());
+    assertTrue(info.stream().anyMatch(
+        line -> line.matches("drained in \\d+ ms: 0 turns still running.*closing 1 connections")), info.toString());
     assertTrue(info.contains("Legato stopped"), info.toString());
   }
 }

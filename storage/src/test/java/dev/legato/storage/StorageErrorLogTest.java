@@ -39,7 +39,8 @@ class StorageErrorLogTest {
   void aFailedWriteLogsOneLineWithTheThreadId() throws Exception {
     logged.start();
     storageLogs.addAppender(logged);
-    system = ActorSystem.create("storage-log", TestConfigs.storage(dataDir, "legato.storage.max-database-size = 256KiB"));
+    system = ActorSystem.create("storage-log",
+        TestConfigs.storage(dataDir, "legato.storage.max-database-size = 256KiB"));
     JournalProbe journal = new JournalProbe(system);
     UUID thread = UUID.randomUUID();
     String full = StorageLayout.threadPersistenceId(thread);
