@@ -49,9 +49,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   /**
    * A text message from the client, or why its message is refused (too large, binary): then the client is
-   * told and disconnected. {@code ack} once it is taken in (the socket reads on).
+   * told and disconnected with {@code closeCode}. {@code ack} once it is taken in (the socket reads on).
    */
-  public record Inbound(String text, String refusal, ActorRef<Done> ack) implements Command {}
+  public record Inbound(String text, String refusal, int closeCode, ActorRef<Done> ack) implements Command {}
 
   /** The socket is gone. */
   public record Closed() implements Command {}
@@ -62,6 +62,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   /** Work that finished elsewhere, continued on the actor. */
   private record Continue(Runnable action) implements Command {}
+
+  /** {@code legato.gateway.handshake-timeout} has passed since the socket opened. */
+  private record HandshakeTimedOut() implements Command {}
 
   public static Behavior<Command> create(Identity identity, GatewaySettings settings, GatewayMetrics metrics,
                                          String version, String codexHome, Outbox out) {
@@ -78,6 +81,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private final EntityRef<ThreadRegistry.Command> registry;
   private final RequestRate rate;
   private boolean initialized;
+  private final org.apache.pekko.actor.Cancellable handshakeTimer;
   private boolean closing;
   /** Threads this connection watches, with what it needs to render their updates. */
   private final Map<UUID, CodexThreads.Subscription> subscriptions = new HashMap<>();
@@ -99,6 +103,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     this.sharding = ClusterSharding.get(context.getSystem());
     this.registry = sharding.entityRefFor(ThreadRegistry.TYPE_KEY, identity.tenant());
     this.rate = new RequestRate(settings.requestsPerSecond(), settings.requestBurst());
+    this.handshakeTimer = context.scheduleOnce(settings.handshakeTimeout(), context.getSelf(), new HandshakeTimedOut());
   }
 
   @Override
@@ -111,8 +116,18 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
           c.action().run();
           return closing ? Behaviors.stopped() : this;
         })
+        .onMessage(HandshakeTimedOut.class, t -> {
+          if (initialized) {
+            return this;
+          }
+          // A socket that never says who it is holds a place for nothing: let it go.
+          closing = true;
+          out.close(Gateway.POLICY_VIOLATION, "no initialize within " + settings.handshakeTimeout().toSeconds() + " s");
+          return Behaviors.stopped();
+        })
         .onMessage(Closed.class, c -> Behaviors.stopped())
         .onSignal(PostStop.class, stop -> {
+          handshakeTimer.cancel();
           metrics.connectionClosed();
           return this;
         })
@@ -126,7 +141,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (inbound.refusal() != null) {
       send(JsonRpc.error(null, JsonRpc.INVALID_REQUEST, inbound.refusal()));
       closing = true;
-      out.complete(); // the transport's rules were broken: the socket closes, the threads go on
+      // the transport's rules were broken: the socket closes, the threads go on
+      out.close(inbound.closeCode(), inbound.refusal());
       return Behaviors.stopped();
     }
     JsonNode message;
@@ -600,9 +616,10 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       // Too slow to read what its threads produce: cut it loose before it costs memory. Threads go on.
       closing = true;
       metrics.slowClient();
-      getContext().getLog().info("disconnecting a client of tenant {} that does not keep up ({} messages or {}"
+      getContext().getLog().warn("disconnecting a client of tenant {} that does not keep up ({} messages or {}"
           + " characters queued)", identity.tenant(), settings.outboundQueue(), settings.outboundQueueCharacters());
-      out.cutOff(); // a plain close: Pekko HTTP would log a failed stream as an error with its stack trace
+      // a plain close: Pekko HTTP would log a failed stream as an error with its stack trace
+      out.cutOff(Gateway.POLICY_VIOLATION, "not reading fast enough");
     }
   }
 

@@ -2,6 +2,7 @@ package dev.legato.gateway;
 
 import static org.apache.pekko.http.javadsl.server.Directives.complete;
 import static org.apache.pekko.http.javadsl.server.Directives.concat;
+import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.extractUpgradeToWebSocket;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
@@ -24,6 +25,11 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -45,6 +51,9 @@ import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.AttributeKeys;
+import org.apache.pekko.http.javadsl.model.RemoteAddress;
+import org.apache.pekko.http.javadsl.model.ws.WebSocketUpgrade;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.ws.Message;
 import org.apache.pekko.http.javadsl.model.ws.TextMessage;
@@ -53,20 +62,30 @@ import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Sink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A running Legato node: the actor system (one-node cluster: threads and registries under Cluster
  * Sharding), and the HTTP server with the JSON-RPC WebSocket at {@code /} and {@code /ws} plus
- * {@code /healthz} and {@code /readyz}. Stopping it stops accepting, reports not ready, lets threads
- * reach a durable point and closes their links.
+ * {@code /healthz} and {@code /readyz}. Stopping it refuses new sockets and reports not ready (with the
+ * reason), lets running turns end while their clients watch, then closes the sockets (1001, going away), and
+ * lets threads reach a durable point and close their links.
  */
 public final class Gateway implements AutoCloseable {
   public static final String VERSION = "0.1.0";
+  /** WebSocket close codes (RFC 6455, 7.4.1) the gateway ends a socket with; README, "Close codes". */
+  static final int GOING_AWAY = 1001;
+  static final int UNSUPPORTED_DATA = 1003;
+  static final int POLICY_VIOLATION = 1008;
+  static final int TOO_BIG = 1009;
+
+  private static final Logger log = LoggerFactory.getLogger(Gateway.class);
 
   private final ActorSystem<Void> system;
   private final GatewaySettings settings;
   private final ServerBinding binding;
-  private final AtomicBoolean ready;
+  private final ReadinessCheck.State readiness;
   private final int managementPort;
   private final GatewayAuth auth;
 
@@ -75,14 +94,50 @@ public final class Gateway implements AutoCloseable {
     this.system = system;
     this.settings = settings;
     this.binding = binding;
-    this.ready = ReadinessCheck.Accepting.of(system.classicSystem());
+    this.readiness = ReadinessCheck.State.of(system.classicSystem());
     this.managementPort = managementPort;
     this.auth = auth;
   }
 
-  /** Starts a node with this configuration (see reference.conf); returns once it accepts connections. */
+  /**
+   * A port Legato was told to listen on is taken. Start has then stopped what it had started.
+   * {@code key} is the configuration key that sets it.
+   */
+  public static final class PortInUse extends Exception {
+    private final String key;
+    private final int port;
+
+    PortInUse(String what, String key, int port, Throwable cause) {
+      super(what + " " + port + " is in use", cause);
+      this.key = key;
+      this.port = port;
+    }
+
+    public String key() {
+      return key;
+    }
+
+    public int port() {
+      return port;
+    }
+  }
+
+  /**
+   * Starts a node with this configuration (see reference.conf); returns once it accepts connections. When it
+   * cannot start, it stops what it had started (the actor system, and so every port it bound) before it throws:
+   * {@link PortInUse} for a port that is taken.
+   */
   public static Gateway start(Config config) throws Exception {
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "legato", config);
+    ActorSystem<Void> system;
+    try {
+      system = ActorSystem.create(Behaviors.empty(), "legato", config);
+    } catch (RuntimeException e) {
+      if (bindFailure(e)) { // Pekko has stopped the half-made system itself
+        throw new PortInUse("cluster port", "pekko.remote.artery.canonical.port",
+            config.getInt("pekko.remote.artery.canonical.port"), e);
+      }
+      throw e;
+    }
     try {
       Cluster cluster = Cluster.get(system);
       if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
@@ -100,28 +155,112 @@ public final class Gateway implements AutoCloseable {
       GatewaySettings settings = GatewaySettings.from(config);
       GatewayAuth auth = GatewayAuth.fromConfig(config.getConfig("legato.gateway.auth"));
       String codexHome = Bootstrap.CODEX_HOME; // never the data directory: clients need not know where it is
-      AtomicBoolean accepting = ReadinessCheck.Accepting.of(system.classicSystem());
+      ReadinessCheck.State readiness = ReadinessCheck.State.of(system.classicSystem());
       GatewayMetrics metrics = new GatewayMetrics(ThreadMeters.get(system));
-      Route routes = routes(system, settings, auth, metrics, codexHome, accepting::get);
-      ServerBinding binding = Http.get(system).newServerAt(settings.host(), settings.port())
-          .withSettings(ServerSettings.create(system.classicSystem()).withRemoteAddressAttribute(true))
-          .bind(routes).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      int managementPort = PekkoManagement.get(system.classicSystem()).start().toCompletableFuture()
-          .get(30, TimeUnit.SECONDS).port();
+      Sockets sockets = new Sockets(new AddressLimit(settings.maxConnectionsPerAddress(), settings.limitLoopback()));
+      Route routes = routes(system, settings, auth, metrics, codexHome, readiness, sockets);
+      ServerBinding binding;
+      try {
+        binding = Http.get(system).newServerAt(settings.host(), settings.port())
+            .withSettings(ServerSettings.create(system.classicSystem()).withRemoteAddressAttribute(true))
+            .bind(routes).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw bindFailure(e) ? new PortInUse("port", "legato.gateway.port", settings.port(), e) : e;
+      }
+      int managementPort;
+      try {
+        managementPort = PekkoManagement.get(system.classicSystem()).start().toCompletableFuture()
+            .get(30, TimeUnit.SECONDS).port();
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw bindFailure(e) ? new PortInUse("management port", "pekko.management.http.port",
+            config.getInt("pekko.management.http.port"), e) : e;
+      }
       Gateway gateway = new Gateway(system, settings, binding, managementPort, auth);
-      accepting.set(true);
+      readiness.accepting();
+      ThreadMeters meters = ThreadMeters.get(system);
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "legato-not-ready", () -> {
-        gateway.ready.set(false);
-        return binding.unbind().thenApply(done -> Done.getInstance());
+        // Not unbound yet: /readyz and /healthz answer while the turns drain; new sockets get 503.
+        sockets.draining = true;
+        readiness.notReady(() -> "draining: " + meters.threads("running") + " turns still running");
+        log.info("draining: {} turns running, {} connections open; waiting up to {} s for the turns to end",
+            meters.threads("running"), sockets.open.size(), settings.drainTimeout().toSeconds());
+        return CompletableFuture.completedFuture(Done.getInstance());
       });
-      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "legato-drain", () ->
-          runningTurnsEnded(system, settings.drainTimeout())
-              .thenCompose(drained -> binding.terminate(Duration.ofSeconds(2)))
-              .thenApply(terminated -> Done.getInstance()));
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "legato-drain", () -> {
+        long began = System.nanoTime();
+        boolean turnsWereRunning = meters.threads("running") > 0;
+        return runningTurnsEnded(system, settings.drainTimeout())
+            // The last updates of a turn that just ended are still on their way to its sockets: let them arrive.
+            .thenCompose(drained -> turnsWereRunning ? org.apache.pekko.pattern.Patterns.after(
+                Duration.ofSeconds(1), system.classicSystem().scheduler(), system.executionContext(),
+                () -> CompletableFuture.completedFuture(drained)) : CompletableFuture.completedFuture(drained))
+            .thenCompose(drained -> {
+              long stillRunning = meters.threads("running");
+              readiness.notReady(() -> "stopping");
+              List<Outbox> open = new ArrayList<>(sockets.open);
+              log.info("drained in {} ms: {} turns still running (recorded interrupted when their threads come back);"
+                  + " closing {} connections", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), stillRunning,
+                  open.size());
+              open.forEach(out -> out.close(GOING_AWAY, "Legato is stopping"));
+              return binding.terminate(Duration.ofSeconds(2));
+            })
+            .thenApply(terminated -> Done.getInstance());
+      });
+      system.getWhenTerminated().thenRun(() -> log.info("Legato stopped"));
+      log.info("Legato {} started: listening on {}:{}, management on port {}, data {}, Podium {}, auth {}", VERSION,
+          settings.host(), binding.localAddress().getPort(), managementPort, codexHome,
+          config.getString("legato.podium.url"), authKinds(config.getConfig("legato.gateway.auth")));
       return gateway;
     } catch (Exception | Error e) {
       system.terminate();
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS); // its ports are free again
+      } catch (Exception stopping) {
+        e.addSuppressed(stopping);
+      }
       throw e;
+    }
+  }
+
+  /** Whether this failure is a port that someone else holds (not, say, one that needs privileges). */
+  private static boolean bindFailure(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      if (String.valueOf(cause.getMessage()).contains("Address already in use")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The kinds of credential configured, for the start line (never a secret). */
+  private static String authKinds(Config auth) {
+    List<String> kinds = new ArrayList<>();
+    if (!auth.getValue("api-keys").unwrapped().toString().isBlank()
+        && !auth.getValue("api-keys").unwrapped().toString().equals("[]")) {
+      kinds.add("api-keys");
+    }
+    if (!auth.getString("jwt.secret").isBlank()) {
+      kinds.add("jwt-hs256");
+    }
+    if (!auth.getString("jwt.jwks-url").isBlank()) {
+      kinds.add("jwt-jwks");
+    }
+    if (auth.getBoolean("allow-anonymous")) {
+      kinds.add("anonymous");
+    } else if (auth.getBoolean("loopback-anonymous")) {
+      kinds.add("loopback-anonymous");
+    }
+    return kinds.isEmpty() ? "none" : String.join(", ", kinds);
+  }
+
+  /** The sockets this node holds open, what each address holds, and whether new ones are still taken. */
+  private static final class Sockets {
+    final Set<Outbox> open = ConcurrentHashMap.newKeySet();
+    final AddressLimit perAddress;
+    volatile boolean draining;
+
+    Sockets(AddressLimit perAddress) {
+      this.perAddress = perAddress;
     }
   }
 
@@ -169,13 +308,12 @@ public final class Gateway implements AutoCloseable {
 
   /** Accepting connections: false while starting and once shutdown has begun. */
   public boolean ready() {
-    return ready.get();
+    return readiness.notReady() == null;
   }
 
   /** Stops the node gracefully (see the class comment); returns once it has stopped. */
   @Override
   public void close() throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
-    ready.set(false);
     system.terminate();
     try {
       system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -186,10 +324,12 @@ public final class Gateway implements AutoCloseable {
   }
 
   private static Route routes(ActorSystem<Void> system, GatewaySettings settings, GatewayAuth auth,
-                              GatewayMetrics metrics, String codexHome, java.util.function.BooleanSupplier ready) {
+                              GatewayMetrics metrics, String codexHome, ReadinessCheck.State readiness,
+                              Sockets sockets) {
     Executor blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    WebSocketStack stack = new WebSocketStack(system.classicSystem());
     Route socket = AuthDirectives.authenticated(auth, blocking, identity -> extractUpgradeToWebSocket(upgrade ->
-        complete(upgrade.handleMessagesWith(connection(system, settings, metrics, identity, codexHome)))));
+        accept(upgrade, system, settings, metrics, identity, codexHome, sockets, stack)));
     Operations operations = new Operations(system, settings.askTimeout());
     Route admin = pathPrefix("admin", () -> AuthDirectives.authenticated(auth, blocking, identity -> concat(
         path("threads", () -> get(() -> operator(identity, () -> parameterList(query -> {
@@ -216,8 +356,10 @@ public final class Gateway implements AutoCloseable {
         "Legato speaks the Codex app-server protocol over WebSocket here; connect with a WebSocket client");
     return concat(
         path("healthz", () -> get(() -> complete("ok"))),
-        path("readyz", () -> get(() -> ready.getAsBoolean() ? complete("ready")
-            : complete(StatusCodes.SERVICE_UNAVAILABLE, "not ready"))),
+        path("readyz", () -> get(() -> {
+          String notReady = readiness.notReady();
+          return notReady == null ? complete("ready") : complete(StatusCodes.SERVICE_UNAVAILABLE, notReady);
+        })),
         path("metrics", () -> get(() -> AuthDirectives.authenticated(auth, blocking, identity ->
             operator(identity, () -> complete(HttpResponse.create().withEntity(
                 ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8), metrics.scrape())))))),
@@ -242,15 +384,52 @@ public final class Gateway implements AutoCloseable {
   }
 
   /**
+   * A WebSocket upgrade: refused with 503 while the node drains, with 429 when the client's address holds its
+   * maximum of sockets already; otherwise the socket is served.
+   */
+  private static Route accept(WebSocketUpgrade upgrade, ActorSystem<Void> system, GatewaySettings settings,
+                              GatewayMetrics metrics, Identity identity, String codexHome, Sockets sockets,
+                              WebSocketStack stack) {
+    if (sockets.draining) {
+      return complete(StatusCodes.SERVICE_UNAVAILABLE, "Legato is stopping; connect again to another node or later");
+    }
+    return extractRequest(request -> {
+      InetAddress peer = request.getAttribute(AttributeKeys.remoteAddress)
+          .flatMap(RemoteAddress::getAddress).orElse(InetAddress.getLoopbackAddress());
+      AddressLimit.Place place = sockets.perAddress.take(peer);
+      if (place == null) {
+        return complete(StatusCodes.TOO_MANY_REQUESTS, "too many connections from " + peer.getHostAddress()
+            + ": at most " + sockets.perAddress.max() + " (legato.gateway.max-connections-per-address)");
+      }
+      AtomicBoolean served = new AtomicBoolean();
+      // An accepted upgrade whose socket never starts (the client went away first) gives its place back too.
+      if (place.counted()) {
+        system.scheduler().scheduleOnce(Duration.ofSeconds(30), () -> {
+          if (!served.get()) {
+            place.giveBack();
+          }
+        }, system.executionContext());
+      }
+      Outbox out = new Outbox(settings.outboundQueue(), settings.outboundQueueCharacters());
+      return complete(stack.handle(upgrade, connection(system, settings, metrics, identity, codexHome, out,
+          sockets, () -> {
+            served.set(true);
+            return place;
+          }), out::closing));
+    });
+  }
+
+  /**
    * One client: text messages in (each at most max-message-size) to its Connection, its output queued out.
    * Built when the socket's stream materializes, so that the outbox's queue is part of that stream: no
    * stream (and actor) of its own per socket, and no asynchronous boundary between the queue and the socket.
    */
   private static Flow<Message, Message, NotUsed> connection(ActorSystem<Void> system, GatewaySettings settings,
                                                              GatewayMetrics metrics, Identity identity,
-                                                             String codexHome) {
+                                                             String codexHome, Outbox out, Sockets sockets,
+                                                             java.util.function.Supplier<AddressLimit.Place> serve) {
     return Flow.<Message, Message, NotUsed>fromMaterializer((materializer, attributes) -> {
-      Outbox out = new Outbox(settings.outboundQueue(), settings.outboundQueueCharacters());
+      AddressLimit.Place place = serve.get();
       ActorRef<Connection.Command> connection = system.systemActorOf(
           Connection.create(identity, settings, metrics, VERSION, codexHome, out), "connection-" + UUID.randomUUID(),
           org.apache.pekko.actor.typed.Props.empty());
@@ -258,36 +437,47 @@ public final class Gateway implements AutoCloseable {
       Sink<Message, CompletionStage<Done>> in = Flow.<Message>create()
           .mapAsync(1, message -> text(message, settings.maxMessageSize(), materializer))
           .mapAsync(1, received -> AskPattern.<Connection.Command, Done>ask(connection,
-              ack -> new Connection.Inbound(received.text(), received.refusal(), ack), timeout, system.scheduler()))
+              ack -> new Connection.Inbound(received.text(), received.refusal(), received.closeCode(), ack), timeout,
+              system.scheduler()))
           .toMat(Sink.ignore(), org.apache.pekko.stream.javadsl.Keep.right());
       return Flow.fromSinkAndSourceCoupledMat(in, out.source(), (inDone, notUsed) -> {
-        inDone.whenComplete((done, error) -> connection.tell(new Connection.Closed()));
+        sockets.open.add(out);
+        inDone.whenComplete((done, error) -> {
+          sockets.open.remove(out);
+          place.giveBack();
+          connection.tell(new Connection.Closed());
+        });
         return NotUsed.getInstance();
       });
     }).mapMaterializedValue(flow -> NotUsed.getInstance());
   }
 
-  /** A client message as text, or why it is refused (the connection then closes). */
-  private record Received(String text, String refusal) {}
+  /** A client message as text, or why it is refused and the code the connection then closes with. */
+  private record Received(String text, String refusal, int closeCode) {
+    Received(String text) {
+      this(text, null, 0);
+    }
+  }
 
   private static CompletionStage<Received> text(Message message, int limit, Materializer materializer) {
     if (!message.isText()) {
       message.asBinaryMessage().getStreamedData().runWith(Sink.ignore(), materializer);
-      return CompletableFuture.completedFuture(new Received(null, "Legato reads JSON-RPC in text messages only"));
+      return CompletableFuture.completedFuture(
+          new Received(null, "Legato reads JSON-RPC in text messages only", UNSUPPORTED_DATA));
     }
     TextMessage text = message.asTextMessage();
     String tooLarge = "message too large: the limit is " + limit + " characters (legato.gateway.max-message-size)";
     if (text.isStrict()) {
       String strict = text.getStrictText();
-      return CompletableFuture.completedFuture(strict.length() > limit ? new Received(null, tooLarge)
-          : new Received(strict, null));
+      return CompletableFuture.completedFuture(strict.length() > limit ? new Received(null, tooLarge, TOO_BIG)
+          : new Received(strict));
     }
     return text.getStreamedText().runFold(new StringBuilder(), (all, part) -> {
       if (all.length() <= limit) { // past the limit the rest is read and dropped
         all.append(part);
       }
       return all;
-    }, materializer).thenApply(all -> all.length() > limit ? new Received(null, tooLarge)
-        : new Received(all.toString(), null));
+    }, materializer).thenApply(all -> all.length() > limit ? new Received(null, tooLarge, TOO_BIG)
+        : new Received(all.toString()));
   }
 }

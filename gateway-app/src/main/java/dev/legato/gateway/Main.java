@@ -63,7 +63,26 @@ public final class Main {
       emulator = PodiumEmulator.start(EmulatorSettings.defaults().withPort(0));
       config = ConfigFactory.parseMap(Map.of("legato.podium.url", emulator.baseUrl())).withFallback(config);
     }
-    Gateway gateway = Gateway.start(config);
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(config); // when it fails, it has stopped what it started
+    } catch (Gateway.PortInUse e) {
+      stopped(emulator);
+      System.err.println("legato: " + e.getMessage() + "; " + switch (e.key()) {
+        case "legato.gateway.port" -> "pass --port";
+        case "pekko.management.http.port" -> "pass --management-port";
+        case "pekko.remote.artery.canonical.port" -> "set LEGATO_CLUSTER_PORT";
+        default -> "set " + e.key();
+      });
+      System.exit(1);
+      return;
+    } catch (Exception e) {
+      stopped(emulator);
+      System.err.println("legato: could not start: " + e);
+      e.printStackTrace();
+      System.exit(1);
+      return;
+    }
     String host = gateway.host().equals("0.0.0.0") ? "127.0.0.1" : gateway.host();
     System.out.println("Legato " + Gateway.VERSION + " is listening on " + gateway.host() + ":" + gateway.port());
     System.out.println("  Podium:    " + (emulator == null ? config.getString("legato.podium.url")
@@ -90,6 +109,12 @@ public final class Main {
       stopped.countDown();
     }, "legato-shutdown"));
     stopped.await();
+  }
+
+  private static void stopped(PodiumEmulator emulator) {
+    if (emulator != null) {
+      emulator.stop();
+    }
   }
 
   private static void fail(String message) {

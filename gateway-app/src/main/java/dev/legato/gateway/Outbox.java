@@ -26,6 +26,11 @@ final class Outbox {
   private final AtomicLong queued = new AtomicLong();
   private volatile BoundedSourceQueue<Message> queue;
   private volatile UniqueKillSwitch cut;
+  /** The close frame the socket ends with once closing has begun; null while it is open. */
+  private volatile CloseFrame closing;
+
+  /** A WebSocket close code (RFC 6455, 7.4.1) and its reason. */
+  record CloseFrame(int code, String reason) {}
 
   Outbox(int messages, long characters) {
     this.messages = messages;
@@ -52,6 +57,9 @@ final class Outbox {
    * or more than its maximum of characters (one message of any size is taken while it holds less).
    */
   boolean offer(String text) {
+    if (closing != null) {
+      return true; // the socket is closing: nothing more goes out, and that is not the client's fault
+    }
     if (queued.get() > characters) {
       return false;
     }
@@ -63,13 +71,30 @@ final class Outbox {
     return true;
   }
 
-  /** Closes the socket once what is queued is sent. */
-  void complete() {
-    queue.complete();
+  /** Closes the socket with this code once what is queued is sent. */
+  void close(int code, String reason) {
+    if (startClosing(code, reason)) {
+      queue.complete();
+    }
   }
 
-  /** Closes the socket at once, dropping what is queued. */
-  void cutOff() {
-    cut.shutdown();
+  /** Closes the socket with this code at once, dropping what is queued. */
+  void cutOff(int code, String reason) {
+    if (startClosing(code, reason)) {
+      cut.shutdown();
+    }
+  }
+
+  /** The close frame chosen by {@link #close} or {@link #cutOff}, or null: then Pekko HTTP's own (1000). */
+  CloseFrame closing() {
+    return closing;
+  }
+
+  private synchronized boolean startClosing(int code, String reason) {
+    if (closing != null) {
+      return false;
+    }
+    closing = new CloseFrame(code, reason);
+    return true;
   }
 }

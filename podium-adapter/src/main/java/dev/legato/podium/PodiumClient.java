@@ -59,6 +59,12 @@ public final class PodiumClient {
     this.pool = defaults.withMaxOpenRequests(settings.maxOpenRequests()).withMaxConnections(settings.maxConnections());
     this.breaker = CircuitBreaker.create(system.classicSystem().scheduler(), settings.breakerMaxFailures(),
         settings.requestTimeout().plusSeconds(1), settings.breakerResetTimeout());
+    // Once per incident, not once per refused call.
+    org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(PodiumClient.class);
+    breaker.addOnOpenListener(() -> log.warn("Podium at {} failed {} times in a row: its calls now fail at once"
+        + " (circuit breaker open) and are tried again after {} s", baseUrl, settings.breakerMaxFailures(),
+        settings.breakerResetTimeout().toSeconds()));
+    breaker.addOnCloseListener(() -> log.info("Podium at {} answers again (circuit breaker closed)", baseUrl));
   }
 
   /** An instance as Podium describes it; {@code configJson} is the config it was created with. */

@@ -235,6 +235,9 @@ public final class PodiumLink {
 
     private Behavior<Command> onOpened(Opened m) {
       socket = m.socket();
+      if (failedAttempts > 0) {
+        context.getLog().info("link to {} reconnected after {} attempts", instanceId, failedAttempts);
+      }
       failedAttempts = 0;
       owner.tell(new StateChanged(new LinkState.Connected()));
       while (!held.isEmpty()) {
@@ -339,6 +342,9 @@ public final class PodiumLink {
       }
       // Alive, or Podium could not say: try again after a backoff.
       failedAttempts++;
+      if (failedAttempts == 1) { // once per incident; the attempts that follow are not logged
+        context.getLog().warn("link to {} lost ({}); reconnecting", instanceId, lastDrop);
+      }
       if (failedAttempts > settings.reconnectMaxAttempts()) {
         return giveUp("no connection after " + settings.reconnectMaxAttempts() + " attempts (" + lastDrop + ")");
       }
@@ -357,12 +363,14 @@ public final class PodiumLink {
 
     // The owner hears the verdict before the refusals of what the link held, which follow from it.
     private Behavior<Command> gone(String reason) {
+      context.getLog().warn("link to {} ended: {}", instanceId, reason);
       owner.tell(new StateChanged(new LinkState.InstanceGone(reason)));
       refuseHeld(reason);
       return Behaviors.stopped();
     }
 
     private Behavior<Command> giveUp(String reason) {
+      context.getLog().warn("link to {} gave up: {}", instanceId, reason);
       owner.tell(new StateChanged(new LinkState.GaveUp(reason)));
       refuseHeld(reason);
       return Behaviors.stopped();

@@ -222,6 +222,9 @@ final class DatabaseFile {
         owner.committed();
       }
     } catch (SQLException | RuntimeException failure) {
+      // One line per failed write, without a stack trace: the writer (the thread) is told the cause too.
+      log.error("storage: writing events of {} to {} failed: {}", location.persistenceId(), location.database(),
+          failure.getMessage());
       closeDatabase();
       failAll(writes, new StorageException("writing events of '" + location.persistenceId() + "' to "
           + location.database() + " failed: " + failure.getMessage(), failure));

@@ -1,0 +1,96 @@
+package dev.legato.gateway;
+
+import static dev.legato.gateway.CodexClient.method;
+import static dev.legato.gateway.LegatoUnderTest.eventually;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node that stops drains in sight of its operators: {@code /readyz} and the management {@code /ready} answer
+ * 503 with the reason while running turns end, new sockets are refused, the open ones are closed with 1001
+ * (going away) once the turns are done, and the log says when it started, drained and stopped.
+ */
+class GatewayDrainTest {
+  static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  static HttpResponse<String> get(String url) {
+    try {
+      return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException(url + ": " + e, e);
+    }
+  }
+
+  @Test
+  void whileDrainingReadinessAnswers503WithTheReasonAndSocketsCloseWithGoingAwayAtTheEnd() throws Exception {
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    root.addAppender(logged);
+    try (LegatoUnderTest legato = LegatoUnderTest.start(Map.of())) {
+      String base = "http://127.0.0.1:" + legato.gateway.port();
+      String management = "http://127.0.0.1:" + legato.gateway.managementPort();
+      assertEquals(200, get(base + "/readyz").statusCode());
+      assertEquals(200, get(management + "/ready").statusCode());
+      assertEquals(200, get(management + "/alive").statusCode());
+
+      CodexClient client = legato.client();
+      String threadId = client.startThread("coder");
+      client.startTurn(threadId, "/slow /long 40 drain me");
+      client.next(m -> method(m).equals("item/agentMessage/delta")); // the turn is streaming
+
+      CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
+        try {
+          legato.gateway.close();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      eventually(Duration.ofSeconds(20), "/readyz reports the drain", () -> get(base + "/readyz").statusCode() == 503);
+      HttpResponse<String> readyz = get(base + "/readyz");
+      assertEquals(503, readyz.statusCode());
+      assertTrue(readyz.body().matches("draining: \\d+ turns still running"), readyz.body());
+      HttpResponse<String> ready = get(management + "/ready");
+      assertEquals(503, ready.statusCode(), ready.body());
+      assertTrue(ready.body().startsWith("draining: "), ready.body());
+      assertEquals(200, get(base + "/healthz").statusCode(), "alive while draining");
+      assertEquals(503, CodexClient.upgradeStatus(legato.url, Map.of()), "no new sockets while draining");
+
+      JsonNode completed = client.notification("turn/completed");
+      assertEquals("completed", completed.path("params").path("turn").path("status").asText());
+      assertEquals(1001, client.closed.get(30, TimeUnit.SECONDS), "closed as going away, with a close frame");
+      stopping.get(60, TimeUnit.SECONDS);
+    } finally {
+      root.detachAppender(logged);
+    }
+    List<String> info = logged.list.stream()
+        .filter(e -> e.getLevel() == Level.INFO && e.getLoggerName().equals(Gateway.class.getName()))
+        .map(ILoggingEvent::getFormattedMessage).toList();
+    assertTrue(info.stream().anyMatch(line -> line.startsWith("Legato " + Gateway.VERSION + " started: listening on")
+            && line.contains("management on port") && line.contains("Podium http") && line.contains("auth ")),
+        info.toString());
+    assertTrue(info.stream().anyMatch(line -> line.matches("draining: 1 turns running, 1 connections open.*")),
+        info.toString());
+    assertTrue(info.stream().anyMatch(
+        line -> line.matches("drained in \\d+ ms: 0 turns still running.*closing 1 connections")), info.toString());
+    assertTrue(info.contains("Legato stopped"), info.toString());
+  }
+}
