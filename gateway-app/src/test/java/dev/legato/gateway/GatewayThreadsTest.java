@@ -79,6 +79,33 @@ class GatewayThreadsTest {
   }
 
   @Test
+  void theResumePickerSeesEachThreadsFirstPromptAndNoEmptyName() throws Exception {
+    String tag = "pv" + UUID.randomUUID().toString().substring(0, 8);
+    try (CodexClient client = legato.client()) {
+      String threadId = client.startThread("echo");
+      client.startTurn(threadId, tag + " plan the harbour");
+      client.untilTurnCompleted();
+      client.startTurn(threadId, "and now the lighthouse");
+      client.untilTurnCompleted();
+      String forkId = client.result("thread/fork", thread(threadId)).path("thread").path("id").asText();
+      client.startTurn(forkId, "only in the fork");
+      client.untilTurnCompleted();
+
+      JsonNode page = client.result("thread/list", params().put("searchTerm", tag));
+      Map<String, JsonNode> listed = new java.util.HashMap<>();
+      page.path("data").forEach(t -> listed.put(t.path("id").asText(), t));
+      assertEquals(Set.of(threadId, forkId), listed.keySet(), page.toString());
+      JsonNode original = listed.get(threadId);
+      assertEquals(tag + " plan the harbour", original.path("preview").asText(), "the first prompt, not the latest");
+      assertTrue(original.path("name").isNull(), "a thread never named has no name: " + original);
+      assertEquals(tag + " plan the harbour", listed.get(forkId).path("preview").asText(),
+          "a fork's first message is the first of the conversation it continues");
+      assertEquals(tag + " plan the harbour",
+          client.result("thread/read", thread(threadId)).path("thread").path("preview").asText());
+    }
+  }
+
+  @Test
   void threadReadReturnsTheThreadWithOrWithoutItsTurns() throws Exception {
     try (CodexClient client = legato.client()) {
       String threadId = client.startThread("echo");

@@ -75,7 +75,11 @@ public final class ThreadRegistry
   public record Register(UUID threadId, String name, String agentType, long createdAt, String cwd,
                          ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
 
-  /** Records activity: a new preview (null keeps the old one) and the time. Unknown ids are ignored. */
+  /**
+   * Records activity: the time, and the text of a user message. The preview is the thread's first user
+   * message (Codex's meaning): set by the first Touch that carries text, never replaced by later ones.
+   * Unknown ids are ignored.
+   */
   public record Touch(UUID threadId, String preview, long at) implements Command {}
 
   public record Rename(UUID threadId, String name, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
@@ -225,7 +229,17 @@ public final class ThreadRegistry
     }
     long now = System.currentTimeMillis();
     return register(state, new Register(started.threadId(), started.request().name(), started.request().agentType(),
-        now, started.request().cwd(), started.request().replyTo()));
+        now, started.request().cwd(), started.request().replyTo()), firstPrompt(started.request().forkOf()));
+  }
+
+  /** A fork's preview is the first user message of the conversation it continues, as in Codex. */
+  private static String firstPrompt(java.util.List<ThreadEntity.Event> history) {
+    for (ThreadEntity.Event event : history) {
+      if (event instanceof ThreadEntity.TurnStarted started && started.text() != null && !started.text().isBlank()) {
+        return preview(started.text());
+      }
+    }
+    return "";
   }
 
   /**
@@ -270,6 +284,10 @@ public final class ThreadRegistry
   }
 
   private ReplyEffect<Event, State> register(State state, Register register) {
+    return register(state, register, "");
+  }
+
+  private ReplyEffect<Event, State> register(State state, Register register, String preview) {
     if (state.threads().containsKey(register.threadId())) {
       return Effect().reply(register.replyTo(), StatusReply.error("thread " + register.threadId() + " is already registered"));
     }
@@ -278,16 +296,18 @@ public final class ThreadRegistry
     }
     String name = register.name() == null ? "" : register.name().strip();
     ThreadSummary thread = new ThreadSummary(register.threadId(), name, register.agentType(), register.createdAt(),
-        register.createdAt(), "", false, register.cwd());
+        register.createdAt(), preview, false, register.cwd());
     return Effect().persist(new Registered(thread))
         .thenReply(register.replyTo(), after -> StatusReply.success(thread));
   }
 
   private ReplyEffect<Event, State> touch(State state, Touch touch) {
-    if (!state.threads().containsKey(touch.threadId())) {
+    ThreadSummary thread = state.threads().get(touch.threadId());
+    if (thread == null) {
       return Effect().noReply();
     }
-    String preview = touch.preview() == null ? null : preview(touch.preview());
+    boolean firstMessage = thread.preview().isEmpty() && touch.preview() != null && !touch.preview().isBlank();
+    String preview = firstMessage ? preview(touch.preview()) : null;
     return Effect().persist(new Touched(touch.threadId(), preview, touch.at())).thenNoReply();
   }
 
