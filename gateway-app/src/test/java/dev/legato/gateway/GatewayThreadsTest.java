@@ -106,6 +106,39 @@ class GatewayThreadsTest {
   }
 
   @Test
+  void operatorsSeeSpareThreadsAsSparesWithoutEmptyFields() throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.URI admin = java.net.URI.create("http://127.0.0.1:" + legato.gateway.port() + "/admin/threads");
+    try (CodexClient client = legato.client()) {
+      client.startThread("echo"); // the registry prepares its spares right after
+      long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+      while (true) {
+        JsonNode listing = CodexClient.JSON.readTree(http.send(java.net.http.HttpRequest.newBuilder(admin).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        List<JsonNode> spares = new ArrayList<>();
+        for (JsonNode thread : listing.path("threads")) {
+          if (thread.path("agentType").isNull()) {
+            assertEquals("spare", thread.path("state").asText(), "a thread without agent type is a spare: " + thread);
+          }
+          if ("spare".equals(thread.path("state").asText())) {
+            spares.add(thread);
+          }
+        }
+        if (!spares.isEmpty()) {
+          for (JsonNode spare : spares) {
+            spare.fields().forEachRemaining(field ->
+                assertFalse(field.getValue().isNull(), "a spare has no empty fields: " + spare));
+            assertTrue(spare.has("threadId"), spare.toString());
+          }
+          break;
+        }
+        assertTrue(System.nanoTime() < deadline, "no spare listed: " + listing);
+        Thread.sleep(50);
+      }
+    }
+  }
+
+  @Test
   void threadReadReturnsTheThreadWithOrWithoutItsTurns() throws Exception {
     try (CodexClient client = legato.client()) {
       String threadId = client.startThread("echo");

@@ -1,6 +1,7 @@
 package dev.legato.registry;
 
 import dev.legato.serialization.CborSerializable;
+import dev.legato.storage.SessionStorage;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -121,8 +122,22 @@ public final class ThreadRegistry
 
   // ---- set-up --------------------------------------------------------------------------------------------
 
+  /**
+   * Registers the registry with sharding, and first removes the folders of spares an earlier run left
+   * behind (prepared, never created: no event recorded) when it stopped or crashed before they passivated.
+   * Spares are kept in memory only, so no registry will ever use them; the storage removes only folders
+   * with nothing recorded, so a thread whose creation was recorded (even one its registry never heard of
+   * because of a crash in between) stays.
+   */
   public static void init(ActorSystem<?> system) {
     RegistrySettings settings = RegistrySettings.from(system.settings().config());
+    SessionStorage.get(system).removeThreadsWithoutEvents().whenComplete((removed, error) -> {
+      if (error != null) {
+        system.log().warn("could not remove the files of unused spare threads: {}", error.getMessage());
+      } else if (removed > 0) {
+        system.log().info("removed the files of {} spare threads left unused by an earlier run", removed);
+      }
+    });
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> create(context.getEntityId(), settings)));
   }
 
