@@ -321,7 +321,8 @@ public final class ThreadRegistry
     if (thread == null) {
       return Effect().noReply();
     }
-    boolean firstMessage = thread.preview().isEmpty() && touch.preview() != null && !touch.preview().isBlank();
+    boolean firstMessage = (thread.preview() == null || thread.preview().isEmpty())
+        && touch.preview() != null && !touch.preview().isBlank();
     String preview = firstMessage ? preview(touch.preview()) : null;
     return Effect().persist(new Touched(touch.threadId(), preview, touch.at())).thenNoReply();
   }
