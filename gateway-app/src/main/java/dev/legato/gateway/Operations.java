@@ -146,7 +146,16 @@ final class Operations {
   private static ObjectNode json(ThreadEntity.ThreadDetails details) {
     ObjectNode thread = JsonRpc.object();
     thread.put("threadId", details.threadId().toString());
-    thread.put("state", details.status().phase().equals("new") ? "new" : details.archived() ? "archived" : "active");
+    if (details.status().phase().equals("new")) {
+      // Not a thread yet, so nothing else to say: a spare the registry prepared for its next start (or,
+      // for a moment, a thread being created, or one whose creation failed).
+      thread.put("state", "spare");
+      if (details.lastError() != null) {
+        thread.put("lastError", details.lastError());
+      }
+      return thread;
+    }
+    thread.put("state", details.archived() ? "archived" : "active");
     thread.put("turnState", details.status().phase());
     thread.put("turnId", details.status().turnId());
     thread.put("pendingRequestId", details.status().pendingRequestId());

@@ -79,6 +79,66 @@ class GatewayThreadsTest {
   }
 
   @Test
+  void theResumePickerSeesEachThreadsFirstPromptAndNoEmptyName() throws Exception {
+    String tag = "pv" + UUID.randomUUID().toString().substring(0, 8);
+    try (CodexClient client = legato.client()) {
+      String threadId = client.startThread("echo");
+      client.startTurn(threadId, tag + " plan the harbour");
+      client.untilTurnCompleted();
+      client.startTurn(threadId, "and now the lighthouse");
+      client.untilTurnCompleted();
+      String forkId = client.result("thread/fork", thread(threadId)).path("thread").path("id").asText();
+      client.startTurn(forkId, "only in the fork");
+      client.untilTurnCompleted();
+
+      JsonNode page = client.result("thread/list", params().put("searchTerm", tag));
+      Map<String, JsonNode> listed = new java.util.HashMap<>();
+      page.path("data").forEach(t -> listed.put(t.path("id").asText(), t));
+      assertEquals(Set.of(threadId, forkId), listed.keySet(), page.toString());
+      JsonNode original = listed.get(threadId);
+      assertEquals(tag + " plan the harbour", original.path("preview").asText(), "the first prompt, not the latest");
+      assertTrue(original.path("name").isNull(), "a thread never named has no name: " + original);
+      assertEquals(tag + " plan the harbour", listed.get(forkId).path("preview").asText(),
+          "a fork's first message is the first of the conversation it continues");
+      assertEquals(tag + " plan the harbour",
+          client.result("thread/read", thread(threadId)).path("thread").path("preview").asText());
+    }
+  }
+
+  @Test
+  void operatorsSeeSpareThreadsAsSparesWithoutEmptyFields() throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.URI admin = java.net.URI.create("http://127.0.0.1:" + legato.gateway.port() + "/admin/threads");
+    try (CodexClient client = legato.client()) {
+      client.startThread("echo"); // the registry prepares its spares right after
+      long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+      while (true) {
+        JsonNode listing = CodexClient.JSON.readTree(http.send(java.net.http.HttpRequest.newBuilder(admin).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        List<JsonNode> spares = new ArrayList<>();
+        for (JsonNode thread : listing.path("threads")) {
+          if (thread.path("agentType").isNull()) {
+            assertEquals("spare", thread.path("state").asText(), "a thread without agent type is a spare: " + thread);
+          }
+          if ("spare".equals(thread.path("state").asText())) {
+            spares.add(thread);
+          }
+        }
+        if (!spares.isEmpty()) {
+          for (JsonNode spare : spares) {
+            spare.fields().forEachRemaining(field ->
+                assertFalse(field.getValue().isNull(), "a spare has no empty fields: " + spare));
+            assertTrue(spare.has("threadId"), spare.toString());
+          }
+          break;
+        }
+        assertTrue(System.nanoTime() < deadline, "no spare listed: " + listing);
+        Thread.sleep(50);
+      }
+    }
+  }
+
+  @Test
   void threadReadReturnsTheThreadWithOrWithoutItsTurns() throws Exception {
     try (CodexClient client = legato.client()) {
       String threadId = client.startThread("echo");

@@ -1,6 +1,7 @@
 package dev.legato.registry;
 
 import dev.legato.serialization.CborSerializable;
+import dev.legato.storage.SessionStorage;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -75,7 +76,11 @@ public final class ThreadRegistry
   public record Register(UUID threadId, String name, String agentType, long createdAt, String cwd,
                          ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
 
-  /** Records activity: a new preview (null keeps the old one) and the time. Unknown ids are ignored. */
+  /**
+   * Records activity: the time, and the text of a user message. The preview is the thread's first user
+   * message (Codex's meaning): set by the first Touch that carries text, never replaced by later ones.
+   * Unknown ids are ignored.
+   */
   public record Touch(UUID threadId, String preview, long at) implements Command {}
 
   public record Rename(UUID threadId, String name, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
@@ -117,8 +122,22 @@ public final class ThreadRegistry
 
   // ---- set-up --------------------------------------------------------------------------------------------
 
+  /**
+   * Registers the registry with sharding, and first removes the folders of spares an earlier run left
+   * behind (prepared, never created: no event recorded) when it stopped or crashed before they passivated.
+   * Spares are kept in memory only, so no registry will ever use them; the storage removes only folders
+   * with nothing recorded, so a thread whose creation was recorded (even one its registry never heard of
+   * because of a crash in between) stays.
+   */
   public static void init(ActorSystem<?> system) {
     RegistrySettings settings = RegistrySettings.from(system.settings().config());
+    SessionStorage.get(system).removeThreadsWithoutEvents().whenComplete((removed, error) -> {
+      if (error != null) {
+        system.log().warn("could not remove the files of unused spare threads: {}", error.getMessage());
+      } else if (removed > 0) {
+        system.log().info("removed the files of {} spare threads left unused by an earlier run", removed);
+      }
+    });
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> create(context.getEntityId(), settings)));
   }
 
@@ -225,7 +244,17 @@ public final class ThreadRegistry
     }
     long now = System.currentTimeMillis();
     return register(state, new Register(started.threadId(), started.request().name(), started.request().agentType(),
-        now, started.request().cwd(), started.request().replyTo()));
+        now, started.request().cwd(), started.request().replyTo()), firstPrompt(started.request().forkOf()));
+  }
+
+  /** A fork's preview is the first user message of the conversation it continues, as in Codex. */
+  private static String firstPrompt(java.util.List<ThreadEntity.Event> history) {
+    for (ThreadEntity.Event event : history) {
+      if (event instanceof ThreadEntity.TurnStarted started && started.text() != null && !started.text().isBlank()) {
+        return preview(started.text());
+      }
+    }
+    return "";
   }
 
   /**
@@ -270,6 +299,10 @@ public final class ThreadRegistry
   }
 
   private ReplyEffect<Event, State> register(State state, Register register) {
+    return register(state, register, "");
+  }
+
+  private ReplyEffect<Event, State> register(State state, Register register, String preview) {
     if (state.threads().containsKey(register.threadId())) {
       return Effect().reply(register.replyTo(), StatusReply.error("thread " + register.threadId() + " is already registered"));
     }
@@ -278,16 +311,19 @@ public final class ThreadRegistry
     }
     String name = register.name() == null ? "" : register.name().strip();
     ThreadSummary thread = new ThreadSummary(register.threadId(), name, register.agentType(), register.createdAt(),
-        register.createdAt(), "", false, register.cwd());
+        register.createdAt(), preview, false, register.cwd());
     return Effect().persist(new Registered(thread))
         .thenReply(register.replyTo(), after -> StatusReply.success(thread));
   }
 
   private ReplyEffect<Event, State> touch(State state, Touch touch) {
-    if (!state.threads().containsKey(touch.threadId())) {
+    ThreadSummary thread = state.threads().get(touch.threadId());
+    if (thread == null) {
       return Effect().noReply();
     }
-    String preview = touch.preview() == null ? null : preview(touch.preview());
+    boolean firstMessage = (thread.preview() == null || thread.preview().isEmpty())
+        && touch.preview() != null && !touch.preview().isBlank();
+    String preview = firstMessage ? preview(touch.preview()) : null;
     return Effect().persist(new Touched(touch.threadId(), preview, touch.at())).thenNoReply();
   }
 

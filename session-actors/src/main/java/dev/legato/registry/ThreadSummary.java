@@ -5,7 +5,8 @@ import java.util.UUID;
 
 /**
  * What a tenant's thread listing shows of one thread. Times are epoch millis; {@code preview} is the start
- * of the latest user message (empty before the first turn); {@code cwd} is the working directory the thread
+ * of the first user message (empty before the first turn; a fork's is the first message of the history it
+ * was forked with), kept for good once set; {@code cwd} is the working directory the thread
  * was started in (null when none was given).
  */
 public record ThreadSummary(
@@ -18,7 +19,7 @@ public record ThreadSummary(
 
   ThreadSummary touched(String newPreview, long at) {
     return new ThreadSummary(threadId, name, agentType, createdAt, Math.max(updatedAt, at),
-        newPreview == null ? preview : newPreview, archived, cwd);
+        (preview == null || preview.isEmpty()) && newPreview != null ? newPreview : preview, archived, cwd);
   }
 
   ThreadSummary archived(boolean nowArchived, long at) {

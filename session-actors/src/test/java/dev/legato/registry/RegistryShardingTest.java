@@ -37,6 +37,10 @@ class RegistryShardingTest {
   }
 
   ActorSystem<Void> node(String podiumUrl, Map<String, String> settings) throws Exception {
+    return node(dataDir, podiumUrl, settings);
+  }
+
+  ActorSystem<Void> node(Path dataDir, String podiumUrl, Map<String, String> settings) throws Exception {
     Config config = ConfigFactory.parseMap(settings)
         .withFallback(ConfigFactory.parseMap(Map.of("legato.storage.data-dir", dataDir.toString(), "legato.podium.url", podiumUrl)))
         .withFallback(ConfigFactory.parseString("""
@@ -199,6 +203,78 @@ class RegistryShardingTest {
       } finally {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
+  void sparesLeftByAStopOrACrashAreRemovedAtStartAndThreadsWithHistoryStay(@TempDir Path crashImage) throws Exception {
+    try (dev.legato.podium.emulator.PodiumEmulator emulator =
+             dev.legato.podium.emulator.PodiumEmulator.start(dev.legato.podium.emulator.EmulatorSettings.defaults())) {
+      Map<String, String> neverPassivate = Map.of("legato.thread.passivate-after", "1h");
+      Path sessions = dataDir.resolve("sessions");
+      UUID listed;
+      UUID unlisted = UUID.randomUUID();
+      ActorSystem<Void> system = node(dataDir, emulator.baseUrl(), neverPassivate);
+      try {
+        listed = registry(system, "tenant-r").<ThreadSummary>askWithStatus(
+                reply -> new ThreadRegistry.StartThread("echo", "kept", "/work", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS).threadId();
+        // Created but never registered, as after a crash between the thread's first event and the registry's.
+        ClusterSharding.get(system).entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, unlisted.toString())
+            .<dev.legato.thread.ThreadEntity.Created>askWithStatus(
+                reply -> new dev.legato.thread.ThreadEntity.Create("echo", "/work", null, reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (folders(sessions).size() < 4) { // two threads and two spares (legato.registry.spare-threads)
+          assertTrue(System.nanoTime() < deadline, "no spares were prepared: " + folders(sessions));
+          Thread.sleep(20);
+        }
+        Thread.sleep(200); // the spares' files are open and claimed
+        copyTree(dataDir, crashImage); // the files as a process killed now leaves them: open, WAL not checkpointed
+      } finally {
+        system.terminate(); // a stop: the spares never reach their passivation, which would remove them
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+      java.util.Set<String> threads = java.util.Set.of(listed.toString(), unlisted.toString());
+      assertEquals(4, folders(sessions).size(), "the stop left the spares' folders: " + folders(sessions));
+
+      for (Path data : List.of(dataDir, crashImage)) {
+        ActorSystem<Void> restarted = node(data, emulator.baseUrl(), neverPassivate);
+        try {
+          Path folder = data.resolve("sessions");
+          long deadline = System.nanoTime() + TIMEOUT.toNanos();
+          while (folders(folder).size() > 2) {
+            assertTrue(System.nanoTime() < deadline, "spares outlived a restart on " + data + ": " + folders(folder));
+            Thread.sleep(50);
+          }
+          assertEquals(threads, java.util.Set.copyOf(folders(folder)));
+          assertEquals(List.of(listed), threads(restarted, "tenant-r").stream().map(ThreadSummary::threadId).toList());
+          for (String id : threads) {
+            dev.legato.thread.ThreadEntity.Resumed read = ClusterSharding.get(restarted)
+                .entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, id)
+                .<dev.legato.thread.ThreadEntity.Resumed>askWithStatus(dev.legato.thread.ThreadEntity.Read::new, TIMEOUT)
+                .toCompletableFuture().get(15, TimeUnit.SECONDS);
+            assertTrue(read.history().get(0).event() instanceof dev.legato.thread.ThreadEntity.ThreadCreated,
+                "thread " + id + " kept its history: " + read.history());
+          }
+        } finally {
+          restarted.terminate();
+          restarted.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws java.io.IOException {
+    try (var paths = Files.walk(from)) {
+      for (Path path : paths.toList()) {
+        Path target = to.resolve(from.relativize(path).toString());
+        if (Files.isDirectory(path)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(path, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
       }
     }
   }

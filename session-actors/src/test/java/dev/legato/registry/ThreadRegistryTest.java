@@ -88,6 +88,21 @@ class ThreadRegistryTest {
   }
 
   @Test
+  void thePreviewIsTheFirstUserMessageAndLaterTurnsOnlyMoveTheUpdateTime() {
+    UUID id = UUID.randomUUID();
+    register(id, "", 1000);
+    registry.runCommand(new ThreadRegistry.Touch(id, "plan the harbour", 2000));
+    var later = registry.runCommand(new ThreadRegistry.Touch(id, "and now the lighthouse", 3000));
+    assertEquals(new ThreadRegistry.Touched(id, null, 3000), later.event(), "a later prompt records only the time");
+    ThreadSummary thread = list(ThreadQuery.firstPage()).threads().get(0);
+    assertEquals("plan the harbour", thread.preview());
+    assertEquals(3000, thread.updatedAt());
+
+    registry.restart();
+    assertEquals("plan the harbour", list(ThreadQuery.firstPage()).threads().get(0).preview());
+  }
+
+  @Test
   void listingPagesThroughEveryThreadOnceInOrderAndFilters() {
     List<UUID> ids = new ArrayList<>();
     for (int i = 0; i < 23; i++) {

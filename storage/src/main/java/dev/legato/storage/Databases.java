@@ -80,6 +80,11 @@ final class Databases {
     return submit(persistenceId, new DatabaseFile.Close(delete, result), result);
   }
 
+  /** Whether this process has a writer for the file (it has used it and not retired it since). */
+  boolean inUse(String persistenceId) {
+    return files.containsKey(persistenceId);
+  }
+
   /** Closes every open file after the work queued before; used when the actor system stops. */
   CompletableFuture<Void> closeAll() {
     List<CompletableFuture<Void>> closing = new ArrayList<>();

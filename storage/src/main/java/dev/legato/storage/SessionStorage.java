@@ -1,11 +1,20 @@
 package dev.legato.storage;
 
 import dev.legato.storage.readside.Projection;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -16,6 +25,8 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.Extension;
 import org.apache.pekko.serialization.SerializationExtension;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Legato's SQLite storage for one actor system: the per-file writers that the journal and snapshot plugins
@@ -24,6 +35,7 @@ import org.apache.pekko.serialization.SerializationExtension;
  * actors use.
  */
 public final class SessionStorage implements Extension {
+  private static final Logger log = LoggerFactory.getLogger(SessionStorage.class);
   private final Databases databases;
   private final ExecutorService writers;
 
@@ -76,6 +88,67 @@ public final class SessionStorage implements Extension {
   /** Closes and removes a thread's folder (session.db, memory.db and their WAL files). */
   public CompletionStage<Void> deleteThread(UUID threadId) {
     return databases.close(StorageLayout.threadPersistenceId(threadId), true);
+  }
+
+  /**
+   * Removes the folders of threads that never recorded anything: threads prepared ahead of a start
+   * ({@link #prepareThread}) and still unused when the process stopped or crashed. A folder goes only when
+   * its journal holds no event (none written, none deleted) and no snapshot, so a thread that recorded its
+   * creation is never touched. Only folders on disk when this is called and not in use by this process are
+   * looked at: call it at start, before threads are prepared or created (a thread's first write comes from
+   * whoever made its id, a fresh UUID, never one of these). Runs on the writer threads, one folder at a
+   * time; completes with the number of folders removed.
+   */
+  public CompletionStage<Integer> removeThreadsWithoutEvents() {
+    Path sessions = databases.layout().dataDir().resolve("sessions");
+    if (!Files.isDirectory(sessions)) {
+      return CompletableFuture.completedFuture(0);
+    }
+    long emptySize = Templates.SESSION.size();
+    List<UUID> candidates = new ArrayList<>();
+    try (DirectoryStream<Path> folders = Files.newDirectoryStream(sessions)) {
+      for (Path folder : folders) {
+        UUID threadId;
+        try {
+          threadId = StorageLayout.parseThreadId(folder.getFileName().toString(), folder.getFileName().toString());
+        } catch (InvalidPersistenceIdException notAThread) {
+          continue; // not ours to judge
+        }
+        Path session = folder.resolve(StorageLayout.SESSION_FILE);
+        // A thread with history outgrows the empty file (checked below anyway): only small ones are opened.
+        if (!databases.inUse(StorageLayout.threadPersistenceId(threadId))
+            && (!Files.exists(session) || Files.size(session) <= emptySize)) {
+          candidates.add(threadId);
+        }
+      }
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(
+          new StorageException("cannot list " + sessions + ": " + OpenDatabase.describe(e), e));
+    }
+    CompletableFuture<Integer> removed = CompletableFuture.completedFuture(0);
+    for (UUID threadId : candidates) {
+      removed = removed.thenCompose(count -> removeIfNothingRecorded(threadId)
+          .handle((gone, error) -> {
+            if (error != null) {
+              log.warn("could not check or remove the folder of thread {}: {}", threadId, error.getMessage());
+            }
+            return error == null && gone ? count + 1 : count;
+          }));
+    }
+    return removed;
+  }
+
+  private CompletableFuture<Boolean> removeIfNothingRecorded(UUID threadId) {
+    String persistenceId = StorageLayout.threadPersistenceId(threadId);
+    return databases.read(persistenceId, db -> {
+      if (db.highestSequenceNr() > 0) {
+        return false;
+      }
+      try (Statement statement = db.connection.createStatement();
+           ResultSet snapshots = statement.executeQuery("SELECT count(*) FROM snapshots")) {
+        return snapshots.next() && snapshots.getLong(1) == 0;
+      }
+    }, () -> true).thenCompose(nothing -> databases.close(persistenceId, nothing).thenApply(closed -> nothing));
   }
 
   /** Closes the files of any persistenceId, after the work already queued for it. */

@@ -40,11 +40,20 @@ final class Templates {
       if (Files.exists(file)) {
         return;
       }
+      place(bytes(), file);
+    }
+
+    /** The size of an empty file of this schema, in bytes. */
+    long size() {
+      return bytes().length;
+    }
+
+    private byte[] bytes() {
       byte[] template = bytes;
       if (template == null) {
         template = bytes = build(migrations);
       }
-      place(template, file);
+      return template;
     }
   }
 

@@ -62,6 +62,31 @@ class LifecycleTest {
   }
 
   @Test
+  void foldersOfThreadsThatNeverRecordedAnEventAreRemovedAndEveryOtherFolderStays() throws Exception {
+    start("");
+    UUID prepared = UUID.randomUUID();
+    storage.prepareThread(prepared).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    UUID recorded = UUID.randomUUID();
+    assertTrue(JournalProbe.succeeded(journal.write(StorageLayout.threadPersistenceId(recorded), 1,
+        List.of("message m1 t1 user hi"))));
+    Path sessions = dataDir.resolve("sessions");
+    UUID bare = UUID.randomUUID();
+    Files.createDirectories(sessions.resolve(bare.toString())); // a crash before its database was placed
+    Files.createDirectories(sessions.resolve("notes")); // not a thread: not ours to judge
+    TestKit.shutdownActorSystem(system); // the prepared thread was never created
+
+    start("");
+    UUID inUse = UUID.randomUUID();
+    storage.prepareThread(inUse).toCompletableFuture().get(10, TimeUnit.SECONDS); // this process's own spare
+    assertEquals(2, storage.removeThreadsWithoutEvents().toCompletableFuture().get(30, TimeUnit.SECONDS));
+    assertFalse(Files.exists(sessions.resolve(prepared.toString())));
+    assertFalse(Files.exists(sessions.resolve(bare.toString())));
+    assertTrue(Files.exists(sessions.resolve(inUse.toString()).resolve("session.db")));
+    assertTrue(Files.isDirectory(sessions.resolve("notes")));
+    assertEquals(List.of("hi"), texts(storage.readThread(recorded, ThreadDatabase::messages).toCompletableFuture().get()));
+  }
+
+  @Test
   void deleteRemovesTheThreadsFolderAndForgetsIt() throws Exception {
     start("");
     UUID thread = UUID.randomUUID();
