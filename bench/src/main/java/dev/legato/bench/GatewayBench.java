@@ -134,9 +134,15 @@ final class GatewayBench {
             relay.p50Ms, relay.p99Ms),
         ratio, idled == null ? "-" : String.format("%.2f", idled.startP50Ms),
         idled == null ? "-" : String.format("%.2f", idled.startP99Ms));
+    // Latency and starts under load for both, so that a change's effect shows against the relay of the same
+    // run: on a shared machine, figures of different runs are not comparable.
     System.out.printf("RESULT gateway clients=%d deltas_per_s=%.0f p99_ms=%.2f start_p50_ms=%.2f relay_deltas_per_s=%.0f"
-            + " ratio=%.2f%n", clients, legato.deltasPerSecond, legato.p99Ms,
-        idled == null ? legato.startP50Ms : idled.startP50Ms, relay == null ? Double.NaN : relay.deltasPerSecond, ratio);
+            + " ratio=%.2f p50_ms=%.2f relay_p50_ms=%.2f relay_p99_ms=%.2f p99_ratio=%.2f load_start_p50_ms=%.2f"
+            + " relay_load_start_p50_ms=%.2f%n", clients, legato.deltasPerSecond, legato.p99Ms,
+        idled == null ? legato.startP50Ms : idled.startP50Ms, relay == null ? Double.NaN : relay.deltasPerSecond, ratio,
+        legato.p50Ms, relay == null ? Double.NaN : relay.p50Ms, relay == null ? Double.NaN : relay.p99Ms,
+        relay == null ? Double.NaN : legato.p99Ms / relay.p99Ms, legato.startP50Ms,
+        relay == null ? Double.NaN : relay.startP50Ms);
   }
 
   private record Load(double deltasPerSecond, double p50Ms, double p99Ms, double startP50Ms) {}
