@@ -175,14 +175,27 @@ final class GatewayBench {
       }
       for (int round = 1; round <= rounds; round++) {
         System.out.printf("  round %d of %d%n", round, rounds);
-        legato.add(load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds));
-        if (passThrough != null) {
-          relay.add(load("relay", passThrough.uri(), clients, prompt, deltaBytes, warmup, seconds));
-          Load l = legato.get(legato.size() - 1);
-          Load r = relay.get(relay.size() - 1);
+        // A round that fails is reported and left out; the others still make the medians.
+        Load l;
+        Load r = null;
+        try {
+          l = load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds);
+          if (passThrough != null) {
+            r = load("relay", passThrough.uri(), clients, prompt, deltaBytes, warmup, seconds);
+          }
+        } catch (Exception e) {
+          System.out.printf("  round %d failed, left out: %s%n", round, e);
+          continue;
+        }
+        legato.add(l);
+        if (r != null) {
+          relay.add(r);
           System.out.printf("  round %d: Legato/relay deltas/s %.2f, p50 %.2f, p99 %.2f%n", round,
               l.deltasPerSecond / r.deltasPerSecond, l.p50Ms / r.p50Ms, l.p99Ms / r.p99Ms);
         }
+      }
+      if (legato.isEmpty()) {
+        throw new IllegalStateException("no round completed");
       }
     } finally {
       gateway.stop();
@@ -218,8 +231,25 @@ final class GatewayBench {
     for (int i = 0; i < clients; i++) {
       starting.add(LoadClient.start(http.get(i % http.size()), uri, meter, prompt));
     }
-    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
-    List<LoadClient> running = starting.stream().map(CompletableFuture::join).toList();
+    // A client that cannot start (a server under more load than it can take may close it) is reported, and
+    // the phase goes on with the others: the figures say how many they are.
+    CompletableFuture.allOf(starting.stream().map(start -> start.handle((client, error) -> client))
+        .toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
+    List<LoadClient> running = starting.stream().filter(start -> !start.isCompletedExceptionally())
+        .map(CompletableFuture::join).toList();
+    if (running.size() < clients) {
+      Throwable last = null;
+      for (CompletableFuture<LoadClient> start : starting) {
+        if (start.isCompletedExceptionally()) {
+          last = start.handle((client, error) -> error).join();
+        }
+      }
+      System.out.printf("  %s: %d of %d clients could not start (last: %s); going on with %d%n", name,
+          clients - running.size(), clients, last, running.size());
+      if (running.isEmpty()) {
+        throw new IllegalStateException(name + ": no client could start", last);
+      }
+    }
     Histogram starts = new Histogram(3);
     running.forEach(client -> starts.recordValue(client.startNanos() / 1000));
     Thread.sleep((long) (warmup * 1000));
