@@ -22,7 +22,10 @@ final class BenchOptions {
    * system a cluster node.
    */
   static Config config() {
-    return ConfigFactory.load(ConfigFactory.empty()); // system properties over reference.conf, no application.conf
+    // The storage closes its databases in this phase, bounded by 30 s of its own; Pekko's default of 5 s
+    // cut it short on a slow machine with 1,000 files, and the folder was removed while they still closed.
+    Config shutdown = ConfigFactory.parseString("pekko.coordinated-shutdown.phases.before-actor-system-terminate.timeout = 60s");
+    return ConfigFactory.load(shutdown); // system properties over it over reference.conf, no application.conf
   }
 
   static BenchOptions parse(List<String> args) {

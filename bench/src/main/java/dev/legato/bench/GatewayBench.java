@@ -69,6 +69,10 @@ final class GatewayBench {
     double holdSeconds = options.decimal("idle-hold", 75);
     double idleRate = options.decimal("idle-rate", 0); // starts per second; 0: as fast as 64 at a time go
     boolean withRelay = !options.text("relay", "on").equals("off");
+    int rounds = options.integer("rounds", 1);
+    if (rounds < 1 || rounds > 1 && idle > 0) {
+      throw new IllegalArgumentException("--rounds must be at least 1, and more than 1 only with --idle-clients 0");
+    }
     String heap = options.text("legato-heap", "1g");
     List<String> javaOptions = List.of(options.text("legato-java-options", "").trim().split("\\s+")).stream()
         .filter(option -> !option.isEmpty()).toList();
@@ -92,29 +96,35 @@ final class GatewayBench {
       legatoCommand.addAll(List.of("-Xmx" + heap, "dev.legato.gateway.Main", "--port", "0", "--management-port", "0",
           "--data", work.resolve("data").toString(), "--podium-url", emulator.baseUrl()));
       Child gateway = Child.start("legato", work, legatoCommand);
-      try {
-        long gatewayFiles = allowOpenFiles(gateway.pid());
-        legato = load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds);
-        System.out.printf("  Legato after the load: heap %.1f MB used after GC, RSS %.1f MB%n",
-            heapUsedKb(gateway.pid()) / 1024.0, rssKb(gateway.pid()) / 1024.0);
-        // An idle connection holds one socket on either side for good, and its thread's link (a socket on
-        // either side) only until the link goes quiet (legato.thread.close-link-after, 60 s): at the ramp's
-        // pace, up to ~4,000 links are open at once. Legato keeps a quarter of its limit for SQLite files
-        // (legato.storage.max-open-databases = auto), and ~1,000 descriptors go to everything else.
-        int fits = (int) Math.min(ownFiles - 2L * clients - 5000, gatewayFiles * 3 / 4 - 5000);
-        int n = Math.max(0, Math.min(idle, fits));
-        if (n < idle) {
-          System.out.printf("  only %,d idle clients fit the open-file limits (this JVM %,d, Legato %,d); running %,d%n",
-              idle, ownFiles, gatewayFiles, n);
+      if (rounds > 1) {
+        Load[] both = alternating(gateway, work, emulator, withRelay, rounds, clients, prompt, deltaBytes, warmup, seconds);
+        legato = both[0];
+        relay = both[1];
+      } else {
+        try {
+          long gatewayFiles = allowOpenFiles(gateway.pid());
+          legato = load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds);
+          System.out.printf("  Legato after the load: heap %.1f MB used after GC, RSS %.1f MB%n",
+              heapUsedKb(gateway.pid()) / 1024.0, rssKb(gateway.pid()) / 1024.0);
+          // An idle connection holds one socket on either side for good, and its thread's link (a socket on
+          // either side) only until the link goes quiet (legato.thread.close-link-after, 60 s): at the ramp's
+          // pace, up to ~4,000 links are open at once. Legato keeps a quarter of its limit for SQLite files
+          // (legato.storage.max-open-databases = auto), and ~1,000 descriptors go to everything else.
+          int fits = (int) Math.min(ownFiles - 2L * clients - 5000, gatewayFiles * 3 / 4 - 5000);
+          int n = Math.max(0, Math.min(idle, fits));
+          if (n < idle) {
+            System.out.printf("  only %,d idle clients fit the open-file limits (this JVM %,d, Legato %,d); running %,d%n",
+                idle, ownFiles, gatewayFiles, n);
+          }
+          if (n > 0) {
+            idled = idle(gateway, n, Math.min(n, startSamples), startGapMs, idleRate, idle, idleSeconds, holdSeconds,
+                maxHeapKb(gateway.pid()));
+          }
+        } finally {
+          gateway.stop();
         }
-        if (n > 0) {
-          idled = idle(gateway, n, Math.min(n, startSamples), startGapMs, idleRate, idle, idleSeconds, holdSeconds,
-              maxHeapKb(gateway.pid()));
-        }
-      } finally {
-        gateway.stop();
       }
-      if (withRelay) {
+      if (withRelay && rounds == 1) {
         Child passThrough = Child.start("relay", work,
             List.of("-Xmx1g", PassThroughRelay.class.getName(), emulator.baseUrl()));
         try {
@@ -134,12 +144,78 @@ final class GatewayBench {
             relay.p50Ms, relay.p99Ms),
         ratio, idled == null ? "-" : String.format("%.2f", idled.startP50Ms),
         idled == null ? "-" : String.format("%.2f", idled.startP99Ms));
+    // Latency and starts under load for both, so that a change's effect shows against the relay of the same
+    // run: on a shared machine, figures of different runs are not comparable.
     System.out.printf("RESULT gateway clients=%d deltas_per_s=%.0f p99_ms=%.2f start_p50_ms=%.2f relay_deltas_per_s=%.0f"
-            + " ratio=%.2f%n", clients, legato.deltasPerSecond, legato.p99Ms,
-        idled == null ? legato.startP50Ms : idled.startP50Ms, relay == null ? Double.NaN : relay.deltasPerSecond, ratio);
+            + " ratio=%.2f p50_ms=%.2f relay_p50_ms=%.2f relay_p99_ms=%.2f p99_ratio=%.2f load_start_p50_ms=%.2f"
+            + " relay_load_start_p50_ms=%.2f%n", clients, legato.deltasPerSecond, legato.p99Ms,
+        idled == null ? legato.startP50Ms : idled.startP50Ms, relay == null ? Double.NaN : relay.deltasPerSecond, ratio,
+        legato.p50Ms, relay == null ? Double.NaN : relay.p50Ms, relay == null ? Double.NaN : relay.p99Ms,
+        relay == null ? Double.NaN : legato.p99Ms / relay.p99Ms, legato.startP50Ms,
+        relay == null ? Double.NaN : relay.startP50Ms);
   }
 
-  private record Load(double deltasPerSecond, double p50Ms, double p99Ms, double startP50Ms) {}
+  record Load(double deltasPerSecond, double p50Ms, double p99Ms, double startP50Ms) {}
+
+  /**
+   * Legato's and the relay's load phases in turn, {@code rounds} times, both JVMs up all along: on a machine
+   * shared with other work the load changes by the minute, and figures taken minutes apart do not compare.
+   * Answers the medians of each side (each figure on its own); stops both children.
+   */
+  private static Load[] alternating(Child gateway, Path work, PodiumEmulator emulator, boolean withRelay, int rounds,
+                                    int clients, String prompt, int deltaBytes, double warmup, double seconds)
+      throws Exception {
+    Child passThrough = null;
+    List<Load> legato = new ArrayList<>();
+    List<Load> relay = new ArrayList<>();
+    try {
+      allowOpenFiles(gateway.pid());
+      if (withRelay) {
+        passThrough = Child.start("relay", work, List.of("-Xmx1g", PassThroughRelay.class.getName(), emulator.baseUrl()));
+      }
+      for (int round = 1; round <= rounds; round++) {
+        System.out.printf("  round %d of %d%n", round, rounds);
+        // A round that fails is reported and left out; the others still make the medians.
+        Load l;
+        Load r = null;
+        try {
+          l = load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds);
+          if (passThrough != null) {
+            r = load("relay", passThrough.uri(), clients, prompt, deltaBytes, warmup, seconds);
+          }
+        } catch (Exception e) {
+          System.out.printf("  round %d failed, left out: %s%n", round, e);
+          continue;
+        }
+        legato.add(l);
+        if (r != null) {
+          relay.add(r);
+          System.out.printf("  round %d: Legato/relay deltas/s %.2f, p50 %.2f, p99 %.2f%n", round,
+              l.deltasPerSecond / r.deltasPerSecond, l.p50Ms / r.p50Ms, l.p99Ms / r.p99Ms);
+        }
+      }
+      if (legato.isEmpty()) {
+        throw new IllegalStateException("no round completed");
+      }
+    } finally {
+      gateway.stop();
+      if (passThrough != null) {
+        passThrough.stop();
+      }
+    }
+    return new Load[] {median(legato), relay.isEmpty() ? null : median(relay)};
+  }
+
+  /** Each figure's median over the rounds (the lower middle one for an even count). */
+  static Load median(List<Load> rounds) {
+    return new Load(median(rounds, Load::deltasPerSecond), median(rounds, Load::p50Ms), median(rounds, Load::p99Ms),
+        median(rounds, Load::startP50Ms));
+  }
+
+  private static double median(List<Load> rounds, java.util.function.ToDoubleFunction<Load> figure) {
+    double[] values = rounds.stream().mapToDouble(figure).sorted().toArray();
+    return values[(values.length - 1) / 2];
+  }
 
   private record Idle(double startP50Ms, double startP99Ms) {}
 
@@ -155,8 +231,25 @@ final class GatewayBench {
     for (int i = 0; i < clients; i++) {
       starting.add(LoadClient.start(http.get(i % http.size()), uri, meter, prompt));
     }
-    CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
-    List<LoadClient> running = starting.stream().map(CompletableFuture::join).toList();
+    // A client that cannot start (a server under more load than it can take may close it) is reported, and
+    // the phase goes on with the others: the figures say how many they are.
+    CompletableFuture.allOf(starting.stream().map(start -> start.handle((client, error) -> client))
+        .toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
+    List<LoadClient> running = starting.stream().filter(start -> !start.isCompletedExceptionally())
+        .map(CompletableFuture::join).toList();
+    if (running.size() < clients) {
+      Throwable last = null;
+      for (CompletableFuture<LoadClient> start : starting) {
+        if (start.isCompletedExceptionally()) {
+          last = start.handle((client, error) -> error).join();
+        }
+      }
+      System.out.printf("  %s: %d of %d clients could not start (last: %s); going on with %d%n", name,
+          clients - running.size(), clients, last, running.size());
+      if (running.isEmpty()) {
+        throw new IllegalStateException(name + ": no client could start", last);
+      }
+    }
     Histogram starts = new Histogram(3);
     running.forEach(client -> starts.recordValue(client.startNanos() / 1000));
     Thread.sleep((long) (warmup * 1000));

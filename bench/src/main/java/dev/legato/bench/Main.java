@@ -41,6 +41,8 @@ public final class Main {
                                  --idle-clients 10000  --start-samples 100  --start-gap-ms 50  --idle-seconds 420
                                  --idle-hold 75  --idle-rate <starts/s, default: 64 at a time>  --relay on|off
                                  --legato-heap 1g  --legato-java-options "<JVM options for Legato's JVM>"
+                                 --rounds 1 (more: Legato's and the relay's load phases in turn, medians;
+                                 with --idle-clients 0)
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

@@ -44,7 +44,10 @@ import org.reactivestreams.Subscriber;
 final class PassThroughRelay {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final AtomicLong MESSAGE_IDS = new AtomicLong();
-  /** Frames read ahead of the client, as Legato's PodiumLink does. */
+  /**
+   * Frames read ahead of the client, as the queue behind Legato's link socket holds; Legato's link can hold
+   * up to two batches of up to 256 more (one forming, one with its thread until acknowledged).
+   */
   private static final int INCOMING_BUFFER = 256;
   /** The JDK's HTTP and WebSocket client, as Legato's Podium client uses for both. */
   private static final HttpClient HTTP = HttpClient.newHttpClient();

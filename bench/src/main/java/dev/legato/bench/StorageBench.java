@@ -2,7 +2,6 @@ package dev.legato.bench;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -12,14 +11,12 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -53,21 +50,28 @@ final class StorageBench {
         + "%.0fs warm-up + %.0fs measured per case, %d cores%n", eventBytes, BATCH, warmup, seconds,
         Runtime.getRuntime().availableProcessors());
     List<String> results = new ArrayList<>();
-    for (int ids : idCounts) {
-      double journal = journalCase(ids, eventBytes, warmup, seconds, journalPlugin);
-      double baseline = withBaseline ? baselineCase(ids, eventBytes, warmup, seconds) : Double.NaN;
-      System.out.printf("  ids=%d: journal %,.0f events/s, raw sqlite-jdbc %,.0f rows/s%n", ids, journal, baseline);
-      results.add(String.format("RESULT storage ids=%d events_per_s=%.0f baseline_per_s=%.0f ratio=%.2f",
-          ids, journal, baseline, journal / baseline));
+    // Removed only after the RESULT lines are out: a slow machine may still be closing databases in them.
+    List<Path> scratch = new ArrayList<>();
+    try {
+      for (int ids : idCounts) {
+        double journal = journalCase(ids, eventBytes, warmup, seconds, journalPlugin, scratch);
+        double baseline = withBaseline ? baselineCase(ids, eventBytes, warmup, seconds, scratch) : Double.NaN;
+        System.out.printf("  ids=%d: journal %,.0f events/s, raw sqlite-jdbc %,.0f rows/s%n", ids, journal, baseline);
+        results.add(String.format("RESULT storage ids=%d events_per_s=%.0f baseline_per_s=%.0f ratio=%.2f",
+            ids, journal, baseline, journal / baseline));
+      }
+    } finally {
+      results.forEach(System.out::println); // also those measured before a later case failed
+      scratch.forEach(Teardown::remove);
     }
-    results.forEach(System.out::println);
   }
 
   // ---- through the plugin ------------------------------------------------------------------------------
 
-  private static double journalCase(int ids, int eventBytes, double warmup, double seconds, String journalPlugin)
-      throws Exception {
+  private static double journalCase(int ids, int eventBytes, double warmup, double seconds, String journalPlugin,
+                                    List<Path> scratch) throws Exception {
     Path dataDir = Files.createTempDirectory("legato-bench-storage");
+    scratch.add(dataDir);
     Config config = ConfigFactory.parseString("""
             pekko.persistence.journal.plugin = "%s"
             pekko.persistence.snapshot-store.plugin = "legato.storage.snapshot"
@@ -89,9 +93,7 @@ final class StorageBench {
       return measure(events, warmup, seconds);
     } finally {
       control.stopped = true;
-      system.terminate();
-      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
-      deleteTree(dataDir);
+      Teardown.terminate(system);
     }
   }
 
@@ -153,8 +155,10 @@ final class StorageBench {
 
   // ---- raw sqlite-jdbc -----------------------------------------------------------------------------------
 
-  private static double baselineCase(int ids, int eventBytes, double warmup, double seconds) throws Exception {
+  private static double baselineCase(int ids, int eventBytes, double warmup, double seconds, List<Path> scratch)
+      throws Exception {
     Path dir = Files.createTempDirectory("legato-bench-baseline");
+    scratch.add(dir);
     int threads = Math.min(ids, Runtime.getRuntime().availableProcessors());
     LongAdder rows = new LongAdder();
     Control control = new Control();
@@ -221,7 +225,6 @@ final class StorageBench {
       control.stopped = true;
       pool.shutdown();
       pool.awaitTermination(60, TimeUnit.SECONDS);
-      deleteTree(dir);
     }
   }
 
@@ -244,13 +247,5 @@ final class StorageBench {
       System.out.println("    per second:" + perSecond);
     }
     return count / ((System.nanoTime() - start) / 1e9);
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -34,6 +34,9 @@ import org.apache.pekko.pattern.StatusReply;
  * turn after turn, every delta delivered to a subscriber: deltas/s and persisted events/s.
  */
 final class ThreadsBench {
+  /** Characters of each of the load agent's deltas. */
+  static final int DELTA_CHARS = 16;
+
   private ThreadsBench() {}
 
   static void run(BenchOptions options) throws Exception {
@@ -72,40 +75,48 @@ final class ThreadsBench {
                 + system.settings().config().getBytes("legato.thread.text-window-bytes") + " bytes",
             Runtime.getRuntime().availableProcessors(), childEmulator ? "in a child JVM" : "embedded");
 
-        // Warm-up: the first threads pay for what every later one shares (pools, caches, classes). They
-        // stay subscribed (never passivated) and quiet, so the figures below are what one more thread costs.
-        for (ActorRef<ThreadEntity.Command> warm : create(system, 200, "echo")) {
-          AskPattern.<ThreadEntity.Command, StatusReply<Done>>ask(warm,
-              reply -> new ThreadEntity.Subscribe(system.systemActorOf(Behaviors.<ThreadEntity.ThreadUpdate>ignore(),
-                  "watcher-" + UUID.randomUUID(), Props.empty()), null, reply), Duration.ofSeconds(30), system.scheduler())
-              .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        String connectedKb = "n/a";
+        String quietKb = "n/a";
+        String passivatedKb = "n/a";
+        if (idle > 0) {
+          // Warm-up: the first threads pay for what every later one shares (pools, caches, classes). They
+          // stay subscribed (never passivated) and quiet, so the figures below are what one more thread costs.
+          for (ActorRef<ThreadEntity.Command> warm : create(system, 200, "echo")) {
+            AskPattern.<ThreadEntity.Command, StatusReply<Done>>ask(warm,
+                reply -> new ThreadEntity.Subscribe(system.systemActorOf(Behaviors.<ThreadEntity.ThreadUpdate>ignore(),
+                    "watcher-" + UUID.randomUUID(), Props.empty()), null, reply), Duration.ofSeconds(30), system.scheduler())
+                .toCompletableFuture().get(30, TimeUnit.SECONDS);
+          }
+          Thread.sleep((closeLinkAfter + 3) * 1000L);
+          long before = usedHeap();
+          long started = System.nanoTime();
+          create(system, idle, "echo");
+          long created = System.nanoTime();
+          if (created - started > TimeUnit.SECONDS.toNanos(closeLinkAfter - 3)) {
+            throw new IllegalStateException("creating the idle threads took longer than close-link-after: raise it");
+          }
+          Thread.sleep(2000);
+          connectedKb = kbPerThread(usedHeap() - before, idle);
+          sleepUntil(created, closeLinkAfter + 3); // the last thread's link is gone too
+          quietKb = kbPerThread(usedHeap() - before, idle);
+          sleepUntil(created, passivateAfter + 4); // and the last thread passivated
+          passivatedKb = kbPerThread(usedHeap() - before, idle);
+          System.out.printf("  heap per idle thread: %s KB connected, %s KB quiet (link closed after %ds),"
+              + " %s KB passivated (%d threads)%n", connectedKb, quietKb, closeLinkAfter, passivatedKb, idle);
+        } else {
+          System.out.println("  heap per idle thread: not measured (--idle-threads 0)");
         }
-        Thread.sleep((closeLinkAfter + 3) * 1000L);
-        long before = usedHeap();
-        long started = System.nanoTime();
-        create(system, idle, "echo");
-        long created = System.nanoTime();
-        if (created - started > TimeUnit.SECONDS.toNanos(closeLinkAfter - 3)) {
-          throw new IllegalStateException("creating the idle threads took longer than close-link-after: raise it");
-        }
-        Thread.sleep(2000);
-        double connectedKb = (usedHeap() - before) / 1024.0 / idle;
-        sleepUntil(created, closeLinkAfter + 3); // the last thread's link is gone too
-        double quietKb = (usedHeap() - before) / 1024.0 / idle;
-        sleepUntil(created, passivateAfter + 4); // and the last thread passivated
-        double passivatedKb = (usedHeap() - before) / 1024.0 / idle;
-        System.out.printf("  heap per idle thread: %.1f KB connected, %.1f KB quiet (link closed after %ds),"
-            + " %.1f KB passivated (%d threads)%n", connectedKb, quietKb, closeLinkAfter, passivatedKb, idle);
 
         LongAdder deltas = new LongAdder();
+        LongAdder updates = new LongAdder();
         LongAdder persisted = new LongAdder();
         LongAdder turns = new LongAdder();
         AtomicBoolean running = new AtomicBoolean(true);
         List<ActorRef<ThreadEntity.Command>> threads = create(system, n, "load");
-        String text = deltasPerTurn + " 16";
+        String text = deltasPerTurn + " " + DELTA_CHARS;
         for (ActorRef<ThreadEntity.Command> thread : threads) {
           ActorRef<ThreadEntity.ThreadUpdate> subscriber = system.systemActorOf(
-              driver(thread, text, deltas, persisted, turns, running), "driver-" + UUID.randomUUID(), Props.empty());
+              driver(thread, text, deltas, updates, persisted, turns, running), "driver-" + UUID.randomUUID(), Props.empty());
           AskPattern.<ThreadEntity.Command, StatusReply<Done>>ask(thread,
               reply -> new ThreadEntity.Subscribe(subscriber, null, reply), Duration.ofSeconds(30), system.scheduler())
               .toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -113,25 +124,26 @@ final class ThreadsBench {
         }
         Thread.sleep(3000); // warm-up
         long startDeltas = deltas.sum();
+        long startUpdates = updates.sum();
         long startPersisted = persisted.sum();
         long startTurns = turns.sum();
         long start = System.nanoTime();
         Thread.sleep((long) (seconds * 1000));
         double elapsed = (System.nanoTime() - start) / 1e9;
         double deltaRate = (deltas.sum() - startDeltas) / elapsed;
+        double updateRate = (updates.sum() - startUpdates) / elapsed;
         double persistedRate = (persisted.sum() - startPersisted) / elapsed;
         double turnRate = (turns.sum() - startTurns) / elapsed;
         running.set(false);
         Thread.sleep(2000);
-        System.out.printf("  %,.0f deltas/s to subscribers, %,.0f persisted events/s, %,.0f turns/s%n",
-            deltaRate, persistedRate, turnRate);
-        System.out.printf("RESULT threads n=%d deltas_per_s=%.0f persisted_per_s=%.0f heap_per_idle_thread_kb=%.1f"
-            + " heap_per_connected_thread_kb=%.1f heap_per_passivated_thread_kb=%.1f%n",
+        System.out.printf("  %,.0f deltas/s to subscribers (in %,.0f text updates/s), %,.0f persisted events/s,"
+            + " %,.1f turns/s%n", deltaRate, updateRate, persistedRate, turnRate);
+        System.out.printf("RESULT threads n=%d deltas_per_s=%.0f persisted_per_s=%.0f heap_per_idle_thread_kb=%s"
+            + " heap_per_connected_thread_kb=%s heap_per_passivated_thread_kb=%s%n",
             n, deltaRate, persistedRate, quietKb, connectedKb, passivatedKb);
       } finally {
         org.apache.pekko.http.javadsl.Http.get(system).shutdownAllConnectionPools().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        Teardown.terminate(system);
       }
     } finally {
       if (emulator != null) {
@@ -140,7 +152,13 @@ final class ThreadsBench {
       } else {
         embedded.stop();
       }
+      Teardown.remove(dataDir);
     }
+  }
+
+  /** Heap per thread in KB, one decimal; "n/a" for no threads. */
+  static String kbPerThread(long bytes, int threads) {
+    return threads == 0 ? "n/a" : String.format("%.1f", bytes / 1024.0 / threads);
   }
 
   private static Process startEmulator() throws Exception {
@@ -192,13 +210,18 @@ final class ThreadsBench {
     return threads;
   }
 
-  /** Counts deltas and persisted events, and starts the next turn when one ends. */
+  /**
+   * Counts deltas (by the text received: one update carries a link batch of them), text updates and
+   * persisted events, and starts the next turn when one ends.
+   */
   private static Behavior<ThreadEntity.ThreadUpdate> driver(ActorRef<ThreadEntity.Command> thread, String text,
-                                                            LongAdder deltas, LongAdder persisted, LongAdder turns,
-                                                            AtomicBoolean running) {
+                                                            LongAdder deltas, LongAdder updates, LongAdder persisted,
+                                                            LongAdder turns, AtomicBoolean running) {
+    DeltaCount count = new DeltaCount(DELTA_CHARS);
     return Behaviors.receive((context, update) -> {
-      if (update instanceof ThreadEntity.ThreadUpdate.TextDelta) {
-        deltas.increment();
+      if (update instanceof ThreadEntity.ThreadUpdate.TextDelta delta) {
+        deltas.add(count.add(delta.text().length()));
+        updates.increment();
       } else if (update instanceof ThreadEntity.ThreadUpdate.Persisted p) {
         persisted.increment();
         if (p.event() instanceof ThreadEntity.TurnEnded) {

@@ -375,12 +375,23 @@ final class DatabaseFile {
     }
   }
 
-  /** Removes a folder and everything in it; nothing when it is not there. */
+  /**
+   * Removes a folder and everything in it; nothing when it is not there. Files that vanish during the walk
+   * are no error: SQLite removes a database's -wal and -shm files as it closes it, maybe just then.
+   */
   static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }
     Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+        if (e instanceof NoSuchFileException) {
+          return FileVisitResult.CONTINUE;
+        }
+        throw e;
+      }
+
       @Override
       public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
         Files.deleteIfExists(file);

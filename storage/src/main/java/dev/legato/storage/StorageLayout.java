@@ -1,5 +1,6 @@
 package dev.legato.storage;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -36,6 +37,14 @@ public final class StorageLayout {
   /** The folder of one thread: {@code <data>/sessions/<uuid>}. */
   public Path threadDirectory(UUID threadId) {
     return dataDir.resolve("sessions").resolve(threadId.toString());
+  }
+
+  /**
+   * Removes a folder and everything in it, such as a data directory after its actor system terminated;
+   * nothing when it is not there, and no error for files that vanish meanwhile.
+   */
+  public static void deleteTree(Path root) throws IOException {
+    DatabaseFile.deleteTree(root);
   }
 
   /** The persistenceId that a thread entity with this id persists under. */
