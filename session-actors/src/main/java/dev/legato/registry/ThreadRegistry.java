@@ -14,6 +14,8 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import dev.legato.thread.FailedWrites;
+import dev.legato.thread.FailureKind;
 import dev.legato.thread.ThreadEntity;
 import java.time.Duration;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -142,10 +144,22 @@ public final class ThreadRegistry
   }
 
   public static Behavior<Command> create(String tenantId, RegistrySettings settings) {
-    return Behaviors.setup(context -> new ThreadRegistry(tenantId, context, settings));
+    return Behaviors.setup(context -> {
+      FailedWrites writes = new FailedWrites(); // a client waiting on a failed write hears why at once
+      return writes.around(new ThreadRegistry(tenantId, context, settings, writes));
+    });
   }
 
   private static final Duration THREAD_CALL_TIMEOUT = Duration.ofSeconds(30);
+
+  /** Why a call to a thread failed, as the client reads it: a thread that did not answer is no fault of its. */
+  private static String reason(Throwable error) {
+    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+        ? error.getCause() : error;
+    return cause instanceof java.util.concurrent.TimeoutException
+        ? FailureKind.TIMEOUT.describe("the thread did not answer within " + THREAD_CALL_TIMEOUT.toSeconds() + " s")
+        : cause.getMessage();
+  }
   private final String tenantId;
   private final ActorContext<Command> context;
   private final RegistrySettings settings;
@@ -155,9 +169,12 @@ public final class ThreadRegistry
    */
   private final java.util.ArrayDeque<UUID> spares = new java.util.ArrayDeque<>();
   private boolean preparingSpares;
+  private final FailedWrites writes;
 
-  private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings) {
+  private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings,
+                         FailedWrites writes) {
     super(PersistenceId.of(TYPE_KEY.name(), tenantId));
+    this.writes = writes;
     this.tenantId = tenantId;
     this.context = context;
     this.settings = settings;
@@ -233,7 +250,7 @@ public final class ThreadRegistry
             // Answered once the thread is recorded; its Podium instance is created shortly after.
             reply -> new ThreadEntity.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), false, reply),
             THREAD_CALL_TIMEOUT),
-        (created, error) -> new ThreadStarted(threadId, start, error == null ? null : error.getMessage()));
+        (created, error) -> new ThreadStarted(threadId, start, error == null ? null : reason(error)));
     return Effect().noReply(); // answered once the thread has started its agent
   }
 
@@ -284,7 +301,7 @@ public final class ThreadRegistry
     context.pipeToSelf(
         thread(archive.threadId()).<Done>askWithStatus(reply -> archive.archived()
             ? new ThreadEntity.Archive(reply) : new ThreadEntity.Unarchive(reply), THREAD_CALL_TIMEOUT),
-        (done, error) -> new ThreadArchived(archive, error == null ? null : error.getMessage()));
+        (done, error) -> new ThreadArchived(archive, error == null ? null : reason(error)));
     return Effect().noReply();
   }
 
@@ -294,7 +311,7 @@ public final class ThreadRegistry
     }
     context.pipeToSelf(
         thread(delete.threadId()).<Done>askWithStatus(ThreadEntity.Delete::new, THREAD_CALL_TIMEOUT),
-        (done, error) -> new ThreadDeleted(delete, error == null ? null : error.getMessage()));
+        (done, error) -> new ThreadDeleted(delete, error == null ? null : reason(error)));
     return Effect().noReply();
   }
 
@@ -312,6 +329,8 @@ public final class ThreadRegistry
     String name = register.name() == null ? "" : register.name().strip();
     ThreadSummary thread = new ThreadSummary(register.threadId(), name, register.agentType(), register.createdAt(),
         register.createdAt(), preview, false, register.cwd());
+    writes.settled();
+    writes.awaiting(register.replyTo());
     return Effect().persist(new Registered(thread))
         .thenReply(register.replyTo(), after -> StatusReply.success(thread));
   }
@@ -324,6 +343,7 @@ public final class ThreadRegistry
     boolean firstMessage = (thread.preview() == null || thread.preview().isEmpty())
         && touch.preview() != null && !touch.preview().isBlank();
     String preview = firstMessage ? preview(touch.preview()) : null;
+    writes.settled();
     return Effect().persist(new Touched(touch.threadId(), preview, touch.at())).thenNoReply();
   }
 
@@ -334,6 +354,8 @@ public final class ThreadRegistry
     if (rename.name() == null || rename.name().isBlank()) {
       return Effect().reply(rename.replyTo(), StatusReply.error("a thread name must not be blank"));
     }
+    writes.settled();
+    writes.awaiting(rename.replyTo());
     return Effect().persist(new Renamed(rename.threadId(), rename.name().strip()))
         .thenReply(rename.replyTo(), after -> StatusReply.success(after.threads().get(rename.threadId())));
   }
@@ -346,6 +368,8 @@ public final class ThreadRegistry
     if (thread.archived() == change.archived()) {
       return Effect().reply(change.replyTo(), StatusReply.success(thread)); // already so: nothing to record
     }
+    writes.settled();
+    writes.awaiting(change.replyTo());
     return Effect().persist(new ArchivedChanged(change.threadId(), change.archived(), change.at()))
         .thenReply(change.replyTo(), after -> StatusReply.success(after.threads().get(change.threadId())));
   }
@@ -354,6 +378,8 @@ public final class ThreadRegistry
     if (!state.threads().containsKey(unregister.threadId())) {
       return Effect().reply(unregister.replyTo(), unknown(unregister.threadId()));
     }
+    writes.settled();
+    writes.awaiting(unregister.replyTo());
     return Effect().persist(new Unregistered(unregister.threadId()))
         .thenReply(unregister.replyTo(), after -> StatusReply.ack());
   }

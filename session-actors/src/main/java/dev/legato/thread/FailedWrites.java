@@ -17,31 +17,31 @@ import org.apache.pekko.pattern.StatusReply;
  * stops an entity whose write fails, and the reply its command waited for would otherwise never come: the
  * client heard only a timeout, much later. The entity says who waits on its write in hand ({@link #awaiting});
  * when the write fails they hear why at once ("storage: disk full"), nothing is recorded, and the next
- * message recovers the thread from what was written before.
+ * message recovers the entity from what was written before. Used by threads and registries.
  */
-final class FailedWrites extends BehaviorInterceptor<Object, Object> {
+public final class FailedWrites extends BehaviorInterceptor<Object, Object> {
   /** The message a client reads starts so: the failure is the server's, not the request's (see {@link FailureKind}). */
   static final String PREFIX = "storage: ";
 
   private final List<ActorRef<? extends StatusReply<?>>> waiting = new ArrayList<>();
 
-  FailedWrites() {
+  public FailedWrites() {
     super(Object.class); // the journal's answers too, not only the entity's commands
   }
 
   /** Wraps an entity so that a failed write answers whoever waits on it. */
   @SuppressWarnings({"unchecked", "rawtypes"})
-  <T> Behavior<T> around(Behavior<T> entity) {
+  public <T> Behavior<T> around(Behavior<T> entity) {
     return (Behavior<T>) (Behavior) Behaviors.intercept(() -> this, (Behavior<Object>) (Behavior) entity);
   }
 
   /** {@code replyTo} waits on the write the entity is about to make. */
-  void awaiting(ActorRef<? extends StatusReply<?>> replyTo) {
+  public void awaiting(ActorRef<? extends StatusReply<?>> replyTo) {
     waiting.add(replyTo);
   }
 
   /** The entity took a new command: the writes before it are durable, their waiters answered. */
-  void settled() {
+  public void settled() {
     waiting.clear();
   }
 
