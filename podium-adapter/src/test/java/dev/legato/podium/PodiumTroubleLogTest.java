@@ -69,6 +69,7 @@ class PodiumTroubleLogTest {
     awaitState(seen, PodiumLink.LinkState.Connected.class);
 
     emulator.faults().dropSocket(instanceId);
+    awaitState(seen, PodiumLink.LinkState.Dropped.class);
     awaitState(seen, PodiumLink.LinkState.Reconnecting.class);
     awaitState(seen, PodiumLink.LinkState.Connected.class);
     List<String> lines = lines(instanceId);
