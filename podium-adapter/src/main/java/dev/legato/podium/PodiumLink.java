@@ -37,8 +37,6 @@ import org.apache.pekko.stream.typed.javadsl.ActorSink;
  * {@link StateChanged}, in order with the events. One link holds at most one socket at a time.
  */
 public final class PodiumLink {
-  /** Frames read ahead of the owner; beyond it the socket is not read (TCP holds the rest). */
-  private static final int INCOMING_BUFFER = 256;
 
   private PodiumLink() {}
 
@@ -170,7 +168,7 @@ public final class PodiumLink {
     Behavior<Command> connect() {
       int current = ++epoch;
       opening = NativeSocket.connect(client.socketClient(),
-          URI.create(client.agentSocketUrl(instanceId)), client.apiKey(), INCOMING_BUFFER, settings.outgoingBuffer(),
+          URI.create(client.agentSocketUrl(instanceId)), client.apiKey(), settings.readAhead(), settings.outgoingBuffer(),
           settings.maxFrameSize(), settings.keepAlive(), materializer, codec, reader(current));
       context.pipeToSelf(opening, (socket, error) ->
           error == null ? new Opened(current, socket) : new OpenFailed(current, PodiumClient.unwrap(error)));
@@ -184,7 +182,7 @@ public final class PodiumLink {
             NativeCodec.Frame frame = codec.decode(text);
             return frame instanceof NativeCodec.Frame.Event event ? List.of(event.event()) : List.<AgentEvent>of();
           })
-          .batch(256, first -> {
+          .batch(settings.readAhead(), first -> {
             List<AgentEvent> batch = new ArrayList<>();
             batch.add(first);
             return batch;

@@ -25,6 +25,7 @@ public record PodiumSettings(
     Duration keepAlive,
     int maxFrameSize,
     int outgoingBuffer,
+    int readAhead,
     Duration reconnectMinBackoff,
     Duration reconnectMaxBackoff,
     double reconnectRandomFactor,
@@ -53,6 +54,7 @@ public record PodiumSettings(
         c.getDuration("link.keep-alive"),
         (int) Math.min(Integer.MAX_VALUE, c.getBytes("link.max-frame-size")),
         c.getInt("link.outgoing-buffer"),
+        c.getInt("link.read-ahead"),
         c.getDuration("link.reconnect.min-backoff"),
         c.getDuration("link.reconnect.max-backoff"),
         c.getDouble("link.reconnect.random-factor"),
@@ -63,7 +65,7 @@ public record PodiumSettings(
   public PodiumSettings withUrl(String baseUrl) {
     return new PodiumSettings(Optional.of(baseUrl), apiKey, requestTimeout, maxConnections, maxOpenRequests, retryAttempts, retryMinBackoff,
         retryMaxBackoff, retryRandomFactor, breakerMaxFailures, breakerResetTimeout, staticDeployments,
-        deploymentCacheTtl, keepAlive, maxFrameSize, outgoingBuffer, reconnectMinBackoff, reconnectMaxBackoff,
+        deploymentCacheTtl, keepAlive, maxFrameSize, outgoingBuffer, readAhead, reconnectMinBackoff, reconnectMaxBackoff,
         reconnectRandomFactor, reconnectMaxAttempts);
   }
 
@@ -71,7 +73,7 @@ public record PodiumSettings(
   public PodiumSettings withApiKey(String key) {
     return new PodiumSettings(url, Optional.ofNullable(key), requestTimeout, maxConnections, maxOpenRequests, retryAttempts, retryMinBackoff,
         retryMaxBackoff, retryRandomFactor, breakerMaxFailures, breakerResetTimeout, staticDeployments,
-        deploymentCacheTtl, keepAlive, maxFrameSize, outgoingBuffer, reconnectMinBackoff, reconnectMaxBackoff,
+        deploymentCacheTtl, keepAlive, maxFrameSize, outgoingBuffer, readAhead, reconnectMinBackoff, reconnectMaxBackoff,
         reconnectRandomFactor, reconnectMaxAttempts);
   }
 

@@ -78,6 +78,7 @@ class PodiumTroubleLogTest {
     assertEquals("INFO link to " + instanceId + " reconnected after 1 attempts", lines.get(1));
 
     emulator.faults().killInstance(instanceId);
+    awaitState(seen, PodiumLink.LinkState.Dropped.class);
     awaitState(seen, PodiumLink.LinkState.InstanceGone.class);
     lines = lines(instanceId);
     assertEquals(true, lines.get(lines.size() - 1).startsWith("WARN link to " + instanceId + " ended: "),
