@@ -207,9 +207,10 @@ public final class Gateway implements AutoCloseable {
             .thenApply(terminated -> Done.getInstance());
       });
       system.getWhenTerminated().thenRun(() -> log.info("Legato stopped"));
-      log.info("Legato {} started: listening on {}:{}, management on port {}, data {}, Podium {}, auth {}", VERSION,
-          settings.host(), binding.localAddress().getPort(), managementPort, codexHome,
-          config.getString("legato.podium.url"), authKinds(config.getConfig("legato.gateway.auth")));
+      log.info("Legato {} started: listening on {}:{}, management on port {}, data {}, Podium {}; {}", VERSION,
+          settings.host(), binding.localAddress().getPort(), managementPort,
+          java.nio.file.Path.of(config.getString("legato.storage.data-dir")).toAbsolutePath().normalize(),
+          config.getString("legato.podium.url"), auth.describe());
       return gateway;
     } catch (Exception | Error e) {
       system.terminate();
@@ -230,27 +231,6 @@ public final class Gateway implements AutoCloseable {
       }
     }
     return false;
-  }
-
-  /** The kinds of credential configured, for the start line (never a secret). */
-  private static String authKinds(Config auth) {
-    List<String> kinds = new ArrayList<>();
-    if (!auth.getValue("api-keys").unwrapped().toString().isBlank()
-        && !auth.getValue("api-keys").unwrapped().toString().equals("[]")) {
-      kinds.add("api-keys");
-    }
-    if (!auth.getString("jwt.secret").isBlank()) {
-      kinds.add("jwt-hs256");
-    }
-    if (!auth.getString("jwt.jwks-url").isBlank()) {
-      kinds.add("jwt-jwks");
-    }
-    if (auth.getBoolean("allow-anonymous")) {
-      kinds.add("anonymous");
-    } else if (auth.getBoolean("loopback-anonymous")) {
-      kinds.add("loopback-anonymous");
-    }
-    return kinds.isEmpty() ? "none" : String.join(", ", kinds);
   }
 
   /** The sockets this node holds open, what each address holds, and whether new ones are still taken. */

@@ -85,7 +85,7 @@ class GatewayDrainTest {
         .filter(e -> e.getLevel() == Level.INFO && e.getLoggerName().equals(Gateway.class.getName()))
         .map(ILoggingEvent::getFormattedMessage).toList();
     assertTrue(info.stream().anyMatch(line -> line.startsWith("Legato " + Gateway.VERSION + " started: listening on")
-            && line.contains("management on port") && line.contains("Podium http") && line.contains("auth ")),
+            && line.contains("management on port") && line.contains("Podium http") && line.contains("; auth: ")),
         info.toString());
     assertTrue(info.stream().anyMatch(line -> line.matches("draining: 1 turns running, 1 connections open.*")),
         info.toString());
