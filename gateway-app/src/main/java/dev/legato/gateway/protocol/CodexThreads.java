@@ -222,8 +222,7 @@ public final class CodexThreads {
 
   private static ObjectNode thread(ThreadSummary summary, ThreadHistory history, String phase, boolean withTurns) {
     String pendingKind = history == null ? null : history.pendingKind();
-    // A thread never named has no name (null), not an empty one: the resume picker then shows its preview.
-    String name = summary.name() == null || summary.name().isBlank() ? null : summary.name();
+    String name = summary.name();
     CodexDialect.ThreadFacts facts = new CodexDialect.ThreadFacts(summary.threadId(), name,
         summary.preview(), summary.agentType(), cwd(summary, history), summary.createdAt(),
         Math.max(summary.updatedAt(), history == null ? 0 : history.updatedAtMs()), phase, pendingKind,
