@@ -46,6 +46,13 @@ final class CodexClient implements AutoCloseable {
     return params().put("threadId", threadId);
   }
 
+  /** A turn/start's params: this text as Codex's input form. */
+  static ObjectNode turn(String threadId, String text) {
+    ObjectNode params = thread(threadId);
+    params.putArray("input").addObject().put("type", "text").put("text", text);
+    return params;
+  }
+
   CodexClient(String url) throws Exception {
     this(url, Map.of());
   }
@@ -155,9 +162,7 @@ final class CodexClient implements AutoCloseable {
 
   /** Starts a turn with this text (Codex's input form); returns the turn id. */
   String startTurn(String threadId, String text) {
-    ObjectNode params = JSON.createObjectNode().put("threadId", threadId);
-    params.putArray("input").addObject().put("type", "text").put("text", text);
-    return result("turn/start", params).path("turn").path("id").asText();
+    return result("turn/start", turn(threadId, text)).path("turn").path("id").asText();
   }
 
   /** Every message up to and including the next turn/completed. */

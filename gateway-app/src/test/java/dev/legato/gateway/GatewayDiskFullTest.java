@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.JsonRpc;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -45,12 +44,6 @@ class GatewayDiskFullTest {
     }
   }
 
-  static ObjectNode turn(String threadId, String text) {
-    ObjectNode params = JsonNodeFactory.instance.objectNode().put("threadId", threadId);
-    params.putArray("input").addObject().put("type", "text").put("text", text);
-    return params;
-  }
-
   /** Fills the disk to the last byte. */
   static Path fill(Path dir) throws IOException {
     Path filler = dir.resolve("filler");
@@ -76,7 +69,7 @@ class GatewayDiskFullTest {
 
       Path filler = fill(mount);
       long asked = System.nanoTime();
-      JsonNode refused = client.call("turn/start", turn(threadId, "no room for this"));
+      JsonNode refused = client.call("turn/start", CodexClient.turn(threadId, "no room for this"));
       long tookMs = (System.nanoTime() - asked) / 1_000_000;
       assertEquals(JsonRpc.STORAGE_FAILED, refused.path("error").path("code").asInt(), refused.toString());
       assertTrue(refused.path("error").path("message").asText().contains("disk full"), refused.toString());

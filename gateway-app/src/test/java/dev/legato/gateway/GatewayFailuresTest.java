@@ -1,12 +1,11 @@
 package dev.legato.gateway;
 
 import static dev.legato.gateway.CodexClient.method;
+import static dev.legato.gateway.CodexClient.params;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.JsonRpc;
 import java.time.Duration;
 import java.util.List;
@@ -22,10 +21,6 @@ class GatewayFailuresTest {
   @RegisterExtension
   // Refused calls must not open the Podium client's circuit breaker for the tests that follow.
   static final LegatoUnderTest legato = LegatoUnderTest.with(Map.of("legato.podium.circuit-breaker.max-failures", "1000"));
-
-  static ObjectNode params() {
-    return JsonNodeFactory.instance.objectNode();
-  }
 
   @Test
   void podiumUnavailableIsAServerErrorNotAnInvalidRequest() throws Exception {
@@ -44,9 +39,7 @@ class GatewayFailuresTest {
       assertEquals(JsonRpc.INVALID_PARAMS, badParams.path("error").path("code").asInt(), badParams.toString());
       String threadId = client.startThread("coder");
       client.startTurn(threadId, "/slow /long 100");
-      ObjectNode second = params().put("threadId", threadId);
-      second.putArray("input").addObject().put("type", "text").put("text", "another");
-      JsonNode busy = client.call("turn/start", second);
+      JsonNode busy = client.call("turn/start", CodexClient.turn(threadId, "another"));
       assertEquals(JsonRpc.INVALID_REQUEST, busy.path("error").path("code").asInt(), busy.toString());
     }
   }

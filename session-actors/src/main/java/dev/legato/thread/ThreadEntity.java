@@ -14,6 +14,7 @@ import dev.legato.serialization.CborSerializable;
 import dev.legato.storage.SessionStorage;
 import dev.legato.storage.SqliteReadJournal;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -429,7 +430,7 @@ public final class ThreadEntity
    * Messages whose turns ended without their agent (failed, interrupted, silenced), newest last: what the agent
    * still sends for one of them is stale and must not end or feed a later turn.
    */
-  private final java.util.ArrayDeque<String> abandonedMessages = new java.util.ArrayDeque<>();
+  private final ArrayDeque<String> abandonedMessages = new ArrayDeque<>();
   private int linkIdleGeneration;
   /** Set by recovery in a turn: until that turn is recorded interrupted, other commands wait (stashed). */
   private boolean endingRecoveredTurn;
