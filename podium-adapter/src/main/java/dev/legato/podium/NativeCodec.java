@@ -1,6 +1,8 @@
 package dev.legato.podium;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -9,6 +11,7 @@ import dev.legato.podium.AgentEvent.FileChangeKind;
 import dev.legato.podium.AgentEvent.PermissionKind;
 import dev.legato.podium.AgentEvent.Phase;
 import dev.legato.podium.AgentEvent.PlanChange;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -44,6 +47,16 @@ public final class NativeCodec {
   }
 
   public Frame decode(String text) {
+    AgentEvent.TextDelta delta = textDelta(text);
+    if (delta != null) {
+      decoded.increment();
+      return new Frame.Event(delta);
+    }
+    return decodeTree(text);
+  }
+
+  /** Any frame, through a tree: what {@link #decode} does with every frame that is not a plain delta. */
+  Frame decodeTree(String text) {
     JsonNode frame;
     try {
       frame = JSON.readTree(text);
@@ -76,6 +89,93 @@ public final class NativeCodec {
     } catch (IllegalArgumentException missing) {
       return malformed(kind + ": " + missing.getMessage(), text);
     }
+  }
+
+  /**
+   * The frame as a text delta, read in one pass without building a tree; null when it is anything else,
+   * or anything less plain than a delta of strings (the general path then decides, with the same result
+   * it would have given this frame). Text deltas are nearly every frame of a turn, and building a tree for
+   * each was the largest single cost of a busy link.
+   */
+  private static AgentEvent.TextDelta textDelta(String text) {
+    String messageType = null;
+    String topEventType = null;
+    String contentEventType = null;
+    String[] top = new String[2]; // message_id, text
+    String[] content = null;
+    try (JsonParser parser = JSON.getFactory().createParser(text)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String name = parser.currentName();
+        JsonToken value = parser.nextToken();
+        if (name.equals("content") && value == JsonToken.START_OBJECT) {
+          if (content != null) {
+            return null; // a second content: rare enough to leave to the general path
+          }
+          content = new String[2];
+          while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String field = parser.currentName();
+            JsonToken inner = parser.nextToken();
+            if (field.equals("event_type")) {
+              contentEventType = inner == JsonToken.VALUE_STRING ? parser.getText() : null;
+            } else if (!plainField(field, inner, parser, content)) {
+              return null;
+            }
+          }
+        } else if (name.equals("content")) {
+          return null;
+        } else if (name.equals("type")) {
+          if (value != JsonToken.VALUE_STRING || parser.getText().equals("pong")) {
+            return null;
+          }
+        } else if (name.equals("messageType")) {
+          messageType = value == JsonToken.VALUE_STRING ? parser.getText() : null;
+        } else if (name.equals("event_type")) {
+          topEventType = value == JsonToken.VALUE_STRING ? parser.getText() : null;
+        } else if (!plainField(name, value, parser, top)) {
+          return null;
+        }
+      }
+    } catch (IOException notJson) {
+      return null;
+    }
+    String[] fields = content != null ? content : top;
+    String kind = firstText(messageType, content != null ? contentEventType : topEventType, topEventType);
+    if (kind == null || fields[1] == null) {
+      return null;
+    }
+    return switch (normalize(kind)) {
+      case "update", "streamupdate", "textdelta" -> new AgentEvent.TextDelta(fields[0], fields[1]);
+      default -> null;
+    };
+  }
+
+  /**
+   * Reads {@code message_id} and {@code text} when they are strings into {@code into}; skips any other
+   * field. False when one of them is something else (null, a number, a document).
+   */
+  private static boolean plainField(String name, JsonToken value, JsonParser parser, String[] into) throws IOException {
+    int slot = name.equals("message_id") ? 0 : name.equals("text") ? 1 : -1;
+    if (slot < 0) {
+      parser.skipChildren();
+      return true;
+    }
+    if (value != JsonToken.VALUE_STRING) {
+      return false;
+    }
+    into[slot] = parser.getText();
+    return true;
+  }
+
+  private static String firstText(String... candidates) {
+    for (String candidate : candidates) {
+      if (candidate != null && !candidate.isBlank()) {
+        return candidate;
+      }
+    }
+    return null;
   }
 
   /** Frames decoded into events. */

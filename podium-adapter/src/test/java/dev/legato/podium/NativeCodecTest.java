@@ -169,4 +169,40 @@ class NativeCodecTest {
         JSON.readTree(codec.encode(new AgentCommand.Interrupt("msg_1"))));
     assertEquals(JSON.readTree("{\"type\":\"ping\"}"), JSON.readTree(NativeCodec.ping()));
   }
+
+  /** Text deltas are read in one pass, without a tree; every frame must decode as the tree would have it. */
+  @ParameterizedTest
+  @MethodSource("deltaLikeFrames")
+  void theOnePassReadingOfDeltasAgreesWithTheTree(String frame) {
+    assertEquals(codec.decodeTree(frame), codec.decode(frame), frame);
+  }
+
+  static List<String> deltaLikeFrames() {
+    return List.of(
+        "{\"type\":\"event\",\"messageType\":\"text_delta\",\"content\":{\"message_id\":\"m1\",\"text\":\"Hi \\u00e9\\n\"}}",
+        "{\"type\":\"event\",\"content\":{\"event_type\":\"stream.update\",\"message_id\":\"m1\",\"text\":\"a\",\"extra\":{\"x\":[1,{\"text\":2}]}}}",
+        "{\"event_type\":\"update\",\"message_id\":\"m1\",\"text\":\"top level\"}",
+        "{\"messageType\":\"textDelta\",\"content\":{\"text\":\"no id\"}}",
+        "{\"messageType\":\" \",\"content\":{\"event_type\":\"text_delta\",\"text\":\"blank messageType\"}}",
+        "{\"messageType\":\"text_delta\",\"content\":{\"message_id\":\"m1\",\"text\":null}}",
+        "{\"messageType\":\"text_delta\",\"content\":{\"message_id\":\"m1\",\"text\":12}}",
+        "{\"messageType\":\"text_delta\",\"content\":{\"message_id\":7,\"text\":\"x\"}}",
+        "{\"messageType\":\"text_delta\",\"content\":{\"message_id\":\"m1\",\"text\":{\"a\":1}}}",
+        "{\"messageType\":\"text_delta\",\"content\":\"not an object\",\"text\":\"x\"}",
+        "{\"messageType\":\"text_delta\",\"content\":{\"text\":\"a\"},\"content\":{\"text\":\"b\"}}",
+        "{\"messageType\":\"text_delta\",\"content\":{\"message_id\":\"m1\",\"text\":\"a\",\"text\":\"b\"}}",
+        "{\"type\":\"pong\",\"messageType\":\"text_delta\",\"text\":\"x\"}",
+        "{\"messageType\":\"text_final\",\"content\":{\"message_id\":\"m1\",\"text\":\"whole\"}}",
+        "{\"messageType\":\"text_delta\",\"content\":{\"message_id\":\"m1\",\"text\":\"cut",
+        "[\"text_delta\"]",
+        "{\"messageType\":\"text_delta\",\"content\":{\"message_id\":\"m1\",\"text\":\"x\"}} trailing");
+  }
+
+  @Test
+  void aPlainDeltaIsReadWithoutTheTree() {
+    // the one-pass reading is what the link does with nearly every frame: prove it is taken, not skipped
+    assertEquals(new NativeCodec.Frame.Event(new AgentEvent.TextDelta("m1", "Hi")),
+        codec.decode("{\"type\":\"event\",\"messageType\":\"text_delta\",\"content\":{\"message_id\":\"m1\",\"text\":\"Hi\"}}"));
+    assertEquals(1, codec.decodedCount());
+  }
 }
