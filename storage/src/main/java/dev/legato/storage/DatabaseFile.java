@@ -8,6 +8,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import dev.legato.storage.replica.DbReplica;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayDeque;
@@ -15,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.pekko.persistence.AtomicWrite;
 import org.apache.pekko.persistence.PersistentRepr;
@@ -37,7 +40,7 @@ final class DatabaseFile {
     T run(OpenDatabase database) throws Exception;
   }
 
-  sealed interface Op permits Write, Task, Close {
+  sealed interface Op permits Write, Task, Close, Replicate {
     CompletableFuture<?> result();
   }
 
@@ -48,9 +51,14 @@ final class DatabaseFile {
 
   record Close(boolean delete, CompletableFuture<Void> result) implements Op {}
 
+  /** Replication's work on the writer: given the open connection, or null when the file is closed. */
+  record Replicate(Consumer<Connection> work, CompletableFuture<Void> result) implements Op {}
+
   private final StorageLayout.Location location;
   private final Projection projection;
   private final Databases owner;
+  /** The replicas of this file's databases (session.db, then memory.db when attached); empty when off. */
+  private final List<DbReplica> replicas;
   private final ArrayDeque<Op> queue = new ArrayDeque<>();
   private boolean scheduled;
   private boolean retired;
@@ -62,6 +70,15 @@ final class DatabaseFile {
     this.location = location;
     this.projection = projection;
     this.owner = owner;
+    this.replicas = owner.replicasOf(location, projection != null);
+  }
+
+  /** Replication's way onto this file's writer; when this writer has retired, the work runs with no connection. */
+  private void runOnWriter(Consumer<Connection> work) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    if (!enqueue(new Replicate(work, done))) {
+      owner.executor().execute(() -> work.accept(null));
+    }
   }
 
   String persistenceId() {
@@ -136,6 +153,9 @@ final class DatabaseFile {
           run(task);
         } else if (op instanceof Close close) {
           close(close);
+        } else if (op instanceof Replicate replicate) {
+          replicate.work().accept(database == null ? null : database.connection);
+          replicate.result().complete(null);
         }
         i++;
       }
@@ -230,7 +250,26 @@ final class DatabaseFile {
           + location.database() + " failed: " + failure.getMessage(), failure));
       return;
     }
-    complete(writes, results);
+    if (!stored || replicas.isEmpty()) {
+      complete(writes, results);
+      return;
+    }
+    CompletableFuture<?>[] shipped = replicas.stream().map(r -> r.committed(db.connection)).filter(f -> f != null)
+        .toArray(CompletableFuture[]::new);
+    if (shipped.length == 0) {
+      complete(writes, results); // async: acknowledged now, shipped within the sync interval
+      return;
+    }
+    // sync: acknowledged once stored in the replica (the output gate); the transactions are committed locally already
+    CompletableFuture.allOf(shipped).whenComplete((done, failure) -> {
+      if (failure == null) {
+        complete(writes, results);
+      } else {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
+        failAll(writes, new StorageException("the events of '" + location.persistenceId() + "' are written locally but"
+            + " could not be stored in the replica: " + cause.getMessage(), cause));
+      }
+    });
   }
 
   private void store(OpenDatabase db, List<EventCodec.Encoded> events, long now) throws SQLException, Rejected {
@@ -280,8 +319,11 @@ final class DatabaseFile {
     OpenDatabase db = null;
     try {
       if (task.ifAbsent() != null && database == null && !Files.exists(location.database())) {
-        task.result().complete(task.ifAbsent().get());
-        return;
+        replicas.forEach(r -> r.beforeOpen(this::runOnWriter)); // its replica may hold it (a lost disk, a moved thread)
+        if (!Files.exists(location.database())) {
+          task.result().complete(task.ifAbsent().get());
+          return;
+        }
       }
       db = database();
       T value = task.work().run(db);
@@ -309,6 +351,7 @@ final class DatabaseFile {
             new StorageException("cannot delete " + location.directory() + ": " + OpenDatabase.describe(e), e));
         return;
       }
+      replicas.forEach(DbReplica::deleted); // the replica stays (restorable), marked so nothing restores it unasked
     }
     close.result().complete(null);
   }
@@ -317,7 +360,16 @@ final class DatabaseFile {
 
   private OpenDatabase database() {
     if (database == null) {
-      OpenDatabase opened = OpenDatabase.open(location, projection != null, owner.settings());
+      replicas.forEach(r -> r.beforeOpen(this::runOnWriter));
+      OpenDatabase opened = OpenDatabase.open(location, projection != null, owner.settings(), !replicas.isEmpty());
+      try {
+        for (DbReplica replica : replicas) {
+          replica.opened(opened.connection);
+        }
+      } catch (SQLException | RuntimeException e) {
+        opened.close();
+        throw new StorageException("cannot prepare " + location.database() + " for replication: " + e.getMessage(), e);
+      }
       closedByRequest = false;
       database = opened;
       owner.opened(this);
@@ -361,7 +413,9 @@ final class DatabaseFile {
   /** Closes the connection (if open); the next task reopens it. */
   void closeDatabase() {
     if (database != null) {
+      replicas.forEach(DbReplica::beforeClose); // SQLite checkpoints the log into the file as it closes
       database.close();
+      replicas.forEach(DbReplica::closed);
       database = null;
       owner.closed(this);
     }

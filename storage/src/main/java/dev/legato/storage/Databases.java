@@ -1,6 +1,8 @@
 package dev.legato.storage;
 
 import dev.legato.storage.readside.Projection;
+import dev.legato.storage.replica.DbReplica;
+import dev.legato.storage.replica.Replication;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -25,13 +27,17 @@ final class Databases {
   private final EventCodec codec;
   private final Executor executor;
   private final Map<String, Projection> projections;
+  /** Null when replication is off. */
+  private final Replication replication;
   private final ConcurrentHashMap<String, DatabaseFile> files = new ConcurrentHashMap<>();
   private final LongAdder commits = new LongAdder();
   /** Open files, least recently used first (access order). Guarded by itself. */
   private final LinkedHashMap<DatabaseFile, Boolean> open = new LinkedHashMap<>(256, 0.75f, true);
 
-  Databases(StorageSettings settings, EventCodec codec, Executor executor, Map<String, Projection> projections) {
+  Databases(StorageSettings settings, EventCodec codec, Executor executor, Map<String, Projection> projections,
+            Replication replication) {
     this.settings = settings;
+    this.replication = replication;
     this.layout = new StorageLayout(settings.dataDir());
     this.codec = codec;
     this.executor = executor;
@@ -52,6 +58,23 @@ final class Databases {
 
   Executor executor() {
     return executor;
+  }
+
+  Replication replication() {
+    return replication;
+  }
+
+  /** The replicas of a file's databases, keyed by their paths below the data directory; none when off. */
+  List<DbReplica> replicasOf(StorageLayout.Location location, boolean withMemory) {
+    if (replication == null) {
+      return List.of();
+    }
+    List<DbReplica> replicas = new ArrayList<>(2);
+    replicas.add(replication.replica(layout.replicaRoot(location.database()), location.database(), "main"));
+    if (withMemory) {
+      replicas.add(replication.replica(layout.replicaRoot(location.memoryDatabase()), location.memoryDatabase(), "mem"));
+    }
+    return List.copyOf(replicas);
   }
 
   CompletableFuture<List<Optional<Exception>>> write(String persistenceId, List<AtomicWrite> writes) {

@@ -35,7 +35,7 @@ final class OpenDatabase implements AutoCloseable {
    * Opens (creating when absent) the database of {@code location}, checks it is Legato's, migrates it and
    * records which persistenceId owns it.
    */
-  static OpenDatabase open(StorageLayout.Location location, boolean withMemory, StorageSettings settings) {
+  static OpenDatabase open(StorageLayout.Location location, boolean withMemory, StorageSettings settings, boolean replicated) {
     Path file = location.database();
     try {
       Files.createDirectories(location.directory());
@@ -61,6 +61,10 @@ final class OpenDatabase implements AutoCloseable {
         statement.execute("PRAGMA foreign_keys = ON");
         if (settings.maxPageCount() > 0) {
           statement.execute("PRAGMA max_page_count = " + settings.maxPageCount());
+        }
+        if (replicated) {
+          // the replica checkpoints, once every committed frame of the log is captured (for all attached files)
+          statement.execute("PRAGMA wal_autocheckpoint = 0");
         }
       }
       Schema.migrate(connection, "main", Schema.SESSION_MIGRATIONS, version);

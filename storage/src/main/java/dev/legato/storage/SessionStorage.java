@@ -1,6 +1,8 @@
 package dev.legato.storage;
 
 import dev.legato.storage.readside.Projection;
+import dev.legato.storage.replica.ReplicaConfig;
+import dev.legato.storage.replica.Replication;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -38,6 +40,8 @@ public final class SessionStorage implements Extension {
   private static final Logger log = LoggerFactory.getLogger(SessionStorage.class);
   private final Databases databases;
   private final ExecutorService writers;
+  /** Null when replication is off. */
+  private final Replication replication;
 
   private SessionStorage(ExtendedActorSystem system) {
     StorageSettings settings = StorageSettings.from(system.settings().config().getConfig("legato.storage"));
@@ -51,13 +55,47 @@ public final class SessionStorage implements Extension {
       thread.setDaemon(true);
       return thread;
     });
-    this.databases = new Databases(settings, codec, writers, loadProjections(system, settings));
+    this.replication = ReplicaConfig.fromConfig(
+        system.settings().config().getConfig("legato.storage.replica"), settings.dataDir().toAbsolutePath());
+    if (replication != null) {
+      log.info("replicas ({} mode) go to {}", replication.settings().mode().name().toLowerCase(java.util.Locale.ROOT),
+          replication.target().describe());
+    }
+    this.databases = new Databases(settings, codec, writers, loadProjections(system, settings), replication);
     CoordinatedShutdown.get(system).addTask(
         CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "legato-storage-close",
         () -> databases.closeAll().orTimeout(30, TimeUnit.SECONDS)
-            .handle((done, error) -> org.apache.pekko.Done.getInstance()));
-    system.registerOnTermination(writers::shutdown);
+            .handle((done, error) -> {
+              drainReplicas();
+              return org.apache.pekko.Done.getInstance();
+            }));
+    system.registerOnTermination(() -> {
+      writers.shutdown();
+      if (replication != null) {
+        replication.close();
+      }
+    });
+  }
+
+  /** Closing files captured their last transactions: give their uploads a bounded time to finish. */
+  private void drainReplicas() {
+    if (replication == null) {
+      return;
+    }
+    try {
+      if (!replication.drain(java.time.Duration.ofSeconds(20))) {
+        log.warn("replicas: stopping with uploads still waiting for {} (they are in the local files; the next start"
+            + " of each thread ships them in a new generation)", replication.target().describe());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** This node's replication, when it is on. */
+  public java.util.Optional<Replication> replication() {
+    return java.util.Optional.ofNullable(replication);
   }
 
   public static SessionStorage get(ActorSystem system) {

@@ -34,6 +34,15 @@ public final class StorageLayout {
     return dataDir;
   }
 
+  /**
+   * The key prefix of a database file's replica: its path below the data directory, with {@code /}
+   * ({@code sessions/<uuid>/session.db}), so a replica reads like the data directory it mirrors.
+   */
+  public String replicaRoot(Path database) {
+    Path relative = dataDir.relativize(database.toAbsolutePath().normalize());
+    return relative.toString().replace(java.io.File.separatorChar, '/');
+  }
+
   /** The folder of one thread: {@code <data>/sessions/<uuid>}. */
   public Path threadDirectory(UUID threadId) {
     return dataDir.resolve("sessions").resolve(threadId.toString());

@@ -1,0 +1,513 @@
+package dev.legato.storage.replica;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replica of one database file. Its writer (the file's {@code DatabaseFile}) owns the connection, so
+ * the replica decides when the write-ahead log is checkpointed: never before every committed frame in it
+ * has been captured. A capture reads the log from where the last one stopped up to its last whole
+ * transaction, compresses those bytes into one WAL segment and queues it; segments of a file upload one
+ * after the other, in order. Each writer of a file (each process that opens it) begins a new generation
+ * with a snapshot of the file as it was at the start of the log.
+ *
+ * <p>Methods documented as "on the writer" run only on the file's writer; the upload side runs on the
+ * replication's threads and touches only what is guarded by {@code this}.
+ */
+public final class DbReplica {
+  private static final Logger log = LoggerFactory.getLogger(DbReplica.class);
+  /** The object beside {@code generations/} that marks a deleted file's replica. */
+  static final String DELETED = "deleted";
+
+  /** Runs work on the file's writer, with its open connection (null when the file is closed meanwhile). */
+  public interface Writer {
+    void runOnWriter(Consumer<Connection> work);
+  }
+
+  /** One object to upload, and who waits for it (writes acknowledged only once it is stored, in sync mode). */
+  private record Shipment(String key, byte[] body, Instant time, long capturedNanos, ReplicaLayout.Position position,
+                          List<CompletableFuture<Void>> waiters) {}
+
+  private final Replication replication;
+  private final String root;
+  private final Path database;
+  private final Path wal;
+  private final Path marker;
+  private final String schema;
+
+  // ---- on the writer ----
+  private Writer writer;
+  private boolean checked;
+  private String generation;
+  private int index;
+  private Wal.Cursor cursor = Wal.Cursor.START;
+  /** Whether the current index has a segment: an index without one must not be skipped past (restores need each). */
+  private boolean indexUsed;
+  private volatile boolean captureScheduled;
+  private long lastTime;
+
+  // ---- upload side, guarded by this ----
+  private final ArrayDeque<Shipment> shipments = new ArrayDeque<>();
+  private final List<CompletableFuture<Void>> awaitingCapture = new ArrayList<>();
+  private boolean shipping;
+  private long pendingBytes;
+  private String shippedGeneration;
+  private ReplicaLayout.Position shippedPosition;
+  private Instant shippedAt;
+  private Instant oldestPendingAt;
+
+  DbReplica(Replication replication, String root, Path database, String schema) {
+    this.replication = replication;
+    this.root = root;
+    this.database = database;
+    this.wal = database.resolveSibling(database.getFileName() + "-wal");
+    this.marker = database.resolveSibling(database.getFileName() + ".generation");
+    this.schema = schema;
+  }
+
+  /** The key prefix of this file's replica, e.g. {@code sessions/<id>/session.db}. */
+  public String root() {
+    return root;
+  }
+
+  // ---- opening ------------------------------------------------------------------------------------------
+
+  /**
+   * On the writer, before the connection opens: the first time in this process, restores the file from its
+   * replica when the local copy is missing or older than the replica's newest generation (a copy left by
+   * a node that lost the file since, or none at all). A local copy with no generation mark was never
+   * replicated from here and is kept.
+   */
+  public void beforeOpen(Writer writer) {
+    this.writer = writer;
+    if (checked) {
+      return;
+    }
+    Optional<String> newest;
+    try {
+      newest = Generations.newest(replication.target().children(ReplicaLayout.generations(root)));
+    } catch (IOException | RuntimeException e) {
+      throw new ReplicaException("cannot read the replica of " + database.getFileName() + " at " + replication.target().describe()
+          + " to check it is not newer than the local file: " + e.getMessage(), e);
+    }
+    replication.sawGeneration(root, newest);
+    if (newest.isEmpty()) {
+      checked = true;
+      return;
+    }
+    boolean local = Files.exists(database);
+    String localGeneration = local ? readMarker() : null;
+    if (local && (localGeneration == null || localGeneration.compareTo(newest.get()) >= 0)) {
+      checked = true;
+      return;
+    }
+    if (deletedAt(newest.get())) {
+      checked = true; // deleted with that generation its last: only an operator's restore brings it back
+      return;
+    }
+    log.info("restoring {} from its replica (generation {}): {}", database, newest.get(),
+        local ? "the local copy is of an older generation, " + localGeneration : "no local copy");
+    try {
+      Restorer.Result result = Restorer.restoreInto(replication.target(), root, newest.get(), null, database);
+      replication.restored(result);
+      writeMarker(newest.get());
+    } catch (IOException | RuntimeException e) {
+      throw new ReplicaException("cannot restore " + database + " from " + replication.target().describe() + ": " + e.getMessage(), e);
+    }
+    checked = true;
+  }
+
+  /**
+   * On the writer, right after the connection opened: checkpoints whatever log SQLite found into the file,
+   * so the log starts empty with this replica's next index (the file as it is now is that index's start).
+   */
+  public void opened(Connection connection) throws SQLException {
+    checkpoint(connection);
+    if (generation != null && indexUsed) {
+      index++;
+      indexUsed = false;
+    }
+    cursor = Wal.Cursor.START;
+  }
+
+  /**
+   * On the writer, after the file was closed and its local files removed: marks the replica deleted
+   * ({@code <root>/deleted}, holding the last generation; Litestream does not look outside
+   * {@code generations/}), after everything captured before. The replica stays for the retention period;
+   * nothing restores it before recovery while that generation is its newest.
+   */
+  public void deleted() {
+    if (generation == null) {
+      return; // never replicated from here: whatever replica exists was marked by its own writer, or is newer
+    }
+    queue(new Shipment(root + "/" + DELETED, (generation + "\n").getBytes(StandardCharsets.US_ASCII), now(), System.nanoTime(),
+        new ReplicaLayout.Position(index, -1), new ArrayList<>()));
+    generation = null; // a thread made again under this id begins a generation of its own
+    // checked stays true: in this process the file is known deleted, whatever the mark's upload has reached
+  }
+
+  private boolean deletedAt(String newest) {
+    try {
+      byte[] mark = replication.target().get(root + "/" + DELETED);
+      return new String(mark, StandardCharsets.US_ASCII).trim().equals(newest);
+    } catch (NoSuchFileException none) {
+      return false;
+    } catch (IOException e) {
+      throw new ReplicaException("cannot read the deletion mark of " + root + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** On the writer, after the connection closed: SQLite checkpointed the log into the file and removed it. */
+  public void closed() {
+    cursor = Wal.Cursor.START;
+  }
+
+  // ---- capturing ----------------------------------------------------------------------------------------
+
+  /**
+   * On the writer, after a commit. Async mode: a capture within the sync interval (one per interval, and
+   * none while nothing changes). Sync mode: a capture now, or right after the upload in flight, and the
+   * returned future completes once the transactions committed so far are stored.
+   */
+  public CompletableFuture<Void> committed(Connection connection) {
+    if (!replication.syncMode()) {
+      if (!captureScheduled) {
+        captureScheduled = true;
+        replication.schedule(() -> writer.runOnWriter(this::timedCapture));
+      }
+      return null;
+    }
+    CompletableFuture<Void> stored = new CompletableFuture<>();
+    boolean now;
+    synchronized (this) {
+      now = !shipping && shipments.isEmpty();
+      if (!now) {
+        awaitingCapture.add(stored);
+      }
+    }
+    if (now) {
+      capture(List.of(stored));
+      checkpointIfDue(connection);
+    }
+    return stored;
+  }
+
+  private void timedCapture(Connection connection) {
+    captureScheduled = false;
+    if (connection == null) {
+      return; // closed meanwhile: the close captured everything
+    }
+    if (replication.overBacklog()) {
+      // the target is not keeping up (down?): keep the frames in the log, which is not checkpointed meanwhile
+      captureScheduled = true;
+      replication.schedule(() -> writer.runOnWriter(this::timedCapture));
+      return;
+    }
+    capture(List.of());
+    checkpointIfDue(connection);
+  }
+
+  /** On the writer, after an upload finished while writes waited for the next one (sync mode). */
+  private void captureAwaiting(Connection connection) {
+    List<CompletableFuture<Void>> waiters;
+    synchronized (this) {
+      waiters = new ArrayList<>(awaitingCapture);
+      awaitingCapture.clear();
+    }
+    if (waiters.isEmpty()) {
+      return;
+    }
+    capture(waiters);
+    if (connection != null) {
+      checkpointIfDue(connection);
+    }
+  }
+
+  /** On the writer, before the connection closes (SQLite then checkpoints the log into the file and removes it). */
+  public void beforeClose() {
+    List<CompletableFuture<Void>> waiters;
+    synchronized (this) {
+      waiters = new ArrayList<>(awaitingCapture);
+      awaitingCapture.clear();
+    }
+    capture(waiters);
+  }
+
+  /**
+   * Reads the log's new whole transactions and queues them as one segment (with the generation's snapshot
+   * first when this writer has not begun one yet). {@code waiters} complete once they are stored.
+   */
+  private void capture(List<CompletableFuture<Void>> waiters) {
+    byte[] bytes;
+    try {
+      bytes = readLog();
+    } catch (IOException e) {
+      fail(waiters, new ReplicaException("cannot read " + wal + " to replicate it: " + e.getMessage(), e));
+      // frames may be missed: the next capture begins a generation of its own, with a snapshot of the file as
+      // it is at the start of the current log (nothing checkpoints it before everything in it is captured)
+      generation = null;
+      cursor = Wal.Cursor.START;
+      return;
+    }
+    Wal.Cursor next = Wal.scan(bytes, bytes.length, cursor);
+    if (next.offset() == cursor.offset()) {
+      attachToLast(waiters);
+      return;
+    }
+    Instant time = now();
+    if (generation == null) {
+      if (!startGeneration(time, waiters)) {
+        return;
+      }
+    }
+    ReplicaLayout.Position position = new ReplicaLayout.Position(index, cursor.offset());
+    byte[] body = Lz4.compress(bytes, 0, (int) (next.offset() - cursor.offset()));
+    queue(new Shipment(ReplicaLayout.segment(root, generation, index, cursor.offset()), body, time, System.nanoTime(),
+        position, new ArrayList<>(waiters)));
+    cursor = next;
+    indexUsed = true;
+  }
+
+  /** The log from the cursor to its end (from 0 when the cursor is at the start); empty when there is none. */
+  private byte[] readLog() throws IOException {
+    try (FileChannel channel = FileChannel.open(wal, StandardOpenOption.READ)) {
+      long size = channel.size();
+      if (cursor.started()) {
+        // the log must still be the one the cursor is in: same salts in its header
+        ByteBuffer header = ByteBuffer.allocate(Wal.HEADER_SIZE);
+        if (size < Wal.HEADER_SIZE || channel.read(header, 0) < Wal.HEADER_SIZE
+            || header.getInt(16) != cursor.salt1() || header.getInt(20) != cursor.salt2()) {
+          throw new IOException("the log was restarted behind the replica's back");
+        }
+      }
+      long from = cursor.offset();
+      if (size <= from) {
+        return new byte[0];
+      }
+      if (size - from > Integer.MAX_VALUE - 64) {
+        throw new IOException("more than 2 GiB of log to capture at once");
+      }
+      ByteBuffer buffer = ByteBuffer.allocate((int) (size - from));
+      while (buffer.hasRemaining() && channel.read(buffer, from + buffer.position()) >= 0) {
+        // read on
+      }
+      return buffer.array();
+    } catch (NoSuchFileException none) {
+      if (cursor.started()) {
+        throw new IOException("the log is gone though the replica had not captured it whole");
+      }
+      return new byte[0];
+    }
+  }
+
+  /** The snapshot that begins a generation: the file as it is at the start of the current log. */
+  private boolean startGeneration(Instant time, List<CompletableFuture<Void>> waiters) {
+    String name = Generations.next(time.toEpochMilli(), replication.newestSeen(root));
+    byte[] file;
+    try {
+      file = Files.readAllBytes(database);
+      writeMarker(name);
+    } catch (IOException e) {
+      fail(waiters, new ReplicaException("cannot snapshot " + database + ": " + e.getMessage(), e));
+      return false;
+    }
+    generation = name;
+    index = 0;
+    indexUsed = false;
+    replication.sawGeneration(root, Optional.of(name));
+    queue(new Shipment(ReplicaLayout.snapshot(root, name, 0), Lz4.compress(file, 0, file.length), time, System.nanoTime(),
+        new ReplicaLayout.Position(0, -1), new ArrayList<>()));
+    return true;
+  }
+
+  /** On the writer: once the log holds enough captured bytes, checkpoints it into the file and begins the next index. */
+  private void checkpointIfDue(Connection connection) {
+    if (cursor.offset() < replication.checkpointBytes()) {
+      return;
+    }
+    try {
+      checkpoint(connection);
+      index++;
+      indexUsed = false;
+      cursor = Wal.Cursor.START;
+    } catch (SQLException e) {
+      log.warn("checkpointing {} failed (the log grows until the next try): {}", database, e.getMessage());
+    }
+  }
+
+  private void checkpoint(Connection connection) throws SQLException {
+    boolean autoCommit = connection.getAutoCommit();
+    if (!autoCommit) {
+      connection.commit(); // a checkpoint cannot run inside a transaction
+      connection.setAutoCommit(true);
+    }
+    try (Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery("PRAGMA " + schema + ".wal_checkpoint(TRUNCATE)")) {
+      if (row.next() && row.getInt(1) != 0) {
+        throw new SQLException("the checkpoint of " + database.getFileName() + " was blocked");
+      }
+    } finally {
+      if (!autoCommit) {
+        connection.setAutoCommit(false);
+      }
+    }
+  }
+
+  private Instant now() {
+    // strictly increasing per file: Litestream orders a replica's objects by their times
+    long millis = Math.max(System.currentTimeMillis(), lastTime + 1);
+    lastTime = millis;
+    return Instant.ofEpochMilli(millis);
+  }
+
+  // ---- shipping -----------------------------------------------------------------------------------------
+
+  private void queue(Shipment shipment) {
+    boolean start;
+    synchronized (this) {
+      shipments.add(shipment);
+      pendingBytes += shipment.body().length;
+      if (oldestPendingAt == null) {
+        oldestPendingAt = shipment.time();
+      }
+      start = !shipping;
+      shipping = true;
+    }
+    replication.pending(shipment.body().length);
+    if (start) {
+      replication.upload(this::ship);
+    }
+  }
+
+  /** Waiters whose transactions are already in a queued segment wait for it; with none queued, they are done. */
+  private void attachToLast(List<CompletableFuture<Void>> waiters) {
+    if (waiters.isEmpty()) {
+      return;
+    }
+    synchronized (this) {
+      Shipment last = shipments.peekLast();
+      if (last != null) {
+        last.waiters().addAll(waiters);
+        return;
+      }
+    }
+    waiters.forEach(w -> w.complete(null));
+  }
+
+  /** On an upload thread: stores the queued objects in order; on a failure, tries again later. */
+  private void ship() {
+    try {
+      shipQueued();
+    } catch (RuntimeException | Error unexpected) {
+      // never leave the queue marked as shipping with nobody shipping it
+      log.error("replicas: shipping {} failed unexpectedly; trying again", root, unexpected);
+      replication.retryLater(this::ship);
+    }
+  }
+
+  private void shipQueued() {
+    while (true) {
+      Shipment next;
+      synchronized (this) {
+        next = shipments.peek();
+        if (next == null) {
+          shipping = false;
+          oldestPendingAt = null;
+          return;
+        }
+      }
+      try {
+        replication.target().put(next.key(), next.body(), next.time());
+      } catch (IOException | RuntimeException e) {
+        replication.uploadFailed(this, e);
+        replication.retryLater(this::ship);
+        return;
+      }
+      boolean captureNow;
+      synchronized (this) {
+        shipments.poll();
+        pendingBytes -= next.body().length;
+        shippedGeneration = generationOf(next.key());
+        shippedPosition = next.position();
+        shippedAt = next.time();
+        Shipment after = shipments.peek();
+        oldestPendingAt = after == null ? null : after.time();
+        captureNow = shipments.isEmpty() && !awaitingCapture.isEmpty();
+      }
+      replication.uploaded(next.body().length, System.nanoTime() - next.capturedNanos());
+      next.waiters().forEach(w -> w.complete(null));
+      if (captureNow) {
+        writer.runOnWriter(this::captureAwaiting);
+      }
+    }
+  }
+
+  /** The generation a stored key belongs to; the last one for a key outside {@code generations/} (the deletion mark). */
+  private String generationOf(String key) {
+    String prefix = ReplicaLayout.generations(root);
+    if (!key.startsWith(prefix)) {
+      return shippedGeneration;
+    }
+    String rest = key.substring(prefix.length());
+    return rest.substring(0, rest.indexOf('/'));
+  }
+
+  private static void fail(List<CompletableFuture<Void>> waiters, RuntimeException failure) {
+    log.error("{}", failure.getMessage());
+    waiters.forEach(w -> w.completeExceptionally(failure));
+  }
+
+  // ---- what operators see -------------------------------------------------------------------------------
+
+  /** Where the replica stands: the last object stored, what waits, and how far behind it is. */
+  public record Status(String root, String generation, Integer index, Long offset, Instant shippedAt, int pendingObjects,
+                       long pendingBytes, long lagMillis) {}
+
+  public synchronized Status status() {
+    long lag = oldestPendingAt == null ? 0 : Math.max(0, System.currentTimeMillis() - oldestPendingAt.toEpochMilli());
+    return new Status(root, shippedGeneration, shippedPosition == null ? null : shippedPosition.index(),
+        shippedPosition == null ? null : Math.max(0, shippedPosition.offset()), shippedAt, shipments.size(), pendingBytes, lag);
+  }
+
+  /** Nothing captured waits for the target, and no capture is due. */
+  synchronized boolean idle() {
+    return shipments.isEmpty() && !shipping && !captureScheduled && awaitingCapture.isEmpty();
+  }
+
+  // ---- the mark of the local file's generation ---------------------------------------------------------
+
+  private String readMarker() {
+    try {
+      String name = Files.readString(marker, StandardCharsets.US_ASCII).trim();
+      return Generations.isName(name) ? name : null;
+    } catch (IOException none) {
+      return null;
+    }
+  }
+
+  private void writeMarker(String name) throws IOException {
+    Path temporary = marker.resolveSibling(marker.getFileName() + ".tmp");
+    Files.writeString(temporary, name + "\n", StandardCharsets.US_ASCII);
+    Files.move(temporary, marker, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+}

@@ -1,0 +1,64 @@
+package dev.legato.storage.replica;
+
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Litestream's replica layout (v0.3), the keys below a database's replica root:
+ * {@code generations/<16 hex>/snapshots/<index %08x>.snapshot.lz4} (the whole database file at the start of
+ * a WAL index) and {@code generations/<16 hex>/wal/<index %08x>_<offset %08x>.wal.lz4} (the log's bytes from
+ * that offset: the 32-byte header first at offset 0, then whole frames). An index is one life of the WAL
+ * file, between two checkpoints that restart it.
+ */
+final class ReplicaLayout {
+  private static final Pattern SNAPSHOT = Pattern.compile("([0-9a-f]{8})\\.snapshot\\.lz4");
+  private static final Pattern SEGMENT = Pattern.compile("([0-9a-f]{8})_([0-9a-f]{8})\\.wal\\.lz4");
+
+  private ReplicaLayout() {}
+
+  static String generations(String root) {
+    return root + "/generations/";
+  }
+
+  static String generation(String root, String generation) {
+    return generations(root) + generation + "/";
+  }
+
+  static String snapshot(String root, String generation, int index) {
+    return generation(root, generation) + "snapshots/" + String.format("%08x.snapshot.lz4", index);
+  }
+
+  static String segment(String root, String generation, int index, long offset) {
+    if (offset > 0xffffffffL) {
+      throw new IllegalStateException("a WAL offset past 4 GiB does not fit the replica layout");
+    }
+    return generation(root, generation) + "wal/" + String.format("%08x_%08x.wal.lz4", index, offset);
+  }
+
+  /** A key below a generation, parsed: a snapshot has no offset ({@code -1}). */
+  record Position(int index, long offset) {
+    boolean snapshot() {
+      return offset < 0;
+    }
+  }
+
+  /** The position a key of a generation names, when it is a snapshot or a WAL segment. */
+  static Optional<Position> parse(String key) {
+    int slash = key.lastIndexOf('/');
+    String name = key.substring(slash + 1);
+    String folder = key.substring(0, Math.max(0, slash));
+    if (folder.endsWith("/snapshots") || folder.equals("snapshots")) {
+      Matcher m = SNAPSHOT.matcher(name);
+      if (m.matches()) {
+        return Optional.of(new Position(Integer.parseUnsignedInt(m.group(1), 16), -1));
+      }
+    } else if (folder.endsWith("/wal") || folder.equals("wal")) {
+      Matcher m = SEGMENT.matcher(name);
+      if (m.matches()) {
+        return Optional.of(new Position(Integer.parseUnsignedInt(m.group(1), 16), Long.parseLong(m.group(2), 16)));
+      }
+    }
+    return Optional.empty();
+  }
+}

@@ -1,0 +1,100 @@
+package dev.legato.storage.replica;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * SQLite's write-ahead log, read as SQLite reads it when it recovers one: a 32-byte header (magic, format,
+ * page size, checkpoint sequence, two salts, a checksum), then frames of a 24-byte header (page number,
+ * database size in pages after a commit or 0, the salts, a running checksum) and a page. A frame counts
+ * when its salts are the header's and the running checksum holds; a transaction counts when its last
+ * frame (the commit frame) does. Replicas ship whole transactions only, so every scan ends at a commit.
+ */
+final class Wal {
+  static final int HEADER_SIZE = 32;
+  static final int FRAME_HEADER_SIZE = 24;
+  private static final int MAGIC_LITTLE_ENDIAN_CHECKSUMS = 0x377f0682;
+  private static final int MAGIC_BIG_ENDIAN_CHECKSUMS = 0x377f0683;
+
+  private Wal() {}
+
+  /** What a reader must know to go on reading a log after {@code offset}: its salts and running checksum. */
+  record Cursor(long offset, int pageSize, int salt1, int salt2, boolean bigEndian, int checksum1, int checksum2) {
+    /** Before the header: nothing known yet. */
+    static final Cursor START = new Cursor(0, 0, 0, 0, false, 0, 0);
+
+    boolean started() {
+      return offset > 0;
+    }
+
+    int frameSize() {
+      return FRAME_HEADER_SIZE + pageSize;
+    }
+  }
+
+  /**
+   * Reads {@code bytes} (the log from {@code from.offset()} on) and returns the cursor after the last
+   * whole transaction in them ({@code from} itself when there is none). From the start of a log, the
+   * header is checked first; a log whose header does not hold has no transactions.
+   */
+  static Cursor scan(byte[] bytes, int length, Cursor from) {
+    int position = 0;
+    Cursor at = from;
+    if (!from.started()) {
+      if (length < HEADER_SIZE) {
+        return from;
+      }
+      ByteBuffer header = ByteBuffer.wrap(bytes, 0, HEADER_SIZE).order(ByteOrder.BIG_ENDIAN);
+      int magic = header.getInt(0);
+      if (magic != MAGIC_LITTLE_ENDIAN_CHECKSUMS && magic != MAGIC_BIG_ENDIAN_CHECKSUMS) {
+        return from;
+      }
+      boolean bigEndian = magic == MAGIC_BIG_ENDIAN_CHECKSUMS;
+      int pageSize = header.getInt(8);
+      if (pageSize < 512 || pageSize > 65536 || Integer.bitCount(pageSize) != 1) {
+        return from;
+      }
+      long[] sum = checksum(bytes, 0, 24, bigEndian, 0, 0);
+      if ((int) sum[0] != header.getInt(24) || (int) sum[1] != header.getInt(28)) {
+        return from;
+      }
+      at = new Cursor(HEADER_SIZE, pageSize, header.getInt(16), header.getInt(20), bigEndian, header.getInt(24), header.getInt(28));
+      position = HEADER_SIZE;
+    }
+    Cursor committed = at == from ? from : null; // a header alone is no transaction: keep it only with one after it
+    int frameSize = at.frameSize();
+    long s1 = at.checksum1() & 0xffffffffL;
+    long s2 = at.checksum2() & 0xffffffffL;
+    ByteBuffer view = ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN);
+    while (position + frameSize <= length) {
+      int commitSize = view.getInt(position + 4);
+      if (view.getInt(position + 8) != at.salt1() || view.getInt(position + 12) != at.salt2()) {
+        break;
+      }
+      long[] sum = checksum(bytes, position, 8, at.bigEndian(), s1, s2);
+      sum = checksum(bytes, position + FRAME_HEADER_SIZE, frameSize - FRAME_HEADER_SIZE, at.bigEndian(), sum[0], sum[1]);
+      if ((int) sum[0] != view.getInt(position + 16) || (int) sum[1] != view.getInt(position + 20)) {
+        break;
+      }
+      s1 = sum[0];
+      s2 = sum[1];
+      position += frameSize;
+      if (commitSize != 0) {
+        committed = new Cursor(from.offset() + position, at.pageSize(), at.salt1(), at.salt2(), at.bigEndian(), (int) s1, (int) s2);
+      }
+    }
+    return committed != null ? committed : from;
+  }
+
+  /** SQLite's WAL checksum over {@code length} bytes (a multiple of 8), continuing from {@code s1, s2}. */
+  private static long[] checksum(byte[] bytes, int offset, int length, boolean bigEndian, long s1, long s2) {
+    ByteBuffer words = ByteBuffer.wrap(bytes, offset, length).order(bigEndian ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+    int a = (int) s1;
+    int b = (int) s2;
+    for (int i = offset; i < offset + length; i += 8) {
+      a += words.getInt(i) + b;
+      b += words.getInt(i + 4) + a;
+    }
+    return new long[] {a & 0xffffffffL, b & 0xffffffffL};
+  }
+}
