@@ -200,6 +200,15 @@ final class DatabaseFile {
       complete(writes, results);
       return;
     }
+    for (DbReplica replica : replicas) {
+      String newer = replica.fencedBy();
+      if (newer != null) {
+        closeDatabase(); // the next use restores the newer writer's state first
+        failAll(writes, new StorageException("'" + location.persistenceId() + "' has a newer writer elsewhere (replica"
+            + " generation " + newer + "); this node stopped writing it", null));
+        return;
+      }
+    }
     OpenDatabase db;
     try {
       db = database();

@@ -58,6 +58,20 @@ final class JournalProbe {
     return answers;
   }
 
+  /** Sends one atomic write without waiting; the journal answers the returned probe. */
+  TestKit send(String persistenceId, long firstSeq, List<?> payloads) {
+    TestKit probe = new TestKit(system);
+    List<PersistentRepr> reprs = new ArrayList<>();
+    long seq = firstSeq;
+    for (Object payload : payloads) {
+      reprs.add(PersistentRepr.apply(payload, seq++, persistenceId, "", false, ActorRef.noSender(), "test-writer"));
+    }
+    List<PersistentEnvelope> writes = List.of(new AtomicWrite(CollectionConverters.asScala(reprs).toList()));
+    journal.tell(new JournalProtocol.WriteMessages(CollectionConverters.asScala(writes).toList(), probe.getRef(), 1),
+        probe.getRef());
+    return probe;
+  }
+
   List<Object> writeOne(String persistenceId, long seq, Object payload) {
     return write(persistenceId, seq, List.of(payload));
   }

@@ -233,6 +233,93 @@ class ReplicationTest {
   }
 
   @Test
+  void ofTwoWritersOfOneThreadTheOlderStopsWritingAndTheNewerStateWins() throws Exception {
+    String fast = "legato.storage.replica.fence-check-interval = 0s\n";
+    UUID thread = UUID.randomUUID();
+    String id = StorageLayout.threadPersistenceId(thread);
+    start(dataDir, fast);
+    ActorSystem first = system;
+    JournalProbe firstJournal = journal;
+    SessionStorage firstStorage = storage;
+    long next = write(id, 1, 10, "a");
+    awaitShipped();
+    system = null; // the first node stays up: a split brain, or a handover it has not noticed yet
+
+    ActorSystem second = ActorSystem.create("second", TestConfigs.storage(otherDataDir, TestConfigs.WITH_PROJECTION
+        + "legato.storage.replica { mode = async, sync-interval = 50ms, folder = \"" + replicas + "\" }\n" + fast));
+    try {
+      JournalProbe secondJournal = new JournalProbe(second);
+      assertEquals(next - 1, secondJournal.highestSequenceNr(id), "the second node restored the thread");
+      for (int i = 0; i < 5; i++) {
+        assertTrue(JournalProbe.succeeded(secondJournal.writeOne(id, next + i, "message mb" + i + " t1 user from the second")));
+      }
+      assertTrue(SessionStorage.get(second).replication().orElseThrow().drain(Duration.ofSeconds(30)));
+
+      // the first node writes on: its next upload finds the newer generation, and from then on it refuses
+      assertTrue(JournalProbe.succeeded(firstJournal.writeOne(id, next, "message stale t1 user from the first")));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      List<Object> answer = List.of();
+      while (System.nanoTime() < deadline) {
+        answer = firstJournal.writeOne(id, next + 1, "message stale2 t1 user from the first");
+        if (!JournalProbe.succeeded(answer)) {
+          break;
+        }
+        Thread.sleep(50);
+      }
+      assertFalse(JournalProbe.succeeded(answer), "the older writer stopped writing");
+      assertTrue(answer.toString().contains("newer writer"), answer.toString());
+
+      Path restored = scratch.resolve("session.db");
+      Restorer.restoreInto(new FileTarget(replicas), root(thread, "session.db"), null, null, restored);
+      Map<String, List<String>> rows = ReplicaDumps.dump(restored);
+      assertEquals(next + 4, ReplicaDumps.rows(rows, "journal"));
+      assertFalse(rows.get("messages").toString().contains("from the first"), "the stale writer's events never count");
+
+      // its next use restores the newer state first
+      assertEquals(next + 4, firstJournal.highestSequenceNr(id));
+    } finally {
+      TestKit.shutdownActorSystem(second);
+      TestKit.shutdownActorSystem(first);
+    }
+  }
+
+  @Test
+  void inSyncModeAWriteIsAcknowledgedOnlyOnceItsTransactionIsInTheReplica() throws Exception {
+    start(dataDir, "legato.storage.replica { mode = sync, min-backoff = 20ms, max-backoff = 200ms }\n");
+    UUID thread = UUID.randomUUID();
+    String id = StorageLayout.threadPersistenceId(thread);
+    ReplicaTarget target = new FileTarget(replicas);
+    String root = root(thread, "session.db");
+    for (int seq = 1; seq <= 5; seq++) {
+      assertTrue(JournalProbe.succeeded(journal.writeOne(id, seq, "message m" + seq + " t1 user hi")));
+      // no waiting: acknowledged means stored
+      Path restored = scratch.resolve("sync-" + seq + ".db");
+      Restorer.restoreInto(target, root, null, null, restored);
+      assertEquals(seq, ReplicaDumps.rows(ReplicaDumps.dump(restored), "journal"));
+    }
+
+    // the target fails (its generation's wal folder becomes a file): the next write waits, unacknowledged
+    String generation = target.children(root + "/generations/").get(0);
+    Path wal = replicas.resolve(root + "/generations/" + generation + "/wal");
+    Path away = wal.resolveSibling("wal.away");
+    Files.move(wal, away);
+    Files.writeString(wal, "in the way");
+    org.apache.pekko.testkit.javadsl.TestKit probe = journal.send(id, 6, List.of("message m6 t1 user held"));
+    probe.expectNoMessage(java.time.Duration.ofMillis(1500));
+
+    // once it takes uploads again, the write is stored and acknowledged
+    Files.delete(wal);
+    Files.move(away, wal);
+    Object answer = probe.receiveOne(java.time.Duration.ofSeconds(10));
+    assertTrue(answer instanceof org.apache.pekko.persistence.JournalProtocol.WriteMessagesSuccessful$
+        || answer instanceof org.apache.pekko.persistence.JournalProtocol.WriteMessageSuccess, String.valueOf(answer));
+    Path restored = scratch.resolve("sync-6.db");
+    Restorer.restoreInto(target, root, null, null, restored);
+    assertEquals(6, ReplicaDumps.rows(ReplicaDumps.dump(restored), "journal"));
+    assertTrue(replication().figures().failures() > 0);
+  }
+
+  @Test
   void offWritesNoReplicaAndLeavesCheckpointsToSqlite() throws Exception {
     start(dataDir, "legato.storage.replica.mode = off\n");
     assertTrue(storage.replication().isEmpty());

@@ -75,6 +75,9 @@ public final class DbReplica {
   private ReplicaLayout.Position shippedPosition;
   private Instant shippedAt;
   private Instant oldestPendingAt;
+  private long lastFenceCheckNanos = System.nanoTime();
+  /** A newer generation written by another writer, once an upload found one: this writer stops. */
+  private volatile String fencedBy;
 
   DbReplica(Replication replication, String root, Path database, String schema) {
     this.replication = replication;
@@ -100,6 +103,10 @@ public final class DbReplica {
    */
   public void beforeOpen(Writer writer) {
     this.writer = writer;
+    if (fencedBy != null) {
+      checked = false; // another writer took over: its newer state is restored before this node writes again
+      generation = null;
+    }
     if (checked) {
       return;
     }
@@ -131,6 +138,7 @@ public final class DbReplica {
       Restorer.Result result = Restorer.restoreInto(replication.target(), root, newest.get(), null, database);
       replication.restored(result);
       writeMarker(newest.get());
+      fencedBy = null;
     } catch (IOException | RuntimeException e) {
       throw new ReplicaException("cannot restore " + database + " from " + replication.target().describe() + ": " + e.getMessage(), e);
     }
@@ -383,6 +391,10 @@ public final class DbReplica {
   // ---- shipping -----------------------------------------------------------------------------------------
 
   private void queue(Shipment shipment) {
+    if (fencedBy != null) {
+      fail(shipment.waiters(), fencedFailure());
+      return;
+    }
     boolean start;
     synchronized (this) {
       shipments.add(shipment);
@@ -437,6 +449,9 @@ public final class DbReplica {
         }
       }
       try {
+        if (fencedByNewerWriter(next)) {
+          return;
+        }
         replication.target().put(next.key(), next.body(), next.time());
       } catch (IOException | RuntimeException e) {
         replication.uploadFailed(this, e);
@@ -460,6 +475,53 @@ public final class DbReplica {
         writer.runOnWriter(this::captureAwaiting);
       }
     }
+  }
+
+  /**
+   * Fencing: at most every {@code fence-check-interval}, before storing an object of its generation, a
+   * writer looks for a newer generation of the file; finding one, it drops what it has not stored, fails
+   * whoever waits for it, and stops: the file's writer then refuses writes and restores the newer state
+   * before its next use. Generation names sort by their writer's start, so the newest writer wins.
+   */
+  private boolean fencedByNewerWriter(Shipment next) throws IOException {
+    String prefix = ReplicaLayout.generations(root);
+    if (!next.key().startsWith(prefix) || System.nanoTime() - lastFenceCheckNanos < replication.settings().fenceCheckInterval().toNanos()) {
+      return false;
+    }
+    String own = generationOf(next.key());
+    Optional<String> newest = Generations.newest(replication.target().children(prefix));
+    lastFenceCheckNanos = System.nanoTime();
+    if (newest.isEmpty() || newest.get().compareTo(own) <= 0) {
+      return false;
+    }
+    List<CompletableFuture<Void>> waiters = new ArrayList<>();
+    long dropped;
+    synchronized (this) {
+      fencedBy = newest.get();
+      dropped = pendingBytes;
+      shipments.forEach(s -> waiters.addAll(s.waiters()));
+      waiters.addAll(awaitingCapture);
+      shipments.clear();
+      awaitingCapture.clear();
+      pendingBytes = 0;
+      shipping = false;
+      oldestPendingAt = null;
+    }
+    replication.pending(-dropped);
+    log.warn("replicas: {} has a newer writer (generation {}, this node's is {}); this node stops writing it", root,
+        newest.get(), own);
+    waiters.forEach(w -> w.completeExceptionally(fencedFailure()));
+    return true;
+  }
+
+  private ReplicaException fencedFailure() {
+    return new ReplicaException(root + " has a newer writer elsewhere (replica generation " + fencedBy
+        + "); this node stopped writing it and restores the newer state before its next use", null);
+  }
+
+  /** The newer generation that fenced this writer off, or null. */
+  public String fencedBy() {
+    return fencedBy;
   }
 
   /** The generation a stored key belongs to; the last one for a key outside {@code generations/} (the deletion mark). */

@@ -28,7 +28,8 @@ public final class ReplicaConfig {
         positive(config, "min-backoff"),
         positive(config, "max-backoff"),
         config.getBytes("backlog"),
-        positive(config, "retention"));
+        positive(config, "retention"),
+        config.getDuration("fence-check-interval"));
     return new Replication(settings, target(config, dataDir));
   }
 

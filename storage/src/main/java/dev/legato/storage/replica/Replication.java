@@ -31,7 +31,7 @@ public final class Replication implements AutoCloseable {
 
   /** @param backlogBytes captured but not yet stored bytes beyond which captures wait (the log keeps the rest) */
   public record Settings(Mode mode, Duration syncInterval, long checkpointBytes, int uploadThreads, Duration minBackoff,
-                         Duration maxBackoff, long backlogBytes, Duration retention) {}
+                         Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval) {}
 
   private final Settings settings;
   private final ReplicaTarget target;
