@@ -63,6 +63,8 @@ public final class DbReplica {
   private Wal.Cursor cursor = Wal.Cursor.START;
   /** Whether the current index has a segment: an index without one must not be skipped past (restores need each). */
   private boolean indexUsed;
+  /** Log bytes shipped in this generation since its last snapshot. */
+  private long logSinceSnapshot;
   private volatile boolean captureScheduled;
   private long lastTime;
 
@@ -342,6 +344,7 @@ public final class DbReplica {
     generation = name;
     index = 0;
     indexUsed = false;
+    logSinceSnapshot = 0;
     replication.sawGeneration(root, Optional.of(name));
     queue(new Shipment(ReplicaLayout.snapshot(root, name, 0), Lz4.compress(file, 0, file.length), time, System.nanoTime(),
         new ReplicaLayout.Position(0, -1), new ArrayList<>()));
@@ -353,6 +356,7 @@ public final class DbReplica {
     if (cursor.offset() < replication.checkpointBytes()) {
       return;
     }
+    long shipped = cursor.offset();
     try {
       checkpoint(connection);
       index++;
@@ -360,6 +364,32 @@ public final class DbReplica {
       cursor = Wal.Cursor.START;
     } catch (SQLException e) {
       log.warn("checkpointing {} failed (the log grows until the next try): {}", database, e.getMessage());
+      return;
+    }
+    logSinceSnapshot += shipped;
+    compactIfDue();
+  }
+
+  /**
+   * Compaction: once the log shipped since the generation's last snapshot outweighs the file itself, a new
+   * snapshot at the new index (the file right after its checkpoint) bounds what a restore replays to about
+   * twice the file. Older objects stay until retention removes them: a restore to an earlier moment needs them.
+   */
+  private void compactIfDue() {
+    if (generation == null) {
+      return;
+    }
+    try {
+      long size = Files.size(database);
+      if (logSinceSnapshot < Math.max(size, replication.checkpointBytes())) {
+        return;
+      }
+      byte[] file = Files.readAllBytes(database);
+      queue(new Shipment(ReplicaLayout.snapshot(root, generation, index), Lz4.compress(file, 0, file.length), now(),
+          System.nanoTime(), new ReplicaLayout.Position(index, -1), new ArrayList<>()));
+      logSinceSnapshot = 0;
+    } catch (IOException e) {
+      log.warn("snapshotting {} failed (restores replay more of the log until the next one): {}", database, e.getMessage());
     }
   }
 
