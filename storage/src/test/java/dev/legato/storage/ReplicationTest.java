@@ -156,6 +156,43 @@ class ReplicationTest {
   }
 
   @Test
+  void aGenerationFolderLeftEmptyByAKillDuringItsFirstUploadIsPassedOver() throws Exception {
+    start(dataDir, "");
+    UUID thread = UUID.randomUUID();
+    String id = StorageLayout.threadPersistenceId(thread);
+    write(id, 1, 20, "a");
+    awaitShipped();
+    stop();
+
+    // What a process killed while storing a new generation's snapshot leaves (it began after the first
+    // process stopped, so its name is greater): the folders, and the temporary file FileTarget.put writes
+    // before renaming it into place. No object: Litestream sees no snapshot or segment in it and ignores it.
+    ReplicaTarget target = new FileTarget(replicas);
+    String root = root(thread, "session.db");
+    List<String> generations = target.children(root + "/generations/");
+    assertEquals(1, generations.size(), generations.toString());
+    String later = String.format("%012x", Long.parseLong(generations.get(0).substring(0, 12), 16) + 1000) + "beef";
+    Path cutShort = replicas.resolve(root).resolve("generations").resolve(later).resolve("snapshots")
+        .resolve("00000000.snapshot.lz4.5e1f00d0c0ffee00.tmp");
+    Files.createDirectories(cutShort.getParent());
+    Files.write(cutShort, java.util.Arrays.copyOf(Files.readAllBytes(replicas.resolve(root).resolve("generations")
+        .resolve(generations.get(0)).resolve("snapshots").resolve("00000000.snapshot.lz4")), 40));
+
+    assertEquals(generations, target.children(root + "/generations/"), "a folder without objects is no generation");
+    Path restored = scratch.resolve("session.db");
+    Restorer.Result result = Restorer.restoreInto(target, root, null, null, restored);
+    assertTrue(result.complete(), String.valueOf(result.problem()));
+    assertEquals(generations.get(0), result.generation());
+    assertEquals(20, ReplicaDumps.rows(ReplicaDumps.dump(restored), "journal"));
+    Path byLitestream = scratch.resolve("litestream-session.db");
+    Litestream.restore(Litestream.binary(), target.litestreamUrl(root), byLitestream);
+    assertEquals(ReplicaDumps.dump(restored), ReplicaDumps.dump(byLitestream), "the stock litestream passes it over too");
+
+    start(otherDataDir, ""); // a lost disk: the thread is restored before recovery, from the generation that has objects
+    assertEquals(20, journal.replay(id).size());
+  }
+
+  @Test
   void aStaleLocalCopyIsReplacedByTheNewerReplicaOfAnotherWriter() throws Exception {
     UUID thread = UUID.randomUUID();
     String id = StorageLayout.threadPersistenceId(thread);

@@ -470,13 +470,24 @@ public final class DbReplica {
   private void shipQueued() {
     while (true) {
       Shipment next;
+      boolean captureNow;
       synchronized (this) {
         next = shipments.peek();
         if (next == null) {
           shipping = false;
           oldestPendingAt = null;
-          return;
+          // commits that came while this upload was finishing saw it still shipping and wait for the next
+          // capture: begin it here, in the same lock that ends the shipping, or nobody would
+          captureNow = !awaitingCapture.isEmpty();
+        } else {
+          captureNow = false;
         }
+      }
+      if (next == null) {
+        if (captureNow) {
+          writer.runOnWriter(this::captureAwaiting);
+        }
+        return;
       }
       try {
         if (fencedByNewerWriter(next)) {
@@ -488,7 +499,6 @@ public final class DbReplica {
         replication.retryLater(this::ship);
         return;
       }
-      boolean captureNow;
       synchronized (this) {
         shipments.poll();
         pendingBytes -= next.body().length;
@@ -497,13 +507,9 @@ public final class DbReplica {
         shippedAt = next.time();
         Shipment after = shipments.peek();
         oldestPendingAt = after == null ? null : after.time();
-        captureNow = shipments.isEmpty() && !awaitingCapture.isEmpty();
       }
       replication.uploaded(next.body().length, System.nanoTime() - next.capturedNanos());
       next.waiters().forEach(w -> w.complete(null));
-      if (captureNow) {
-        writer.runOnWriter(this::captureAwaiting);
-      }
     }
   }
 

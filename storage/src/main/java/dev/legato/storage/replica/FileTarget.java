@@ -105,11 +105,31 @@ public final class FileTarget implements ReplicaTarget {
     }
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(folder, Files::isDirectory)) {
       for (Path entry : entries) {
-        names.add(entry.getFileName().toString());
+        if (holdsObjects(entry)) {
+          names.add(entry.getFileName().toString());
+        }
       }
     }
     names.sort(null);
     return names;
+  }
+
+  /**
+   * Whether a folder holds an object. A process killed during a put leaves the folders it made and the
+   * temporary file, no object: a new generation's folder with no snapshot in it, which must not count as
+   * the newest generation (as in S3, where a name exists only through the objects below it).
+   */
+  private static boolean holdsObjects(Path folder) throws IOException {
+    try (Stream<Path> files = Files.walk(folder)) {
+      return files.anyMatch(file -> !file.getFileName().toString().endsWith(".tmp") && Files.isRegularFile(file));
+    } catch (NoSuchFileException removedMeanwhile) {
+      return false;
+    } catch (java.io.UncheckedIOException e) {
+      if (e.getCause() instanceof NoSuchFileException) {
+        return false; // removed meanwhile
+      }
+      throw e.getCause();
+    }
   }
 
   @Override

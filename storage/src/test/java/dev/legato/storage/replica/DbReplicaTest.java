@@ -1,0 +1,171 @@
+package dev.legato.storage.replica;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A file's replica driven the way its writer drives it (one writer thread owning the connection), against a
+ * folder whose uploads the test can hold back: sync-mode acknowledgements that depend on the order in which
+ * the writer and the uploader reach the replica.
+ */
+class DbReplicaTest {
+  @TempDir Path dir;
+  ExecutorService writerThread;
+  Replication replication;
+  Connection connection;
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (writerThread != null) {
+      writerThread.submit(() -> {
+        connection.close();
+        return null;
+      }).get(10, TimeUnit.SECONDS);
+      writerThread.shutdownNow();
+    }
+    if (replication != null) {
+      replication.close();
+    }
+  }
+
+  /** A folder target whose uploads wait until {@link #release} (a slow store, seen from the uploader). */
+  static final class HeldTarget implements ReplicaTarget {
+    final FileTarget folder;
+    final CountDownLatch released = new CountDownLatch(1);
+
+    HeldTarget(Path root) {
+      this.folder = new FileTarget(root);
+    }
+
+    void release() {
+      released.countDown();
+    }
+
+    @Override
+    public void put(String key, byte[] body, Instant time) throws IOException {
+      try {
+        released.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted", e);
+      }
+      folder.put(key, body, time);
+    }
+
+    @Override
+    public byte[] get(String key) throws IOException {
+      return folder.get(key);
+    }
+
+    @Override
+    public List<Entry> list(String prefix) throws IOException {
+      return folder.list(prefix);
+    }
+
+    @Override
+    public List<String> children(String prefix) throws IOException {
+      return folder.children(prefix);
+    }
+
+    @Override
+    public void delete(List<String> keys) throws IOException {
+      folder.delete(keys);
+    }
+
+    @Override
+    public String describe() {
+      return folder.describe();
+    }
+
+    @Override
+    public String litestreamUrl(String root) {
+      return folder.litestreamUrl(root);
+    }
+  }
+
+  <T> T onWriter(java.util.concurrent.Callable<T> work) throws Exception {
+    return writerThread.submit(work).get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aSyncCommitThatArrivesWhileTheUploaderFinishesThePreviousObjectIsStillAcknowledged() throws Exception {
+    HeldTarget target = new HeldTarget(dir.resolve("replicas"));
+    replication = new Replication(new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 4 << 20, 2,
+        Duration.ofMillis(10), Duration.ofMillis(100), 64 << 20, Duration.ofDays(1)), target);
+    Path database = dir.resolve("test.db");
+    writerThread = Executors.newSingleThreadExecutor();
+    DbReplica replica = replication.replica("test.db", database, "main");
+    DbReplica.Writer writer = work -> writerThread.execute(() -> work.accept(connection));
+    onWriter(() -> {
+      connection = DriverManager.getConnection("jdbc:sqlite:" + database);
+      try (Statement s = connection.createStatement()) {
+        s.execute("PRAGMA journal_mode = WAL");
+        s.execute("PRAGMA wal_autocheckpoint = 0");
+        s.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)");
+      }
+      replica.beforeOpen(writer);
+      replica.opened(connection);
+      return null;
+    });
+
+    CompletableFuture<Void> first = onWriter(() -> commitRow(replica, 1));
+    // The next write commits once the first is acknowledged: on the uploader's thread, right after it stored
+    // the first segment and before it looks for more work (where a preempted uploader may linger).
+    AtomicReference<CompletableFuture<Void>> second = new AtomicReference<>();
+    CountDownLatch secondCommitted = new CountDownLatch(1);
+    first.thenRun(() -> {
+      try {
+        second.set(onWriter(() -> commitRow(replica, 2)));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      secondCommitted.countDown();
+    });
+    target.release();
+    first.get(10, TimeUnit.SECONDS);
+    assertTrue(secondCommitted.await(10, TimeUnit.SECONDS));
+    try {
+      second.get().get(5, TimeUnit.SECONDS);
+    } catch (TimeoutException stuck) {
+      throw new AssertionError("the second commit was never acknowledged: it waits for a capture nobody begins"
+          + " (replica idle: " + replication.caughtUp() + ")");
+    }
+    assertTrue(replication.drain(Duration.ofSeconds(10)));
+
+    Path restored = dir.resolve("restored.db");
+    Restorer.Result result = Restorer.restoreInto(target, "test.db", null, null, restored);
+    assertTrue(result.complete(), String.valueOf(result.problem()));
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + restored);
+        Statement s = c.createStatement();
+        var rows = s.executeQuery("SELECT count(*) FROM t")) {
+      rows.next();
+      assertEquals(2, rows.getInt(1), "both acknowledged rows are in the replica");
+    }
+  }
+
+  private CompletableFuture<Void> commitRow(DbReplica replica, int n) throws Exception {
+    try (Statement s = connection.createStatement()) {
+      s.execute("INSERT INTO t (n) VALUES (" + n + ")");
+    }
+    return replica.committed(connection);
+  }
+}
