@@ -13,13 +13,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** The stock Litestream binary (v0.3.13), the oracle for Legato's replica layout. */
-final class Litestream {
+public final class Litestream {
   static final String BIN_PROPERTY = "legato.litestream.bin";
 
   private Litestream() {}
 
   /** The binary named by {@code -Dlegato.litestream.bin} or {@code LEGATO_LITESTREAM_BIN}; fails saying how to get it. */
-  static Path binary() {
+  public static Path binary() {
     String configured = System.getProperty(BIN_PROPERTY, "");
     if (configured.isBlank()) {
       configured = System.getenv().getOrDefault("LEGATO_LITESTREAM_BIN", "");

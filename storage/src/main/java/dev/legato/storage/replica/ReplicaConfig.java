@@ -37,7 +37,7 @@ public final class ReplicaConfig {
   public static ReplicaTarget target(Config config, Path dataDir) {
     Config s3 = config.getConfig("s3");
     if (!s3.getIsNull("bucket") && !s3.getString("bucket").isBlank()) {
-      throw new IllegalArgumentException("S3 replicas are not built in yet; use a folder (legato.storage.replica.folder)");
+      return S3Target.fromConfig(s3);
     }
     if (!s3.getIsNull("url") && !s3.getString("url").isBlank()) {
       throw new IllegalArgumentException("legato.storage.replica.s3.url is set but not the bucket (--s3-bucket, LEGATO_S3_BUCKET)");

@@ -170,6 +170,9 @@ public final class S3Target implements ReplicaTarget {
         .withPrefix(optionalString(s3, "prefix"))
         .withRegion(optionalString(s3, "region"))
         .withCredentials(optionalString(s3, "access-key-id"), optionalString(s3, "secret-access-key"));
+    if (s3.hasPath("attempts") && s3.hasPath("call-timeout") && s3.hasPath("attempt-timeout")) {
+      settings = settings.withRetries(s3.getInt("attempts"), s3.getDuration("call-timeout"), s3.getDuration("attempt-timeout"));
+    }
     return new S3Target(settings);
   }
 

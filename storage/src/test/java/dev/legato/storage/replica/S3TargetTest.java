@@ -26,7 +26,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -383,11 +382,10 @@ class S3TargetTest {
     }
   }
 
-  /** When the stock binary is at hand, it reads what the target wrote through the URL the target gives. */
+  /** The stock binary reads what the target wrote, through the URL the target gives. */
   @Test
   void theStockLitestreamListsAGenerationWrittenThroughTheTarget() throws Exception {
-    Path binary = litestreamBinary();
-    Assumptions.assumeTrue(binary != null, "no litestream binary (~/.cache/legato/litestream or PATH)");
+    Path binary = dev.legato.storage.Litestream.binary();
     String prefix = freshPrefix("litestream");
     String generation = "0123456789abcdef";
     try (S3Target target = new S3Target(s3.settings(prefix))) {
@@ -407,22 +405,5 @@ class S3TargetTest {
         process.destroyForcibly();
       }
     }
-  }
-
-  private static Path litestreamBinary() {
-    Path cached = Path.of(System.getProperty("user.home"), ".cache", "legato", "litestream", "litestream");
-    if (Files.isExecutable(cached)) {
-      return cached;
-    }
-    String path = System.getenv("PATH");
-    if (path != null) {
-      for (String folder : path.split(File.pathSeparator)) {
-        Path candidate = Path.of(folder, "litestream");
-        if (!folder.isEmpty() && Files.isExecutable(candidate)) {
-          return candidate;
-        }
-      }
-    }
-    return null;
   }
 }
