@@ -157,6 +157,7 @@ public final class Gateway implements AutoCloseable {
       String codexHome = Bootstrap.CODEX_HOME; // never the data directory: clients need not know where it is
       ReadinessCheck.State readiness = ReadinessCheck.State.of(system.classicSystem());
       GatewayMetrics metrics = new GatewayMetrics(ThreadMeters.get(system));
+      dev.legato.storage.SessionStorage.get(system).replication().ifPresent(metrics::replication);
       Sockets sockets = new Sockets(new AddressLimit(settings.maxConnectionsPerAddress(), settings.limitLoopback()));
       Route routes = routes(system, settings, auth, metrics, codexHome, readiness, sockets);
       ServerBinding binding;

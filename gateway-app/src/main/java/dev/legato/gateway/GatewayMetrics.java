@@ -70,6 +70,24 @@ public final class GatewayMetrics {
     new ProcessorMetrics().bindTo(registry);
   }
 
+  /** Replication's figures: what it shipped and failed, restores, the backlog and the lag (p50/p99 of recent uploads). */
+  void replication(dev.legato.storage.replica.Replication replication) {
+    FunctionCounter.builder("legato.replica.bytes", replication, r -> r.figures().bytesShipped())
+        .description("compressed bytes stored in the replica target").register(registry);
+    FunctionCounter.builder("legato.replica.requests", replication, r -> r.figures().objectsShipped())
+        .description("objects stored in the replica target (snapshots, WAL segments, marks)").register(registry);
+    FunctionCounter.builder("legato.replica.failures", replication, r -> r.figures().failures())
+        .description("uploads that failed (each is tried again until it succeeds)").register(registry);
+    FunctionCounter.builder("legato.replica.restores", replication, r -> r.figures().restores())
+        .description("database files restored from their replica before use").register(registry);
+    Gauge.builder("legato.replica.backlog.bytes", replication, r -> r.figures().backlogBytes())
+        .description("captured bytes waiting for the target").register(registry);
+    Gauge.builder("legato.replica.lag.seconds", replication, r -> r.figures().lagP50Millis() / 1000.0).tag("quantile", "0.5")
+        .description("commit-to-stored time of recent uploads").register(registry);
+    Gauge.builder("legato.replica.lag.seconds", replication, r -> r.figures().lagP99Millis() / 1000.0).tag("quantile", "0.99")
+        .description("commit-to-stored time of recent uploads").register(registry);
+  }
+
   void connectionOpened() {
     connections.incrementAndGet();
     opened.increment();

@@ -17,11 +17,19 @@ import java.util.concurrent.CountDownLatch;
 public final class Main {
   static final String USAGE = """
       usage: ./legato run [--host H] [--port N] [--data DIR] [--podium-url URL] [--management-port N]
+                          [--replicas off|async|sync] [--s3-url URL] [--s3-bucket B] [--s3-prefix P]
         --host        address to listen on (default 127.0.0.1; LEGATO_HOST)
         --port        port for WebSocket and HTTP (default 8080, 0 picks a free one; LEGATO_PORT)
         --data        data directory: sessions/<thread>/session.db ... (default ./data; LEGATO_DATA_DIR)
         --podium-url  Podium's base URL (LEGATO_PODIUM_URL); without one an emulated Podium runs in-process
         --management-port  Pekko Management's /alive and /ready (default 8558; LEGATO_MANAGEMENT_PORT)
+        --replicas    replication of every database file (default async; LEGATO_REPLICA_MODE): async ships
+                      within a second of each commit, sync acknowledges a write once it is in the replica
+        --s3-bucket   replicate to this S3 bucket (LEGATO_S3_BUCKET); without one, replicas go to
+                      <data>/replicas in the same layout (Litestream's file replica type)
+        --s3-url      S3 endpoint, e.g. http://127.0.0.1:9000 (LEGATO_S3_URL; default: AWS for the region)
+        --s3-prefix   key prefix inside the bucket (LEGATO_S3_PREFIX); credentials: LEGATO_S3_ACCESS_KEY_ID
+                      and LEGATO_S3_SECRET_ACCESS_KEY, or the AWS SDK's default chain
       Every other setting: -D<key>=<value> or application.conf (see gateway-app/README.md).
       """;
 
@@ -53,6 +61,10 @@ public final class Main {
         case "--data" -> overrides.put("legato.storage.data-dir", Path.of(value).toAbsolutePath().toString());
         case "--podium-url" -> overrides.put("legato.podium.url", value);
         case "--management-port" -> overrides.put("pekko.management.http.port", value);
+        case "--replicas" -> overrides.put("legato.storage.replica.mode", value);
+        case "--s3-url" -> overrides.put("legato.storage.replica.s3.url", value);
+        case "--s3-bucket" -> overrides.put("legato.storage.replica.s3.bucket", value);
+        case "--s3-prefix" -> overrides.put("legato.storage.replica.s3.prefix", value);
         default -> fail("unknown option " + arg);
       }
     }
@@ -88,6 +100,10 @@ public final class Main {
     System.out.println("  Podium:    " + (emulator == null ? config.getString("legato.podium.url")
         : emulator.baseUrl() + " (emulated in-process)"));
     System.out.println("  data:      " + Path.of(config.getString("legato.storage.data-dir")).toAbsolutePath().normalize());
+    System.out.println("  replicas:  " + dev.legato.storage.SessionStorage.get(gateway.system()).replication()
+        .map(r -> r.target().describe() + " (" + r.settings().mode().name().toLowerCase(java.util.Locale.ROOT)
+            + "; restore with ./legato restore or litestream restore)")
+        .orElse("off"));
     System.out.println("  " + gateway.auth().describe());
     System.out.println("  connect:   codex --remote ws://" + host + ":" + gateway.port());
     System.out.println("  or any app-server client at ws://" + host + ":" + gateway.port() + "/ (also /ws);"

@@ -127,6 +127,7 @@ final class Operations {
 
   private CompletionStage<ObjectNode> withInstance(ThreadEntity.ThreadDetails details) {
     ObjectNode result = json(details);
+    replicas(result, details.threadId());
     String instanceId = details.status().instanceId();
     if (instanceId == null) {
       return CompletableFuture.completedFuture(result);
@@ -135,6 +136,29 @@ final class Operations {
       result.put("instanceStatus", error == null ? instance.status().toString()
           : "unknown (" + error.getMessage() + ")");
       return result;
+    });
+  }
+
+  /**
+   * Each of the thread's files' replica as this node last shipped it: generation, WAL index and offset,
+   * when, what waits and the lag (a file this node has not written since it started has no entry).
+   */
+  private void replicas(ObjectNode result, UUID threadId) {
+    dev.legato.storage.SessionStorage.get(system).replication().ifPresent(replication -> {
+      ObjectNode files = result.putObject("replicas");
+      files.put("target", replication.target().describe());
+      for (String file : java.util.List.of("session.db", "memory.db")) {
+        replication.status("sessions/" + threadId + "/" + file).ifPresent(status -> {
+          ObjectNode node = files.putObject(file);
+          node.put("generation", status.generation());
+          node.put("index", status.index());
+          node.put("offset", status.offset());
+          node.put("shippedAt", status.shippedAt() == null ? null : status.shippedAt().toString());
+          node.put("pendingObjects", status.pendingObjects());
+          node.put("pendingBytes", status.pendingBytes());
+          node.put("lagMillis", status.lagMillis());
+        });
+      }
     });
   }
 

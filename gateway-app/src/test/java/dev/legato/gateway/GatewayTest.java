@@ -74,6 +74,21 @@ class GatewayTest {
           URI.create(base + "/admin/threads/" + threadId)).build(), HttpResponse.BodyHandlers.ofString()).body());
       assertEquals("echo", one.path("agentType").asText());
       assertTrue(one.path("instanceStatus").asText().length() > 0, one.toString());
+      // its files are replicated (to <data>/replicas by default): where each stands
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (one.path("replicas").path("session.db").path("generation").isNull()
+          || one.path("replicas").path("session.db").path("generation").isMissingNode()) {
+        assertTrue(System.nanoTime() < deadline, "the thread's session.db was shipped: " + one);
+        Thread.sleep(100);
+        one = CodexClient.JSON.readTree(http.send(HttpRequest.newBuilder(
+            URI.create(base + "/admin/threads/" + threadId)).build(), HttpResponse.BodyHandlers.ofString()).body());
+      }
+      assertTrue(one.path("replicas").path("session.db").path("generation").asText().matches("[0-9a-f]{16}"), one.toString());
+      assertTrue(one.path("replicas").path("target").asText().endsWith("replicas"), one.toString());
+      String shipped = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(shipped.matches("(?s).*legato_replica_requests_total [1-9].*"), "replica uploads counted");
+      assertTrue(shipped.contains("legato_replica_lag_seconds{quantile=\"0.99\"}"), "replica lag");
       assertEquals(400, http.send(HttpRequest.newBuilder(URI.create(base + "/admin/threads/nope")).build(),
           HttpResponse.BodyHandlers.ofString()).statusCode());
     }
