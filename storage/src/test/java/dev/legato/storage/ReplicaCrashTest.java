@@ -254,7 +254,7 @@ class ReplicaCrashTest {
 
   /**
    * Checks every generation of a replica against Litestream's rules and returns their names, oldest first:
-   * a snapshot at index 0; WAL indices from 0 without a gap, each from offset 0, each segment starting where
+   * a snapshot at index 0 (and compaction's at indices the log reached); WAL indices from 0 without a gap, each from offset 0, each segment starting where
    * the one before ended; object times never going back; and the greatest name holding the newest object
    * (Legato's restorer picks the greatest name, Litestream the newest object: they must agree).
    */
@@ -267,14 +267,19 @@ class ReplicaCrashTest {
       String prefix = root + "/generations/" + name + "/";
       List<ReplicaTarget.Entry> objects = target.list(prefix);
       ReplicaTarget.Entry snapshot = null;
+      List<Integer> compactions = new ArrayList<>();
       TreeMap<Integer, TreeMap<Long, ReplicaTarget.Entry>> wal = new TreeMap<>();
       for (ReplicaTarget.Entry object : objects) {
         String rest = object.key().substring(prefix.length());
         Matcher s = SNAPSHOT.matcher(rest);
         Matcher w = SEGMENT.matcher(rest);
         if (s.matches()) {
-          assertEquals(0, Integer.parseInt(s.group(1), 16), "run " + run + ": a generation's only snapshot is its start: " + object);
-          snapshot = object;
+          int index = Integer.parseInt(s.group(1), 16);
+          if (index == 0) {
+            snapshot = object; // the generation's start; later ones are compaction's, checked below
+          } else {
+            compactions.add(index);
+          }
         } else if (w.matches()) {
           wal.computeIfAbsent(Integer.parseInt(w.group(1), 16), i -> new TreeMap<>()).put(Long.parseLong(w.group(2), 16), object);
         } else {
@@ -282,7 +287,12 @@ class ReplicaCrashTest {
         }
       }
       String where = "run " + run + ", " + prefix + ": ";
-      assertNotNull(snapshot, where + "no snapshot among " + objects);
+      assertNotNull(snapshot, where + "no snapshot at index 0 among " + objects);
+      int lastIndex = wal.isEmpty() ? 0 : wal.lastKey();
+      for (int index : compactions) {
+        // a compaction snapshot begins an index: one the log reached, or the next one, not written to yet
+        assertTrue(index <= lastIndex + 1, where + "a snapshot at index " + index + " beyond the log " + wal.keySet());
+      }
       Instant previous = snapshot.time();
       int expectedIndex = 0;
       for (Map.Entry<Integer, TreeMap<Long, ReplicaTarget.Entry>> index : wal.entrySet()) {

@@ -226,7 +226,9 @@ class S3TargetTest {
       assertTrue(millis < 4_000, "a put to a store that is down took " + millis + " ms");
       assertTrue(e.getMessage().contains("PutObject") && e.getMessage().contains(s3.bucket())
           && e.getMessage().contains(prefix + "/during"), e.getMessage());
-      assertEquals(3, proxy.refused(), "each of the three attempts met the closed door");
+      // three attempts; a connection the pool kept from the put before may meet the closed door first
+      assertTrue(proxy.refused() >= 3 && proxy.refused() <= 4, "each of the three attempts met the closed door: "
+          + proxy.refused());
       assertThrows(IOException.class, () -> target.list(""));
 
       proxy.mode(FaultyProxy.Mode.PASS);
