@@ -215,7 +215,8 @@ class ReplicationTest {
 
   @Test
   void aDamagedSegmentStopsTheRestoreAtTheLastWholeTransactionAndSaysSo() throws Exception {
-    start(dataDir, "");
+    // one WAL index, no compaction: the damaged segment is one the restore must read
+    start(dataDir, "legato.storage.replica.checkpoint-size = 16MiB\n");
     UUID thread = UUID.randomUUID();
     String id = StorageLayout.threadPersistenceId(thread);
     long next = write(id, 1, 30, "a");
