@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import dev.legato.storage.replica.DbReplica;
+import dev.legato.storage.replica.Restorer;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -40,7 +41,7 @@ final class DatabaseFile {
     T run(OpenDatabase database) throws Exception;
   }
 
-  sealed interface Op permits Write, Task, Close, Replicate {
+  sealed interface Op permits Write, Task, Close, Replicate, Restore {
     CompletableFuture<?> result();
   }
 
@@ -53,6 +54,9 @@ final class DatabaseFile {
 
   /** Replication's work on the writer: given the open connection, or null when the file is closed. */
   record Replicate(Consumer<Connection> work, CompletableFuture<Void> result) implements Op {}
+
+  /** Closes the file and replaces it with its replica's state at {@code at} (null: the newest); see {@link #restore}. */
+  record Restore(java.time.Instant at, CompletableFuture<Restorer.Result> result) implements Op {}
 
   private final StorageLayout.Location location;
   private final Projection projection;
@@ -153,6 +157,8 @@ final class DatabaseFile {
           run(task);
         } else if (op instanceof Close close) {
           close(close);
+        } else if (op instanceof Restore restore) {
+          restore(restore);
         } else if (op instanceof Replicate replicate) {
           replicate.work().accept(database == null ? null : database.connection);
           replicate.result().complete(null);
@@ -363,6 +369,44 @@ final class DatabaseFile {
       replicas.forEach(DbReplica::deleted); // the replica stays (restorable), marked so nothing restores it unasked
     }
     close.result().complete(null);
+  }
+
+  /**
+   * An operator's restore: the file is closed, then replaced with its replica's state at the moment asked
+   * for, which begins a new generation of the replica (the newest, so every node restores this state); the
+   * result completes once that generation's snapshot is stored. memory.db holds what the journal projects,
+   * so it is not restored from its own replica (whose moments need not match the journal's) but removed and
+   * rebuilt from the restored journal when the file next opens, in a new generation of its own.
+   */
+  private void restore(Restore restore) {
+    closeDatabase();
+    closedByRequest = true;
+    if (replicas.isEmpty()) {
+      restore.result().completeExceptionally(new StorageException("replicas are off (legato.storage.replica.mode)"));
+      return;
+    }
+    try {
+      DbReplica.Restored restored = replicas.get(0).restore(restore.at());
+      for (DbReplica derived : replicas.subList(1, replicas.size())) {
+        derived.reset();
+      }
+      if (projection != null) {
+        for (String suffix : List.of("", "-wal", "-shm", ".generation")) {
+          Files.deleteIfExists(location.memoryDatabase().resolveSibling(location.memoryDatabase().getFileName() + suffix));
+        }
+      }
+      restored.stored().whenComplete((done, error) -> {
+        if (error != null) {
+          restore.result().completeExceptionally(new StorageException("restored " + location.database().getFileName()
+              + ", but could not store the new replica generation that makes it the newest state: " + error.getMessage(), error));
+        } else {
+          restore.result().complete(restored.result());
+        }
+      });
+    } catch (IOException | RuntimeException e) {
+      restore.result().completeExceptionally(e instanceof StorageException ? e
+          : new StorageException("cannot restore " + location.database() + ": " + e.getMessage(), e));
+    }
   }
 
   // ---- the connection -----------------------------------------------------------------------------------

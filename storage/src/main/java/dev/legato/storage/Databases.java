@@ -2,6 +2,7 @@ package dev.legato.storage;
 
 import dev.legato.storage.readside.Projection;
 import dev.legato.storage.replica.DbReplica;
+import dev.legato.storage.replica.Restorer;
 import dev.legato.storage.replica.Replication;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -101,6 +102,12 @@ final class Databases {
       return CompletableFuture.completedFuture(null);
     }
     return submit(persistenceId, new DatabaseFile.Close(delete, result), result);
+  }
+
+  /** Closes the file after the work queued before and replaces it with its replica's state at {@code at}. */
+  CompletableFuture<Restorer.Result> restore(String persistenceId, java.time.Instant at) {
+    CompletableFuture<Restorer.Result> result = new CompletableFuture<>();
+    return submit(persistenceId, new DatabaseFile.Restore(at, result), result);
   }
 
   /** Whether this process has a writer for the file (it has used it and not retired it since). */

@@ -3,6 +3,7 @@ package dev.legato.storage;
 import dev.legato.storage.readside.Projection;
 import dev.legato.storage.replica.ReplicaConfig;
 import dev.legato.storage.replica.Replication;
+import dev.legato.storage.replica.Restorer;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -126,6 +127,38 @@ public final class SessionStorage implements Extension {
   /** Closes and removes a thread's folder (session.db, memory.db and their WAL files). */
   public CompletionStage<Void> deleteThread(UUID threadId) {
     return databases.close(StorageLayout.threadPersistenceId(threadId), true);
+  }
+
+  /**
+   * Whether the thread's replica holds a state to restore at {@code at} (null: its newest state), for any
+   * thread, deleted ones too; answered from the replica alone (nothing local is opened or created).
+   * Completes with the generation such a restore would start from; empty when there is none, or when
+   * replicas are off.
+   */
+  public CompletionStage<java.util.Optional<String>> replicaOf(UUID threadId, java.time.Instant at) {
+    if (replication == null) {
+      return CompletableFuture.completedFuture(java.util.Optional.empty());
+    }
+    String root = layout().replicaRoot(layout().threadDirectory(threadId).resolve(StorageLayout.SESSION_FILE));
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return Restorer.generationAt(replication.target(), root, at);
+      } catch (IOException e) {
+        throw new StorageException("cannot read the replica of thread " + threadId + " at "
+            + replication.target().describe() + ": " + e.getMessage(), e);
+      }
+    }, writers);
+  }
+
+  /**
+   * Replaces a thread's files with its replica's state at {@code at} (null: the newest): an operator's
+   * restore of a deleted thread, or a roll-back of a live one. The caller makes sure nothing uses the
+   * thread meanwhile (its entity is stopped, or stops right after, before it writes again). Completes once
+   * the restored state is the replica's newest (a new generation's snapshot is stored), with what was
+   * restored: the last transaction's time and, for a damaged replica, where the restore had to stop.
+   */
+  public CompletionStage<Restorer.Result> restoreThread(UUID threadId, java.time.Instant at) {
+    return databases.restore(StorageLayout.threadPersistenceId(threadId), at);
   }
 
   /**

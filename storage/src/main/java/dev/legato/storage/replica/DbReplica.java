@@ -187,6 +187,40 @@ public final class DbReplica {
     }
   }
 
+  /**
+   * On the writer, with the file closed (an operator's restore): replaces the local file with its replica's
+   * state at {@code at} (null: the newest), then begins a generation of this writer from it at once, so that
+   * the restored state is the replica's newest (a node that opens the file next restores this one, and
+   * every moment before stays restorable from the older generations). The returned future completes once
+   * the new generation's snapshot is stored.
+   */
+  public Restored restore(Instant at) throws IOException {
+    replication.sawGeneration(root, Generations.newest(replication.target().children(ReplicaLayout.generations(root))));
+    Restorer.Result result = Restorer.restoreInto(replication.target(), root, null, at, database);
+    replication.restored(result);
+    CompletableFuture<Void> stored = new CompletableFuture<>();
+    reset();
+    startGeneration(now(), List.of(stored), List.of(stored)); // a failure fails stored, with its reason
+    return new Restored(result, stored);
+  }
+
+  /** What {@link #restore} restored, and the storing of the new generation's snapshot. */
+  public record Restored(Restorer.Result result, CompletableFuture<Void> stored) {}
+
+  /**
+   * On the writer, with the file closed and its local files removed or about to be (a file rebuilt from
+   * another, such as memory.db from its journal after a restore): its next capture begins a new generation,
+   * and nothing restores the old one before recovery.
+   */
+  public void reset() {
+    fencedBy = null;
+    generation = null;
+    checked = true;
+    indexUsed = false;
+    cursor = Wal.Cursor.START;
+    logSinceSnapshot = 0;
+  }
+
   /** On the writer, after the connection closed: SQLite checkpointed the log into the file and removed it. */
   public void closed() {
     cursor = Wal.Cursor.START;
@@ -332,6 +366,11 @@ public final class DbReplica {
 
   /** The snapshot that begins a generation: the file as it is at the start of the current log. */
   private boolean startGeneration(Instant time, List<CompletableFuture<Void>> waiters) {
+    return startGeneration(time, waiters, List.of());
+  }
+
+  /** @param onStored complete once the snapshot is stored */
+  private boolean startGeneration(Instant time, List<CompletableFuture<Void>> waiters, List<CompletableFuture<Void>> onStored) {
     String name = Generations.next(time.toEpochMilli(), replication.newestSeen(root));
     byte[] file;
     try {
@@ -347,7 +386,7 @@ public final class DbReplica {
     logSinceSnapshot = 0;
     replication.sawGeneration(root, Optional.of(name));
     queue(new Shipment(ReplicaLayout.snapshot(root, name, 0), Lz4.compress(file, 0, file.length), time, System.nanoTime(),
-        new ReplicaLayout.Position(0, -1), new ArrayList<>()));
+        new ReplicaLayout.Position(0, -1), new ArrayList<>(onStored)));
     return true;
   }
 
