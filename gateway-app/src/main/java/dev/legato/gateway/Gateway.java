@@ -5,6 +5,7 @@ import static org.apache.pekko.http.javadsl.server.Directives.concat;
 import static org.apache.pekko.http.javadsl.server.Directives.extractRequest;
 import static org.apache.pekko.http.javadsl.server.Directives.extractUpgradeToWebSocket;
 import static org.apache.pekko.http.javadsl.server.Directives.get;
+import static org.apache.pekko.http.javadsl.server.Directives.post;
 import static org.apache.pekko.http.javadsl.server.Directives.path;
 import static org.apache.pekko.http.javadsl.server.Directives.pathEndOrSingleSlash;
 import static org.apache.pekko.http.javadsl.server.Directives.onSuccess;
@@ -332,6 +333,18 @@ public final class Gateway implements AutoCloseable {
           }
           return onSuccess(operations.thread(threadId), thread -> thread.map(Gateway::json)
               .orElseGet(() -> complete(StatusCodes.NOT_FOUND, "no thread " + threadId)));
+        })))),
+        path(segment("threads").slash(segment()).slash("restore"), id -> post(() -> operator(identity, () -> parameterList(query -> {
+          UUID threadId;
+          java.time.Instant at;
+          try {
+            threadId = Operations.threadId(id);
+            at = Operations.restoreAt(query);
+          } catch (IllegalArgumentException e) {
+            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
+          }
+          return onSuccess(operations.restore(threadId, at), answer -> complete(HttpResponse.create()
+              .withStatus(answer.status()).withEntity(ContentTypes.APPLICATION_JSON, answer.body().toString())));
         })))))));
     Route notASocket = complete(StatusCodes.BAD_REQUEST,
         "Legato speaks the Codex app-server protocol over WebSocket here; connect with a WebSocket client");

@@ -1,5 +1,15 @@
 package dev.legato.gateway;
 
+import dev.legato.registry.ThreadRestore;
+import dev.legato.thread.FailureKind;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.JsonRpc;
@@ -97,6 +107,78 @@ final class Operations {
       throw new IllegalArgumentException("unknown query parameter '" + query.get(0).getKey()
           + "': /admin/threads/{id} takes none");
     }
+  }
+
+  /**
+   * The {@code at} of {@code /admin/threads/{id}/restore}: an ISO-8601 moment with its zone
+   * ({@code 2026-12-05T10:15:30Z}, {@code 2026-12-05T11:15:30.250+01:00}); null when absent (the newest state).
+   *
+   * @throws IllegalArgumentException naming the parameter, for a 400
+   */
+  static Instant restoreAt(List<Map.Entry<String, String>> query) {
+    Instant at = null;
+    for (Map.Entry<String, String> parameter : query) {
+      if (!parameter.getKey().equals("at")) {
+        throw new IllegalArgumentException("unknown query parameter '" + parameter.getKey()
+            + "': /admin/threads/{id}/restore takes only at");
+      }
+      if (at != null) {
+        throw new IllegalArgumentException("query parameter 'at' is given more than once");
+      }
+      try {
+        at = OffsetDateTime.parse(parameter.getValue().trim()).toInstant();
+      } catch (DateTimeParseException e) {
+        throw new IllegalArgumentException("query parameter 'at' must be an ISO-8601 time with its zone, such as "
+            + "2026-12-05T10:15:30Z, not '" + parameter.getValue() + "'");
+      }
+    }
+    return at;
+  }
+
+  /** An HTTP answer: its status and its JSON body. */
+  record Answer(StatusCode status, ObjectNode body) {}
+
+  /**
+   * Restores a thread from its replica (see {@link ThreadRestore}): 200 with what was restored and how the
+   * thread is listed now; 404 when no replica holds it (at that moment); 409 when it cannot be now (a turn
+   * running, replicas off); 500 when the restore failed (the thread is then as it was), 504 on a timeout.
+   */
+  CompletionStage<Answer> restore(UUID id, Instant at) {
+    Duration restoreTimeout = timeout.compareTo(Duration.ofMinutes(2)) > 0 ? timeout : Duration.ofMinutes(2);
+    return ThreadRestore.restore(system, id, at, restoreTimeout).handle((outcome, error) -> {
+      if (error == null) {
+        ObjectNode body = JsonRpc.object().put("threadId", id.toString())
+            .put("at", at == null ? null : at.toString())
+            .put("generation", outcome.restored().generation())
+            .put("stateAt", outcome.restored().stateAt())
+            .put("complete", outcome.restored().problem() == null)
+            .put("problem", outcome.restored().problem())
+            .put("tenant", outcome.tenant());
+        if (outcome.listing() != null) {
+          ObjectNode listed = body.putObject("listing");
+          listed.put("name", outcome.listing().name().isEmpty() ? null : outcome.listing().name());
+          listed.put("archived", outcome.listing().archived());
+          listed.put("preview", outcome.listing().preview());
+          listed.put("agentType", outcome.listing().agentType());
+        }
+        return new Answer(StatusCodes.OK, body);
+      }
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      StatusCode status;
+      if (cause instanceof ThreadRestore.Refused refused) {
+        status = refused.notFound() ? StatusCodes.NOT_FOUND : StatusCodes.CONFLICT;
+      } else if (cause instanceof TimeoutException || cause instanceof org.apache.pekko.pattern.AskTimeoutException) {
+        status = StatusCodes.GATEWAY_TIMEOUT;
+      } else {
+        status = switch (FailureKind.of(cause.getMessage())) {
+          case REQUEST -> StatusCodes.CONFLICT;
+          case TIMEOUT -> StatusCodes.GATEWAY_TIMEOUT;
+          case PODIUM -> StatusCodes.BAD_GATEWAY;
+          case STORAGE -> StatusCodes.INTERNAL_SERVER_ERROR;
+        };
+      }
+      return new Answer(status, JsonRpc.object().put("threadId", id.toString()).put("error", String.valueOf(cause.getMessage())));
+    });
   }
 
   /** A thread id in its canonical form (as Legato hands them out), or a 400. */

@@ -90,6 +90,14 @@ public final class ThreadRegistry
   public record SetArchived(UUID threadId, boolean archived, long at, ActorRef<StatusReply<ThreadSummary>> replyTo)
       implements Command {}
 
+  /**
+   * A thread an operator restored, as its restored files tell it: listed again when it was not (a deleted
+   * thread is back; its name died with it, its preview is its first prompt), or, when still listed (a
+   * roll-back), its archived flag set as it was at that moment (name and preview stay).
+   */
+  public record Restored(UUID threadId, String agentType, long createdAt, String cwd, boolean archived, String preview,
+                         ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
+
   /** Forgets a deleted thread. */
   public record Unregister(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
@@ -216,6 +224,7 @@ public final class ThreadRegistry
         .onCommand(Rename.class, this::rename)
         .onCommand(SetArchived.class, this::setArchived)
         .onCommand(Unregister.class, this::unregister)
+        .onCommand(Restored.class, this::restored)
         .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), known(state, get.threadId())))
         .onCommand(List.class, this::list)
         .onCommand(StartThread.class, this::startThread)
@@ -372,6 +381,19 @@ public final class ThreadRegistry
     writes.awaiting(change.replyTo());
     return Effect().persist(new ArchivedChanged(change.threadId(), change.archived(), change.at()))
         .thenReply(change.replyTo(), after -> StatusReply.success(after.threads().get(change.threadId())));
+  }
+
+  private ReplyEffect<Event, State> restored(State state, Restored restored) {
+    ThreadSummary listed = state.threads().get(restored.threadId());
+    long now = System.currentTimeMillis();
+    if (listed != null) {
+      return setArchived(state, new SetArchived(restored.threadId(), restored.archived(), now, restored.replyTo()));
+    }
+    ThreadSummary thread = new ThreadSummary(restored.threadId(), "", restored.agentType(), restored.createdAt(), now,
+        restored.preview() == null ? "" : preview(restored.preview()), restored.archived(), restored.cwd());
+    writes.settled();
+    writes.awaiting(restored.replyTo());
+    return Effect().persist(new Registered(thread)).thenReply(restored.replyTo(), after -> StatusReply.success(thread));
   }
 
   private ReplyEffect<Event, State> unregister(State state, Unregister unregister) {

@@ -68,6 +68,11 @@ public final class ThreadEntity
 
   public sealed interface Command extends CborSerializable {}
 
+  /** A command whose sender waits for a yes or a reason: refused with one while the thread is being restored. */
+  interface Request {
+    ActorRef<? extends StatusReply<?>> replyTo();
+  }
+
   /**
    * Starts the thread: resolves the agent type's deployment, creates the Podium instance, opens the link.
    * With {@code awaitAgent} false the thread is recorded and reported started once the deployment is known,
@@ -77,18 +82,18 @@ public final class ThreadEntity
    * @param tenant whose registry lists the thread (it is told of activity); null for a thread outside any
    */
   public record Create(String agentType, String cwd, String tenant, List<Event> forkOf, boolean awaitAgent,
-                       ActorRef<StatusReply<Created>> replyTo) implements Command {
+                       ActorRef<StatusReply<Created>> replyTo) implements Command, Request {
     public Create(String agentType, String cwd, String tenant, ActorRef<StatusReply<Created>> replyTo) {
       this(agentType, cwd, tenant, List.of(), true, replyTo);
     }
   }
 
-  public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements Command {}
+  public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements Command, Request {}
 
   public record AnswerApproval(String requestId, AgentCommand.Decision decision, ActorRef<StatusReply<Done>> replyTo)
-      implements Command {}
+      implements Command, Request {}
 
-  public record Interrupt(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Interrupt(ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
 
   /**
    * Updates until the subscriber stops: first every persisted event after {@code afterSequenceNr} (0: the
@@ -96,7 +101,7 @@ public final class ThreadEntity
    * is offered again after that.
    */
   public record Subscribe(ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<StatusReply<Done>> replyTo)
-      implements Command {}
+      implements Command, Request {}
 
   public record GetStatus(ActorRef<ThreadStatus> replyTo) implements Command {}
 
@@ -124,10 +129,10 @@ public final class ThreadEntity
    * runs and reconnects to it, or re-spawns it hydrated with the conversation; then replies with the whole
    * history. An archived thread replies with its history and stays without an agent.
    */
-  public record Resume(ActorRef<StatusReply<Resumed>> replyTo) implements Command {}
+  public record Resume(ActorRef<StatusReply<Resumed>> replyTo) implements Command, Request {}
 
   /** The history and status, as {@link Resume} answers, without bringing the agent back. */
-  public record Read(ActorRef<StatusReply<Resumed>> replyTo) implements Command {}
+  public record Read(ActorRef<StatusReply<Resumed>> replyTo) implements Command, Request {}
 
   private record InstanceReady(String deploymentId, String instanceId, Create request) implements Command {}
 
@@ -139,20 +144,36 @@ public final class ThreadEntity
   private record Reconnect(String instanceId) implements Command {}
 
   /** Guidance for the running turn. */
-  public record Steer(String text, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Steer(String text, ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
 
   public record AnswerQuestion(String requestId, Map<String, List<String>> answers, boolean dismissed,
-                               ActorRef<StatusReply<Done>> replyTo) implements Command {}
+                               ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
 
   /** Archives an idle thread: its link closes, its files stay; it still answers reads. */
-  public record Archive(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Archive(ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
 
-  public record Unarchive(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Unarchive(ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
 
   /** Deletes the thread: its Podium instance, its link and its files; the entity stops. */
-  public record Delete(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Delete(ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
 
   private record InstanceDeleted(Delete request) implements Command {}
+
+  /**
+   * An operator's restore: the thread's files replaced with its replica's state at {@code at} (null: the
+   * newest, which brings a deleted thread back), refused while a turn runs. The entity then stops, so that
+   * the next command recovers the restored state; the agent's instance is deleted (the next turn or resume
+   * re-spawns one, told the restored conversation).
+   */
+  public record Restore(java.time.Instant at, ActorRef<StatusReply<RestoreDone>> replyTo) implements Command, Request {}
+
+  /**
+   * What a restore brought back: the replica generation it came from, the time of the last transaction it
+   * holds (ISO-8601), and, when the replica was damaged, where it had to stop (null when it is whole).
+   */
+  public record RestoreDone(String generation, String stateAt, String problem) implements CborSerializable {}
+
+  private record RestoreFinished(Restore request, RestoreDone done, String error) implements Command {}
 
   private record CreateFailed(String reason, Create request) implements Command {}
 
@@ -394,6 +415,8 @@ public final class ThreadEntity
   private boolean linkConnected;
   private boolean creating;
   private boolean respawning;
+  /** Restoring this thread's files: every request is refused until the entity stops. */
+  private boolean restoring;
   private String lastRespawnFailure;
   /**
    * The running turn's prompt while its first agent has said nothing yet: if that agent is gone before it
@@ -520,6 +543,12 @@ public final class ThreadEntity
     writes.settled(); // a command is handled only once the writes before it are durable
     if (endingRecoveredTurn) {
       return recovering(state, command);
+    }
+    if (restoring) {
+      return whileRestoring(state, command);
+    }
+    if (command instanceof Restore c) {
+      return restore(state, c);
     }
     ReplyEffect<Event, State> effect = null;
     if (state instanceof New s) {
@@ -1582,6 +1611,70 @@ public final class ThreadEntity
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------
+
+  private ReplyEffect<Event, State> restore(State state, Restore restore) {
+    if (turn(state) != null) {
+      return Effect().reply(restore.replyTo(), StatusReply.error(busy(state, "restored")));
+    }
+    if (creating || respawning) {
+      return Effect().reply(restore.replyTo(), StatusReply.error("the thread's agent is being started; try again in a moment"));
+    }
+    restoring = true;
+    closeLink();
+    ThreadInfo info = info(state);
+    String instanceId = info == null ? null : info.instanceId();
+    context.pipeToSelf(SessionStorage.get(context.getSystem()).restoreThread(threadId, restore.at()),
+        (result, error) -> error != null
+            ? new RestoreFinished(restore, null, FailureKind.STORAGE.describe("the restore failed: "
+                + (error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error).getMessage()))
+            : new RestoreFinished(restore, new RestoreDone(result.generation(),
+                result.time() == null ? null : result.time().toString(), result.problem()), null));
+    if (instanceId != null) {
+      context.getLog().info("thread {}: restoring its files; its agent {} is let go", threadId, instanceId);
+    }
+    return Effect().noReply();
+  }
+
+  /**
+   * While the files are replaced, nothing may write them: requests are refused with a reason, status and
+   * details are answered, everything else (the closed link's last news, timers) is dropped. Once restored,
+   * the entity stops (through its shard, which holds new commands until it has) and recovers the restored
+   * state on its next command. A failed restore leaves the thread as it was (the files are replaced only
+   * whole), so the entity stops all the same and recovers whatever is on disk.
+   */
+  private ReplyEffect<Event, State> whileRestoring(State state, Command command) {
+    if (command instanceof RestoreFinished finished) {
+      ThreadInfo info = info(state);
+      if (finished.error() == null && info != null) {
+        stopAgent(info.instanceId()); // it remembers a conversation that is no longer the thread's
+      }
+      if (finished.error() != null) {
+        lastError = finished.error();
+        context.getLog().warn("thread {}: {}", threadId, finished.error());
+      } else {
+        context.getLog().info("thread {}: restored to {} (generation {}){}", threadId,
+            finished.done().stateAt(), finished.done().generation(),
+            finished.done().problem() == null ? "" : "; the replica is damaged: " + finished.done().problem());
+      }
+      subscribers.clear();
+      replaying.clear();
+      StatusReply<RestoreDone> reply = finished.error() == null ? StatusReply.success(finished.done())
+          : StatusReply.error(finished.error());
+      if (shard != null) {
+        shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+        return Effect().reply(finished.request().replyTo(), reply);
+      }
+      return Effect().stop().thenReply(finished.request().replyTo(), after -> reply);
+    }
+    if (command instanceof GetStatus || command instanceof GetDetails) {
+      return inAnyState(state, command);
+    }
+    if (command instanceof Request request) {
+      request.replyTo().<StatusReply<Object>>unsafeUpcast()
+          .tell(StatusReply.error("the thread is being restored; try again in a moment"));
+    }
+    return Effect().noReply();
+  }
 
   private static String busy(State state, String what) {
     return state instanceof New ? "the thread has not been started"
