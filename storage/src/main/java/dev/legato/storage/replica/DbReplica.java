@@ -163,14 +163,18 @@ public final class DbReplica {
   /**
    * On the writer, after the file was closed and its local files removed: marks the replica deleted
    * ({@code <root>/deleted}, holding the last generation; Litestream does not look outside
-   * {@code generations/}), after everything captured before. The replica stays for the retention period;
-   * nothing restores it before recovery while that generation is its newest.
+   * {@code generations/}), after everything captured before, and records the deletion in the target's index
+   * of deletions (see {@link Retention}). The replica stays for the retention period, then is purged unless
+   * the file was written again; nothing restores it before recovery while that generation is its newest.
    */
   public void deleted() {
     if (generation == null) {
       return; // never replicated from here: whatever replica exists was marked by its own writer, or is newer
     }
-    queue(new Shipment(root + "/" + DELETED, (generation + "\n").getBytes(StandardCharsets.US_ASCII), now(), System.nanoTime(),
+    Instant at = now();
+    queue(new Shipment(root + "/" + DELETED, (generation + "\n").getBytes(StandardCharsets.US_ASCII), at, System.nanoTime(),
+        new ReplicaLayout.Position(index, -1), new ArrayList<>()));
+    queue(new Shipment(Retention.deletionKey(root, at), Retention.deletionRecord(generation, at), at, System.nanoTime(),
         new ReplicaLayout.Position(index, -1), new ArrayList<>()));
     generation = null; // a thread made again under this id begins a generation of its own
     // checked stays true: in this process the file is known deleted, whatever the mark's upload has reached
@@ -546,6 +550,9 @@ public final class DbReplica {
         shippedAt = next.time();
         Shipment after = shipments.peek();
         oldestPendingAt = after == null ? null : after.time();
+      }
+      if (next.position().snapshot() && next.key().startsWith(ReplicaLayout.generations(root))) {
+        replication.snapshotStored(root); // retention: older objects may have left the window it keeps
       }
       replication.uploaded(next.body().length, System.nanoTime() - next.capturedNanos());
       next.waiters().forEach(w -> w.complete(null));

@@ -29,7 +29,8 @@ public final class ReplicaConfig {
         positive(config, "max-backoff"),
         config.getBytes("backlog"),
         positive(config, "retention"),
-        config.getDuration("fence-check-interval"));
+        config.getDuration("fence-check-interval"),
+        positive(config, "retention-check-interval"));
     return new Replication(settings, target(config, dataDir));
   }
 

@@ -1,15 +1,20 @@
 package dev.legato.storage.replica;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,15 +28,28 @@ import org.slf4j.LoggerFactory;
  * Uploads of one file go in order, one at a time; {@code upload-threads} bound the uploads in flight for
  * the whole node. A failed upload is tried again with a growing pause (to {@code max-backoff}); meanwhile
  * writes go on locally and the lag grows; one log line when a target starts failing, one when it is back.
+ * Retention ({@link Retention}) runs on the upload threads too: a file's replica is pruned after each snapshot
+ * it stores, and deleted files' replicas are swept every {@code retention-check-interval}.
  */
 public final class Replication implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Replication.class);
 
   public enum Mode { OFF, ASYNC, SYNC }
 
-  /** @param backlogBytes captured but not yet stored bytes beyond which captures wait (the log keeps the rest) */
+  /**
+   * @param backlogBytes captured but not yet stored bytes beyond which captures wait (the log keeps the rest)
+   * @param retentionCheckInterval how often deleted files' replicas are looked for, to purge those past retention
+   */
   public record Settings(Mode mode, Duration syncInterval, long checkpointBytes, int uploadThreads, Duration minBackoff,
-                         Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval) {}
+                         Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval,
+                         Duration retentionCheckInterval) {
+    /** With deleted replicas looked for hourly. */
+    public Settings(Mode mode, Duration syncInterval, long checkpointBytes, int uploadThreads, Duration minBackoff,
+                    Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval) {
+      this(mode, syncInterval, checkpointBytes, uploadThreads, minBackoff, maxBackoff, backlogBytes, retention,
+          fenceCheckInterval, Duration.ofHours(1));
+    }
+  }
 
   private final Settings settings;
   private final ReplicaTarget target;
@@ -46,6 +64,13 @@ public final class Replication implements AutoCloseable {
   private final LongAdder objectsShipped = new LongAdder();
   private final LongAdder failures = new LongAdder();
   private final LongAdder restores = new LongAdder();
+  private final Retention retention;
+  /** Roots whose pruning is queued or running (one at a time per file). */
+  private final Set<String> pruning = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean sweeping = new AtomicBoolean();
+  private final AtomicBoolean pruneFailing = new AtomicBoolean();
+  private final AtomicBoolean sweepFailing = new AtomicBoolean();
+  private volatile boolean closed;
   private final long[] lags = new long[1024];
   private int lagCount;
 
@@ -54,6 +79,12 @@ public final class Replication implements AutoCloseable {
     this.target = target;
     this.uploads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-upload"));
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
+    this.retention = new Retention(target, settings.retention());
+    long interval = settings.retentionCheckInterval().toMillis();
+    // the first sweep soon after start (a node restarted more often than the interval still sweeps), spread
+    // over a minute so that nodes started together do not sweep together
+    long first = ThreadLocalRandom.current().nextLong(Math.max(1, Math.min(interval, 60_000)));
+    timer.scheduleWithFixedDelay(this::sweepDeleted, first, Math.max(1, interval), TimeUnit.MILLISECONDS);
   }
 
   public Settings settings() {
@@ -148,6 +179,81 @@ public final class Replication implements AutoCloseable {
     return Optional.ofNullable(newestGeneration.get(root));
   }
 
+  // ---- retention ----------------------------------------------------------------------------------------
+
+  Retention retention() {
+    return retention;
+  }
+
+  /**
+   * A snapshot of the file at {@code root} was stored: objects before an older snapshot may have left the
+   * retention window. Prunes them on an upload thread (one prune per file at a time); a failure is logged
+   * once, and the next snapshot tries again.
+   */
+  void snapshotStored(String root) {
+    if (!pruning.add(root)) {
+      return;
+    }
+    try {
+      uploads.execute(() -> {
+        try {
+          retention.prune(root, Instant.now());
+          if (pruneFailing.compareAndSet(true, false)) {
+            log.info("replicas: retention prunes {} again", target.describe());
+          }
+        } catch (IOException | RuntimeException e) {
+          if (!closed && pruneFailing.compareAndSet(false, true)) {
+            log.warn("replicas: removing objects past retention from {} failed ({}: {}); tried again after the"
+                + " file's next snapshot", target.describe(), root, e.getMessage());
+          }
+        } finally {
+          pruning.remove(root);
+        }
+      });
+    } catch (RejectedExecutionException stopping) {
+      pruning.remove(root);
+    }
+  }
+
+  /** Every retention-check-interval: purges deleted files' replicas past retention, on an upload thread. */
+  private void sweepDeleted() {
+    if (!sweeping.compareAndSet(false, true)) {
+      return; // the last sweep is still at work
+    }
+    try {
+      uploads.execute(this::sweepOnce);
+    } catch (RejectedExecutionException stopping) {
+      sweeping.set(false);
+    }
+  }
+
+  private void sweepOnce() {
+    boolean more = false;
+    Exception failure;
+    try {
+      Retention.Sweep sweep = retention.sweep(Instant.now());
+      more = sweep.more();
+      failure = sweep.firstFailure();
+    } catch (IOException | RuntimeException e) {
+      failure = e;
+    }
+    if (failure == null && sweepFailing.compareAndSet(true, false)) {
+      log.info("replicas: deleted files' replicas in {} are purged again", target.describe());
+    } else if (failure != null && !closed && sweepFailing.compareAndSet(false, true)) {
+      log.warn("replicas: purging deleted files' replicas past retention in {} failed ({}); tried again in {}",
+          target.describe(), failure.getMessage(), settings.retentionCheckInterval());
+    }
+    if (more) {
+      try {
+        uploads.execute(this::sweepOnce); // bounded work per task: the rest in the next one
+        return;
+      } catch (RejectedExecutionException stopping) {
+        // closing
+      }
+    }
+    sweeping.set(false);
+  }
+
   // ---- what operators see -------------------------------------------------------------------------------
 
   public record Figures(long bytesShipped, long objectsShipped, long failures, long restores, long backlogBytes,
@@ -170,9 +276,10 @@ public final class Replication implements AutoCloseable {
     return sorted[(int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] / 1e6;
   }
 
-  /** Whether every replica has stored all it captured. */
+  /** Whether every replica has stored all it captured, and pruned what its snapshots made unneeded. */
   public boolean caughtUp() {
-    return replicas.values().stream().allMatch(DbReplica::idle);
+    // idle first: a replica turns idle only after the prune its last snapshot asked for is registered
+    return replicas.values().stream().allMatch(DbReplica::idle) && pruning.isEmpty();
   }
 
   /** Waits up to {@code limit} for every captured object to be stored; true when they were. */
@@ -189,6 +296,7 @@ public final class Replication implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     timer.shutdownNow();
     uploads.shutdownNow();
     target.close();
