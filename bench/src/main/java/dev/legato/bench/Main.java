@@ -24,6 +24,7 @@ public final class Main {
                         actors, against raw sqlite-jdbc into the same number of files
                         options: --ids 1,100,1000  --seconds 10  --warmup 5  --event-bytes 200
                                  --journal <plugin id>  --baseline true|false
+                                 --replica off|async|sync (replicas to <data>/replicas; default off)
               podium    frames/s decoded through one PodiumLink from the emulator's load agent, then
                         through many links at once; every delta counted (no loss under backpressure)
                         options: --frames 500000  --links 100  --frames-per-link 10000  --delta-bytes 16

@@ -1,5 +1,6 @@
 package dev.legato.bench;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
@@ -21,9 +23,12 @@ import java.util.concurrent.atomic.LongAdder;
  * single {@code persist} with a small {@code persistAll} batch ({@link JournalLoad}), for 1, 100 and 1,000
  * persistenceIds at once. The baseline writes the same rows in the same transaction shapes with raw
  * sqlite-jdbc into the same number of files with the plugin's SQLite settings, one thread per core, and no
- * actors.
+ * actors. Replicas are off unless asked for ({@code --replica async|sync}, to {@code <data>/replicas}), so
+ * the figures compare with those measured before replicas existed.
  */
 final class StorageBench {
+  private static final List<String> REPLICA_MODES = List.of("off", "async", "sync");
+
   private StorageBench() {}
 
   static void run(BenchOptions options) throws Exception {
@@ -34,9 +39,14 @@ final class StorageBench {
     // another plugin (e.g. pekko.persistence.journal.inmem) shows what the actors cost without SQLite
     String journalPlugin = options.text("journal", "legato.storage.journal");
     boolean withBaseline = Boolean.parseBoolean(options.text("baseline", "true"));
+    String replica = options.text("replica", "off");
+    if (!REPLICA_MODES.contains(replica)) {
+      throw new IllegalArgumentException("--replica must be off, async or sync, not '" + replica + "'");
+    }
     System.out.printf("storage benchmark: %d-byte events, persist and persistAll(%d) alternating, "
-        + "%.0fs warm-up + %.0fs measured per case, %d cores%n", eventBytes, JournalLoad.BATCH, warmup, seconds,
-        Runtime.getRuntime().availableProcessors());
+        + "%.0fs warm-up + %.0fs measured per case, replicas %s, %d cores%n", eventBytes, JournalLoad.BATCH, warmup,
+        seconds, replica.equals("off") ? "off" : replica + " to <data>/replicas", Runtime.getRuntime().availableProcessors());
+    Config replicaMode = ConfigFactory.parseMap(Map.of("legato.storage.replica.mode", replica));
     List<String> results = new ArrayList<>();
     // Removed only after the RESULT lines are out: a slow machine may still be closing databases in them.
     List<Path> scratch = new ArrayList<>();
@@ -44,8 +54,8 @@ final class StorageBench {
       for (int ids : idCounts) {
         Path dataDir = Files.createTempDirectory("legato-bench-storage");
         scratch.add(dataDir);
-        double journal = JournalLoad.run("storage-bench", JournalLoad.config(journalPlugin, dataDir, ConfigFactory.empty()),
-            ids, new byte[eventBytes], warmup, seconds, system -> {});
+        double journal = JournalLoad.run("storage-bench", JournalLoad.config(journalPlugin, dataDir, replicaMode), ids,
+            new byte[eventBytes], warmup, seconds, system -> {});
         double baseline = withBaseline ? baselineCase(ids, eventBytes, warmup, seconds, scratch) : Double.NaN;
         System.out.printf("  ids=%d: journal %,.0f events/s, raw sqlite-jdbc %,.0f rows/s%n", ids, journal, baseline);
         results.add(String.format("RESULT storage ids=%d events_per_s=%.0f baseline_per_s=%.0f ratio=%.2f",
