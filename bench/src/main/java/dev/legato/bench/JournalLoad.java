@@ -3,9 +3,11 @@ package dev.legato.bench;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -26,6 +28,8 @@ import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 final class JournalLoad {
   /** Events per persistAll; a single persist alternates with it, so a write carries 2.5 events on average. */
   static final int BATCH = 4;
+  /** How long a run waits for every writer's first write, when it waits. */
+  private static final Duration ALL_WRITING_LIMIT = Duration.ofMinutes(5);
 
   private JournalLoad() {}
 
@@ -47,14 +51,22 @@ final class JournalLoad {
   }
 
   /**
-   * Starts {@code ids} Writers persisting {@code event} in a new actor system and returns their events/s over
-   * {@code seconds} after {@code warmup}. {@code measured} sees the system right after the measured window,
-   * while the writers still run; then the system terminates.
+   * What a run measured: events/s over the window, and how long after the system's start every writer had a
+   * write confirmed (NaN when the warm-up did not wait for it).
    */
-  static double run(String systemName, Config config, int ids, byte[] event, double warmup, double seconds,
-                    Consumer<ActorSystem<?>> measured) throws InterruptedException {
+  record Figures(double eventsPerSecond, double allWritingSeconds) {}
+
+  /**
+   * Starts {@code ids} Writers persisting {@code event} in a new actor system and measures their events/s over
+   * {@code seconds} after {@code warmup}. With {@code warmupOnceAllWrite}, the warm-up begins only once every
+   * writer has had a write confirmed (its files open), so a slow start does not eat into it. {@code measured}
+   * sees the system right after the measured window, while the writers still run; then the system terminates.
+   */
+  static Figures run(String systemName, Config config, int ids, byte[] event, double warmup, double seconds,
+                     boolean warmupOnceAllWrite, Consumer<ActorSystem<?>> measured) throws InterruptedException {
     LongAdder events = new LongAdder();
     Control control = new Control();
+    long start = System.nanoTime();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(context -> {
       for (int i = 0; i < ids; i++) {
         ActorRef<Writer.Command> writer = context.spawn(
@@ -64,9 +76,21 @@ final class JournalLoad {
       return Behaviors.empty();
     }), systemName, config);
     try {
+      double allWriting = Double.NaN;
+      if (warmupOnceAllWrite) {
+        long deadline = start + ALL_WRITING_LIMIT.toNanos();
+        while (control.writing.get() < ids) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException(control.writing.get() + " of " + ids + " writers had a write confirmed "
+                + ALL_WRITING_LIMIT.toMinutes() + " minutes after the start");
+          }
+          Thread.sleep(10);
+        }
+        allWriting = (System.nanoTime() - start) / 1e9;
+      }
       double eventsPerSecond = measure(events, warmup, seconds);
       measured.accept(system);
-      return eventsPerSecond;
+      return new Figures(eventsPerSecond, allWriting);
     } finally {
       control.stopped = true;
       Teardown.terminate(system);
@@ -93,9 +117,10 @@ final class JournalLoad {
     return count / ((System.nanoTime() - start) / 1e9);
   }
 
-  /** Tells the writers to stop persisting. */
+  /** What the writers share: the switch that stops them, and how many have had a write confirmed. */
   static final class Control {
     volatile boolean stopped;
+    final AtomicInteger writing = new AtomicInteger();
   }
 
   /** Persists as fast as its journal confirms: persist, persistAll(4), persist, … */
@@ -114,6 +139,7 @@ final class JournalLoad {
     private final LongAdder events;
     private final Control control;
     private boolean single = true;
+    private boolean wrote;
 
     private Writer(PersistenceId id, ActorRef<Command> self, byte[] event, LongAdder events, Control control) {
       super(id);
@@ -139,6 +165,10 @@ final class JournalLoad {
         single = !single;
         return (size == 1 ? Effect().persist(event) : Effect().persist(batch)).thenRun(after -> {
           events.add(size);
+          if (!wrote) {
+            wrote = true;
+            control.writing.incrementAndGet();
+          }
           self.tell(Next.INSTANCE);
         });
       }).build();

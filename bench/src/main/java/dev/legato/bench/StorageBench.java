@@ -55,7 +55,7 @@ final class StorageBench {
         Path dataDir = Files.createTempDirectory("legato-bench-storage");
         scratch.add(dataDir);
         double journal = JournalLoad.run("storage-bench", JournalLoad.config(journalPlugin, dataDir, replicaMode), ids,
-            new byte[eventBytes], warmup, seconds, system -> {});
+            new byte[eventBytes], warmup, seconds, false, system -> {}).eventsPerSecond();
         double baseline = withBaseline ? baselineCase(ids, eventBytes, warmup, seconds, scratch) : Double.NaN;
         System.out.printf("  ids=%d: journal %,.0f events/s, raw sqlite-jdbc %,.0f rows/s%n", ids, journal, baseline);
         results.add(String.format("RESULT storage ids=%d events_per_s=%.0f baseline_per_s=%.0f ratio=%.2f",
