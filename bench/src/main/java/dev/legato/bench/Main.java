@@ -12,6 +12,7 @@ public final class Main {
     List<String> options = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
     switch (scenario) {
       case "storage" -> StorageBench.run(BenchOptions.parse(options));
+      case "replication" -> ReplicationBench.run(BenchOptions.parse(options));
       case "podium" -> PodiumBench.run(BenchOptions.parse(options));
       case "threads" -> ThreadsBench.run(BenchOptions.parse(options));
       case "gateway" -> GatewayBench.run(BenchOptions.parse(options));
@@ -20,29 +21,34 @@ public final class Main {
             usage: ./legato bench <scenario> [options]
 
             scenarios:
-              storage   events/s persisted through the SQLite journal by 1, 100 and 1,000 event-sourced
-                        actors, against raw sqlite-jdbc into the same number of files
-                        options: --ids 1,100,1000  --seconds 10  --warmup 5  --event-bytes 200
-                                 --journal <plugin id>  --baseline true|false
-              podium    frames/s decoded through one PodiumLink from the emulator's load agent, then
-                        through many links at once; every delta counted (no loss under backpressure)
-                        options: --frames 500000  --links 100  --frames-per-link 10000  --delta-bytes 16
-                                 --podium-url <url> (a Podium or emulator elsewhere; default: embedded)
-              threads   heap per idle thread (connected, quiet, passivated), then ThreadEntities on the load
-                        agent turn after turn: deltas/s to subscribers, persisted events/s
-                        options: --threads 1000  --deltas-per-turn 1000  --seconds 10  --idle-threads 1000
-                                 --text-window <duration>  --text-window-bytes <size>
-                                 --close-link-after-s 30  --passivate-after-s 60  --emulator child|embedded
-              gateway   Legato (child JVM, -Xmx1g) through its WebSocket protocol only: N clients on the load
-                        agent turn after turn, deltas/s and delta latency (agent send -> client receive), then
-                        idle connected threads (thread/start latency, heap and RSS per thread), then the same
-                        clients through a pass-through relay (child JVM) for a baseline
-                        options: --clients 100  --seconds 20  --warmup 15  --deltas-per-turn 1000  --delta-bytes 32
-                                 --idle-clients 10000  --start-samples 100  --start-gap-ms 50  --idle-seconds 420
-                                 --idle-hold 75  --idle-rate <starts/s, default: 64 at a time>  --relay on|off
-                                 --legato-heap 1g  --legato-java-options "<JVM options for Legato's JVM>"
-                                 --rounds 1 (more: Legato's and the relay's load phases in turn, medians;
-                                 with --idle-clients 0)
+              storage      events/s persisted through the SQLite journal by 1, 100 and 1,000 event-sourced
+                           actors, against raw sqlite-jdbc into the same number of files
+                           options: --ids 1,100,1000  --seconds 10  --warmup 5  --event-bytes 200
+                                    --journal <plugin id>  --baseline true|false
+                                    --replica off|async|sync (replicas to <data>/replicas; default off)
+              replication  events/s of the storage scenario's 1,000-writer case with replicas off, async and
+                           sync to S3 (s3proxy in this JVM on a temp folder), the async case's upload lag, then
+                           the time to restore a 10 MiB thread database from S3 into a fresh folder (median of 3)
+                           options: --ids 1000  --seconds 10  --warmup 5  --event-bytes 200
+              podium       frames/s decoded through one PodiumLink from the emulator's load agent, then
+                           through many links at once; every delta counted (no loss under backpressure)
+                           options: --frames 500000  --links 100  --frames-per-link 10000  --delta-bytes 16
+                                    --podium-url <url> (a Podium or emulator elsewhere; default: embedded)
+              threads      heap per idle thread (connected, quiet, passivated), then ThreadEntities on the load
+                           agent turn after turn: deltas/s to subscribers, persisted events/s
+                           options: --threads 1000  --deltas-per-turn 1000  --seconds 10  --idle-threads 1000
+                                    --text-window <duration>  --text-window-bytes <size>
+                                    --close-link-after-s 30  --passivate-after-s 60  --emulator child|embedded
+              gateway      Legato (child JVM, -Xmx1g) through its WebSocket protocol only: N clients on the load
+                           agent turn after turn, deltas/s and delta latency (agent send -> client receive), then
+                           idle connected threads (thread/start latency, heap and RSS per thread), then the same
+                           clients through a pass-through relay (child JVM) for a baseline
+                           options: --clients 100  --seconds 20  --warmup 15  --deltas-per-turn 1000  --delta-bytes 32
+                                    --idle-clients 10000  --start-samples 100  --start-gap-ms 50  --idle-seconds 420
+                                    --idle-hold 75  --idle-rate <starts/s, default: 64 at a time>  --relay on|off
+                                    --legato-heap 1g  --legato-java-options "<JVM options for Legato's JVM>"
+                                    --rounds 1 (more: Legato's and the relay's load phases in turn, medians;
+                                    with --idle-clients 0)
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

@@ -1,0 +1,312 @@
+package dev.legato.bench;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.legato.storage.SessionStorage;
+import dev.legato.storage.StorageLayout;
+import dev.legato.storage.replica.ReplicaConfig;
+import dev.legato.storage.replica.ReplicaTarget;
+import dev.legato.storage.replica.Replication;
+import dev.legato.storage.replica.Restorer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.persistence.typed.PersistenceId;
+
+/**
+ * What replicas cost the journal and how fast a thread comes back from one: the storage benchmark's
+ * 1,000-writer case ({@link JournalLoad}) with replicas off, async and sync to S3 (s3proxy in this JVM, its
+ * objects as files in a temp folder), the async case's upload lag, and the time to restore a 10 MiB thread
+ * database from S3 into a fresh folder. The goals are printed beside the figures; missing one fails nothing.
+ */
+final class ReplicationBench {
+  private static final String JOURNAL = "legato.storage.journal";
+  /** The size of the thread database restored, at least. */
+  private static final long RESTORE_BYTES = 10L * 1024 * 1024;
+  private static final int RESTORES = 3;
+  private static final double ASYNC_GOAL = 0.8;
+  private static final double SYNC_GOAL = 0.5;
+  private static final double RESTORE_GOAL_MS = 1000;
+  private static final double LAG_GOAL_MS = 1500;
+  /** Threads by what they do, to show where the cores went: s3proxy here stands in for S3 elsewhere. */
+  private static final Map<String, Predicate<String>> CPU_GROUPS = cpuGroups();
+
+  private ReplicationBench() {}
+
+  static void run(BenchOptions options) throws Exception {
+    int ids = options.integer("ids", 1000);
+    double seconds = options.decimal("seconds", 10);
+    double warmup = options.decimal("warmup", 5);
+    int eventBytes = options.integer("event-bytes", 200);
+    // Random bytes: SQLite does not care, but the replica's LZ4 would shrink zeros to nothing and flatter it.
+    byte[] event = new byte[eventBytes];
+    ThreadLocalRandom.current().nextBytes(event);
+    Config replicaDefaults = BenchOptions.config().getConfig("legato.storage.replica");
+    System.out.printf("replication benchmark: %d writers of %d-byte random events, persist and persistAll(%d) "
+            + "alternating, %.0fs warm-up + %.0fs measured per mode; S3 is s3proxy in this JVM on a temp folder; "
+            + "sync-interval %s, upload-threads %d; %d cores%n", ids, eventBytes, JournalLoad.BATCH, warmup, seconds,
+        replicaDefaults.getString("sync-interval"), replicaDefaults.getInt("upload-threads"),
+        Runtime.getRuntime().availableProcessors());
+    Outcome outcome = new Outcome();
+    List<Path> scratch = new ArrayList<>();
+    try (EmbeddedS3 s3 = EmbeddedS3.start()) {
+      ModeRun off = throughput("off", s3, ids, event, warmup, seconds, scratch);
+      outcome.off = off.eventsPerSecond();
+      off.print(outcome.off);
+      ModeRun async = throughput("async", s3, ids, event, warmup, seconds, scratch);
+      outcome.async = async.eventsPerSecond();
+      outcome.lagP99 = async.lag(async.replication().lagP99Millis());
+      async.print(outcome.off);
+      ModeRun sync = throughput("sync", s3, ids, event, warmup, seconds, scratch);
+      outcome.sync = sync.eventsPerSecond();
+      sync.print(outcome.off);
+      System.out.println("    (start: until every writer had a write confirmed; a file's first open lists its replica in"
+          + " S3. Lag: from a capture of the log to the object stored, over the last 1,024 uploads; in async mode a"
+          + " commit waits up to sync-interval for its capture on top. CPU: of this JVM's threads, GC and JIT not counted)");
+
+      outcome.restoreMillis = restore(s3, event, scratch);
+    } finally {
+      scratch.forEach(Teardown::remove);
+      outcome.print();
+    }
+  }
+
+  // ---- events/s with replicas off, async and sync --------------------------------------------------------
+
+  private static Map<String, Predicate<String>> cpuGroups() {
+    Map<String, Predicate<String>> groups = new LinkedHashMap<>();
+    groups.put("s3proxy", name -> name.startsWith("S3Proxy"));
+    groups.put("replica uploads", name -> name.startsWith("legato-replica-"));
+    groups.put("storage writers", name -> name.contains("-legato-storage-"));
+    groups.put("actors and journal", name -> name.startsWith("replication-bench-"));
+    return groups;
+  }
+
+  /**
+   * The storage benchmark's journal case in one replica mode, its warm-up from when every writer is writing,
+   * with the replication's figures and the CPU used, both taken right after the measured window.
+   */
+  private static ModeRun throughput(String mode, EmbeddedS3 s3, int ids, byte[] event, double warmup, double seconds,
+                                    List<Path> scratch) throws Exception {
+    Path dataDir = Files.createTempDirectory("legato-bench-replication-" + mode);
+    scratch.add(dataDir);
+    // each mode has a prefix of its own: the same writer ids would otherwise find the last mode's replica newer
+    // than their fresh files and restore it before writing
+    Config replica = mode.equals("off") ? replicaMode("off") : replicaMode(mode).withFallback(s3.replicaTarget(mode));
+    AtomicReference<Replication.Figures> replication = new AtomicReference<>();
+    AtomicReference<Map<String, Double>> cpu = new AtomicReference<>();
+    ThreadCpu before = ThreadCpu.now();
+    long start = System.nanoTime();
+    AtomicLong windowEnd = new AtomicLong();
+    JournalLoad.Figures load = JournalLoad.run("replication-bench-" + mode, JournalLoad.config(JOURNAL, dataDir, replica),
+        ids, event, warmup, seconds, true, system -> {
+          windowEnd.set(System.nanoTime());
+          cpu.set(ThreadCpu.now().since(before, CPU_GROUPS));
+          SessionStorage.get(system).replication().ifPresent(r -> replication.set(r.figures()));
+        });
+    return new ModeRun(mode, load, replication.get(), cpu.get(), (windowEnd.get() - start) / 1e9);
+  }
+
+  private static Config replicaMode(String mode) {
+    return ConfigFactory.parseMap(Map.of("legato.storage.replica.mode", mode));
+  }
+
+  /**
+   * One mode's figures: the load's, the replication's since the start (null when off), and the CPU seconds
+   * by group over the {@code seconds} from the start to the end of the measured window.
+   */
+  private record ModeRun(String mode, JournalLoad.Figures load, Replication.Figures replication,
+                         Map<String, Double> cpu, double seconds) {
+    double eventsPerSecond() {
+      return load.eventsPerSecond();
+    }
+
+    /** A lag figure, NaN when nothing was uploaded (the replication then reports 0). */
+    double lag(double millis) {
+      return replication.objectsShipped() == 0 ? Double.NaN : millis;
+    }
+
+    void print(double off) {
+      String indent = " ".repeat(18);
+      System.out.printf("  replicas %-6s%,9.0f events/s%s; start %.1f s%n", mode + ":", eventsPerSecond(),
+          mode.equals("off") ? "" : " (%.2fx off)".formatted(eventsPerSecond() / off), load.allWritingSeconds());
+      if (replication != null) {
+        System.out.printf("%sshipped %,.0f MB in %,d objects (%,.0f/s since the start), %,.1f MB waiting, %d failed "
+                + "uploads; lag p50 %,.0f ms, p99 %,.0f ms%n", indent, replication.bytesShipped() / 1e6,
+            replication.objectsShipped(), replication.objectsShipped() / seconds, replication.backlogBytes() / 1e6,
+            replication.failures(), lag(replication.lagP50Millis()), lag(replication.lagP99Millis()));
+      }
+      StringBuilder split = new StringBuilder();
+      cpu.forEach((group, used) -> split.append(split.length() == 0 ? "" : ", ").append("%s %.1f s".formatted(group, used)));
+      System.out.printf("%sCPU over the %.0f s from the start (%d cores): %s%n", indent, seconds,
+          Runtime.getRuntime().availableProcessors(), split);
+    }
+  }
+
+  // ---- restoring a 10 MiB thread -------------------------------------------------------------------------
+
+  /**
+   * Writes a thread of {@link #RESTORE_BYTES} through the journal with async replicas to S3 and waits for its
+   * replica to catch up, then restores it {@link #RESTORES} times into fresh folders and returns the median
+   * time. Each restore must be complete, pass SQLite's integrity check and hold the local file's events.
+   */
+  private static double restore(EmbeddedS3 s3, byte[] event, List<Path> scratch) throws Exception {
+    Path dataDir = Files.createTempDirectory("legato-bench-replication-restore");
+    scratch.add(dataDir);
+    Config config = JournalLoad.config(JOURNAL, dataDir, replicaMode("async").withFallback(s3.replicaTarget("restore")));
+    UUID threadId = UUID.randomUUID();
+    StorageLayout layout = new StorageLayout(dataDir);
+    Path database = layout.threadDirectory(threadId).resolve(StorageLayout.SESSION_FILE);
+    String root = layout.replicaRoot(database);
+    writeThread(config, threadId, database, event);
+    long size = Files.size(database);
+    long events = journalRows(database);
+
+    List<Double> millis = new ArrayList<>();
+    Restorer.Result last = null;
+    // a target of its own, as a node restoring the thread would have; the first restore pays its warm-up
+    try (ReplicaTarget target = ReplicaConfig.target(config.getConfig("legato.storage.replica"), dataDir)) {
+      for (int i = 0; i < RESTORES; i++) {
+        Path fresh = Files.createTempDirectory("legato-bench-restored");
+        scratch.add(fresh);
+        Path output = fresh.resolve(StorageLayout.SESSION_FILE);
+        long start = System.nanoTime();
+        last = Restorer.restoreInto(target, root, null, null, output);
+        millis.add((System.nanoTime() - start) / 1e6);
+        if (!last.complete()) {
+          throw new IllegalStateException("the restore of " + root + " is incomplete: " + last.problem());
+        }
+        if (!"ok".equals(last.integrity())) {
+          throw new IllegalStateException("the restored " + root + " fails SQLite's integrity check: " + last.integrity());
+        }
+        long restored = journalRows(output);
+        if (restored != events) {
+          throw new IllegalStateException("the restored " + root + " holds " + restored + " events, the local file " + events);
+        }
+      }
+    }
+    List<Double> sorted = new ArrayList<>(millis);
+    sorted.sort(null);
+    double median = sorted.get(RESTORES / 2);
+    System.out.printf("  restore of a %.1f MiB thread database (%,d events) from S3 into a fresh folder: %,.0f ms, "
+            + "median of %d (%s ms); objects applied: %d; complete, integrity ok, every event there%n",
+        size / (1024.0 * 1024), events, median, RESTORES,
+        String.join(", ", millis.stream().map(m -> String.format("%,.0f", m)).toList()), last.objects());
+    return median;
+  }
+
+  /**
+   * Persists {@code event} as one thread (persistenceId {@code Thread|<id>}, so its file is
+   * {@code sessions/<id>/session.db}) until its session.db holds at least {@link #RESTORE_BYTES}, then waits
+   * for its replica to store everything. The file's size shows only once it is closed (until then its newest
+   * pages are in the log), so the thread is written in rounds, each closing the file and sized from the bytes
+   * per event seen so far.
+   */
+  private static void writeThread(Config config, UUID threadId, Path database, byte[] event) throws Exception {
+    String persistenceId = StorageLayout.threadPersistenceId(threadId);
+    LongAdder events = new LongAdder();
+    JournalLoad.Control control = new JournalLoad.Control();
+    ActorSystem<JournalLoad.Writer.Command> system = ActorSystem.create(
+        JournalLoad.Writer.create(PersistenceId.ofUniqueId(persistenceId), event, events, control),
+        "replication-bench-restore", config);
+    try {
+      SessionStorage storage = SessionStorage.get(system);
+      long wanted = RESTORE_BYTES / event.length / 2; // the payload alone of half the file: surely short of it
+      for (int round = 1; ; round++) {
+        writeUntil(system, events, control, wanted);
+        // closing captures the log's last transactions and checkpoints it into the file
+        storage.close(persistenceId).toCompletableFuture().get(1, TimeUnit.MINUTES);
+        long size = Files.size(database);
+        if (size >= RESTORE_BYTES) {
+          break;
+        }
+        if (round == 5) {
+          throw new IllegalStateException("the thread's session.db is " + size + " bytes after " + round + " rounds");
+        }
+        double bytesPerEvent = (double) size / events.sum();
+        wanted = events.sum() + (long) Math.ceil((RESTORE_BYTES - size) / bytesPerEvent * 1.02);
+      }
+      if (!storage.replication().orElseThrow().drain(Duration.ofMinutes(2))) {
+        throw new IllegalStateException("the replica of " + persistenceId + " did not catch up within 2 minutes");
+      }
+    } finally {
+      control.stopped = true;
+      Teardown.terminate(system);
+    }
+  }
+
+  /** Lets the writer persist until {@code wanted} events are confirmed, and until the one in flight then is. */
+  private static void writeUntil(ActorSystem<JournalLoad.Writer.Command> writer, LongAdder events,
+                                 JournalLoad.Control control, long wanted) throws InterruptedException {
+    control.stopped = false;
+    writer.tell(JournalLoad.Writer.Next.INSTANCE);
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+    while (events.sum() < wanted) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the thread reached " + events.sum() + " of " + wanted + " events in 5 minutes");
+      }
+      Thread.sleep(20);
+    }
+    control.stopped = true;
+    long seen;
+    do {
+      seen = events.sum();
+      Thread.sleep(200);
+    } while (events.sum() != seen);
+  }
+
+  private static long journalRows(Path database) throws SQLException {
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + database);
+        Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery("SELECT count(*) FROM journal")) {
+      row.next();
+      return row.getLong(1);
+    }
+  }
+
+  // ---- the figures ---------------------------------------------------------------------------------------
+
+  /** What was measured (NaN: not measured, a case before failed), printed with the goals and the RESULT line. */
+  private static final class Outcome {
+    double off = Double.NaN;
+    double async = Double.NaN;
+    double sync = Double.NaN;
+    double restoreMillis = Double.NaN;
+    double lagP99 = Double.NaN;
+
+    void print() {
+      System.out.println("goals (reported, not enforced):");
+      goal("async events/s >= %.1fx off".formatted(ASYNC_GOAL), async / off, "%.2fx", async / off >= ASYNC_GOAL);
+      goal("sync events/s >= %.1fx off".formatted(SYNC_GOAL), sync / off, "%.2fx", sync / off >= SYNC_GOAL);
+      goal("restore of a 10 MiB thread <= %.0f ms".formatted(RESTORE_GOAL_MS), restoreMillis, "%.0f ms",
+          restoreMillis <= RESTORE_GOAL_MS);
+      goal("async lag p99 <= %.0f ms".formatted(LAG_GOAL_MS), lagP99, "%.0f ms", lagP99 <= LAG_GOAL_MS);
+      System.out.println(String.format(Locale.ROOT, "RESULT replication off=%.0f async=%.0f sync=%.0f async_ratio=%.2f "
+              + "sync_ratio=%.2f restore_10mb_ms=%.0f lag_p99_ms=%.0f",
+          off, async, sync, async / off, sync / off, restoreMillis, lagP99));
+    }
+
+    private static void goal(String goal, double measured, String format, boolean met) {
+      System.out.printf("  %-40s %10s  %s%n", goal, format.formatted(measured),
+          Double.isNaN(measured) ? "not measured" : met ? "met" : "MISSED");
+    }
+  }
+}
