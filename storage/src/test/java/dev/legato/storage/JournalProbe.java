@@ -107,6 +107,28 @@ final class JournalProbe {
     throw new AssertionError("unexpected " + message);
   }
 
+  /**
+   * Writes {@code count} events for {@code persistenceId} from {@code from}, in atomic writes of one to four:
+   * messages, and memories (which overwrite each other), all tagged {@code tag}. Returns the next sequence number.
+   */
+  long writeMixed(String persistenceId, long from, int count, String tag) {
+    long seq = from;
+    int written = 0;
+    while (written < count) {
+      List<String> events = new ArrayList<>();
+      for (int i = 0; i < 1 + (written % 4) && written < count; i++, written++) {
+        events.add(written % 3 == 0
+            ? "memory k" + (written % 7) + " " + tag + "v" + written
+            : "message m" + tag + "w" + written + " t1 user " + tag + " text " + "x".repeat(written * 37 % 300));
+      }
+      if (!succeeded(write(persistenceId, seq, events))) {
+        throw new AssertionError("write at " + seq + " failed");
+      }
+      seq += events.size();
+    }
+    return seq;
+  }
+
   static boolean succeeded(List<Object> answers) {
     return answers.stream().allMatch(a -> a instanceof JournalProtocol.WriteMessageSuccess);
   }

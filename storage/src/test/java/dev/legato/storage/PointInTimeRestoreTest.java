@@ -88,7 +88,7 @@ class PointInTimeRestoreTest {
         stop(); // a new process on the same data directory: its first writes begin a second generation
         start();
       }
-      seq = write(id, seq, 6 + step % 4, "s" + step);
+      seq = journal.writeMixed(id, seq, 6 + step % 4, "s" + step);
       assertTrue(storage.replication().orElseThrow().drain(Duration.ofSeconds(30)), "step " + step + " shipped");
       List<Instant> times = new ArrayList<>();
       for (String file : FILES) {
@@ -188,20 +188,4 @@ class PointInTimeRestoreTest {
     return "sessions/" + thread + "/" + file;
   }
 
-  /** Writes {@code count} events in writes of up to four, messages and memories (which overwrite each other). */
-  long write(String id, long from, int count, String tag) {
-    long seq = from;
-    int written = 0;
-    while (written < count) {
-      List<String> events = new ArrayList<>();
-      for (int i = 0; i < 1 + (written % 4) && written < count; i++, written++) {
-        events.add(written % 3 == 0
-            ? "memory k" + (written % 7) + " " + tag + "v" + written
-            : "message m" + tag + "w" + written + " t1 user " + tag + " text " + "x".repeat(written * 37 % 300));
-      }
-      assertTrue(JournalProbe.succeeded(journal.write(id, seq, events)), "write at " + seq);
-      seq += events.size();
-    }
-    return seq;
-  }
 }

@@ -118,7 +118,7 @@ class ReplicaRetentionTest {
     long seq = 1;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     for (int step = 1; ; step++) {
-      seq = write(id, seq, 30, "s" + step);
+      seq = journal.writeMixed(id, seq, 30, "s" + step);
       awaitShipped();
       Instant first = null;
       Instant newest = Instant.EPOCH;
@@ -232,7 +232,7 @@ class ReplicaRetentionTest {
   private void purgedOnceRetentionHasPassed(ReplicaTarget target) throws Exception {
     UUID thread = UUID.randomUUID();
     String id = StorageLayout.threadPersistenceId(thread);
-    write(id, 1, 12, "a");
+    journal.writeMixed(id, 1, 12, "a");
     awaitShipped();
     Instant deleting = Instant.now();
     storage.deleteThread(thread).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -266,9 +266,9 @@ class ReplicaRetentionTest {
     start(dataDir, folder());
     UUID thread = UUID.randomUUID();
     String id = StorageLayout.threadPersistenceId(thread);
-    write(id, 1, 12, "a");
+    journal.writeMixed(id, 1, 12, "a");
     storage.deleteThread(thread).toCompletableFuture().get(10, TimeUnit.SECONDS);
-    write(id, 1, 7, "b"); // made again under the same id: a generation of its own
+    journal.writeMixed(id, 1, 7, "b"); // made again under the same id: a generation of its own
     awaitShipped();
     List<String> generations = target.children(root(thread, StorageLayout.SESSION_FILE) + "/generations/");
     assertEquals(2, generations.size(), generations.toString());
@@ -287,22 +287,6 @@ class ReplicaRetentionTest {
     assertEquals(7, journal.highestSequenceNr(id));
   }
 
-  /** Writes {@code count} events in writes of up to four, messages and memories (which overwrite each other). */
-  long write(String id, long from, int count, String tag) {
-    long seq = from;
-    int written = 0;
-    while (written < count) {
-      List<String> events = new ArrayList<>();
-      for (int i = 0; i < 1 + (written % 4) && written < count; i++, written++) {
-        events.add(written % 3 == 0
-            ? "memory k" + (written % 7) + " " + tag + "v" + written
-            : "message m" + tag + "w" + written + " t1 user " + tag + " text " + "x".repeat(written * 37 % 300));
-      }
-      assertTrue(JournalProbe.succeeded(journal.write(id, seq, events)), "write at " + seq);
-      seq += events.size();
-    }
-    return seq;
-  }
 
   /** Waits until no deletion waits in the index (the sweep handled them all). */
   private static void awaitIndexEmpty(ReplicaTarget target) throws Exception {

@@ -62,10 +62,10 @@ class ThreadRestoreTest {
     start(dataDir, "async");
     UUID thread = UUID.randomUUID();
     String id = StorageLayout.threadPersistenceId(thread);
-    long seq = write(id, 1, 30, "before");
+    long seq = journal.writeMixed(id, 1, 30, "before");
     Instant at = shippedAndClosed(thread);
     Path copies = copyFiles(thread, "then");
-    seq = write(id, seq, 40, "after"); // what the roll-back takes away
+    seq = journal.writeMixed(id, seq, 40, "after"); // what the roll-back takes away
     assertTrue(storage.replication().orElseThrow().drain(Duration.ofSeconds(30)));
     String before = newestGeneration(thread);
 
@@ -82,7 +82,7 @@ class ThreadRestoreTest {
     storage.closeThread(thread).toCompletableFuture().get(10, TimeUnit.SECONDS); // memory.db was rebuilt as it opened
     assertEquals(sorted(ReplicaDumps.dump(copies.resolve(StorageLayout.MEMORY_FILE))),
         sorted(ReplicaDumps.dump(files.resolve(StorageLayout.MEMORY_FILE))), "memory.db as the journal projects it then");
-    write(id, 31, 5, "later");
+    journal.writeMixed(id, 31, 5, "later");
     storage.closeThread(thread).toCompletableFuture().get(10, TimeUnit.SECONDS);
     assertTrue(storage.replication().orElseThrow().drain(Duration.ofSeconds(30)));
     Path now = copyFiles(thread, "now");
@@ -111,7 +111,7 @@ class ThreadRestoreTest {
     start(dataDir, "sync");
     UUID thread = UUID.randomUUID();
     String id = StorageLayout.threadPersistenceId(thread);
-    write(id, 1, 25, "kept");
+    journal.writeMixed(id, 1, 25, "kept");
     shippedAndClosed(thread);
     Path copies = copyFiles(thread, "deleted");
     storage.deleteThread(thread).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -143,7 +143,7 @@ class ThreadRestoreTest {
 
     UUID thread = UUID.randomUUID();
     Instant early = Instant.now().minusSeconds(60);
-    write(StorageLayout.threadPersistenceId(thread), 1, 3, "x");
+    journal.writeMixed(StorageLayout.threadPersistenceId(thread), 1, 3, "x");
     shippedAndClosed(thread);
     assertEquals(Optional.empty(), storage.replicaOf(thread, early).toCompletableFuture().get(10, TimeUnit.SECONDS));
   }
@@ -196,20 +196,4 @@ class ThreadRestoreTest {
     return "sessions/" + thread + "/" + StorageLayout.SESSION_FILE;
   }
 
-  /** Writes {@code count} events in writes of up to four, messages and memories. */
-  private long write(String id, long from, int count, String tag) {
-    long seq = from;
-    int written = 0;
-    while (written < count) {
-      List<String> events = new ArrayList<>();
-      for (int i = 0; i < 1 + (written % 4) && written < count; i++, written++) {
-        events.add(written % 3 == 0
-            ? "memory k" + (written % 7) + " " + tag + "v" + written
-            : "message m" + tag + "w" + written + " t1 user " + tag + " text " + "x".repeat(written * 37 % 300));
-      }
-      assertTrue(JournalProbe.succeeded(journal.write(id, seq, events)), "write at " + seq);
-      seq += events.size();
-    }
-    return seq;
-  }
 }
