@@ -5,7 +5,6 @@ import dev.legato.thread.FailureKind;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
@@ -163,7 +162,7 @@ final class Operations {
         }
         return new Answer(StatusCodes.OK, body);
       }
-      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      Throwable cause = dev.legato.podium.PodiumClient.unwrap(error);
       StatusCode status;
       if (cause instanceof ThreadRestore.Refused refused) {
         status = refused.notFound() ? StatusCodes.NOT_FOUND : StatusCodes.CONFLICT;

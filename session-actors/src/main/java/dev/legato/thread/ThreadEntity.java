@@ -1621,17 +1621,12 @@ public final class ThreadEntity
     }
     restoring = true;
     closeLink();
-    ThreadInfo info = info(state);
-    String instanceId = info == null ? null : info.instanceId();
     context.pipeToSelf(SessionStorage.get(context.getSystem()).restoreThread(threadId, restore.at()),
         (result, error) -> error != null
-            ? new RestoreFinished(restore, null, FailureKind.STORAGE.describe("the restore failed: "
-                + (error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error).getMessage()))
+            ? new RestoreFinished(restore, null,
+                FailureKind.STORAGE.describe("the restore failed: " + PodiumClient.unwrap(error).getMessage()))
             : new RestoreFinished(restore, new RestoreDone(result.generation(),
                 result.time() == null ? null : result.time().toString(), result.problem()), null));
-    if (instanceId != null) {
-      context.getLog().info("thread {}: restoring its files; its agent {} is let go", threadId, instanceId);
-    }
     return Effect().noReply();
   }
 

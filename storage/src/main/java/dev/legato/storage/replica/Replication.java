@@ -42,14 +42,7 @@ public final class Replication implements AutoCloseable {
    */
   public record Settings(Mode mode, Duration syncInterval, long checkpointBytes, int uploadThreads, Duration minBackoff,
                          Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval,
-                         Duration retentionCheckInterval) {
-    /** With deleted replicas looked for hourly. */
-    public Settings(Mode mode, Duration syncInterval, long checkpointBytes, int uploadThreads, Duration minBackoff,
-                    Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval) {
-      this(mode, syncInterval, checkpointBytes, uploadThreads, minBackoff, maxBackoff, backlogBytes, retention,
-          fenceCheckInterval, Duration.ofHours(1));
-    }
-  }
+                         Duration retentionCheckInterval) {}
 
   private final Settings settings;
   private final ReplicaTarget target;
