@@ -27,7 +27,7 @@ public final class Main {
                                     --journal <plugin id>  --baseline true|false
                                     --replica off|async|sync (replicas to <data>/replicas; default off)
               replication  events/s of the storage scenario's 1,000-writer case with replicas off, async and
-                           sync to S3 (s3proxy in this JVM on a temp folder), the async case's upload lag, then
+                           sync to S3 (s3proxy in this JVM, objects in memory), the async case's upload lag, then
                            the time to restore a 10 MiB thread database from S3 into a fresh folder (median of 3)
                            options: --ids 1000  --seconds 10  --warmup 5  --event-bytes 200
               podium       frames/s decoded through one PodiumLink from the emulator's load agent, then

@@ -34,7 +34,7 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 /**
  * What replicas cost the journal and how fast a thread comes back from one: the storage benchmark's
  * 1,000-writer case ({@link JournalLoad}) with replicas off, async and sync to S3 (s3proxy in this JVM, its
- * objects as files in a temp folder), the async case's upload lag, and the time to restore a 10 MiB thread
+ * objects in memory), the async case's upload lag, and the time to restore a 10 MiB thread
  * database from S3 into a fresh folder. The goals are printed beside the figures; missing one fails nothing.
  */
 final class ReplicationBench {
@@ -61,7 +61,7 @@ final class ReplicationBench {
     ThreadLocalRandom.current().nextBytes(event);
     Config replicaDefaults = BenchOptions.config().getConfig("legato.storage.replica");
     System.out.printf("replication benchmark: %d writers of %d-byte random events, persist and persistAll(%d) "
-            + "alternating, %.0fs warm-up + %.0fs measured per mode; S3 is s3proxy in this JVM on a temp folder; "
+            + "alternating, %.0fs warm-up + %.0fs measured per mode; S3 is s3proxy in this JVM, objects in memory; "
             + "sync-interval %s, upload-threads %d; %d cores%n", ids, eventBytes, JournalLoad.BATCH, warmup, seconds,
         replicaDefaults.getString("sync-interval"), replicaDefaults.getInt("upload-threads"),
         Runtime.getRuntime().availableProcessors());
@@ -78,9 +78,11 @@ final class ReplicationBench {
       ModeRun sync = throughput("sync", s3, ids, event, warmup, seconds, scratch);
       outcome.sync = sync.eventsPerSecond();
       sync.print(outcome.off);
-      System.out.println("    (start: until every writer had a write confirmed; a file's first open lists its replica in"
-          + " S3. Lag: from a capture of the log to the object stored, over the last 1,024 uploads; in async mode a"
-          + " commit waits up to sync-interval for its capture on top. CPU: of this JVM's threads, GC and JIT not counted)");
+      System.out.printf("    (start: until every writer had a write confirmed; a file's first open lists its replica in"
+          + " S3. Lag: from a capture of the log to its segment stored (in the node's log), over the last 1,024; in"
+          + " async mode a commit waits up to sync-interval for its capture on top. Waiting: captured, not yet in its"
+          + " file's own replica (stored segments wait up to flush-interval, %s). CPU: of this JVM's threads, GC and JIT"
+          + " not counted)%n", replicaDefaults.getString("flush-interval"));
 
       outcome.restoreMillis = restore(s3, event, scratch);
     } finally {

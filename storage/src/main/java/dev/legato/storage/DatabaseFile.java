@@ -334,6 +334,7 @@ final class DatabaseFile {
     OpenDatabase db = null;
     try {
       if (task.ifAbsent() != null && database == null && !Files.exists(location.database())) {
+        refuseWhileStopping();
         replicas.forEach(r -> r.beforeOpen(this::runOnWriter)); // its replica may hold it (a lost disk, a moved thread)
         if (!Files.exists(location.database())) {
           task.result().complete(task.ifAbsent().get());
@@ -413,6 +414,7 @@ final class DatabaseFile {
 
   private OpenDatabase database() {
     if (database == null) {
+      refuseWhileStopping();
       replicas.forEach(r -> r.beforeOpen(this::runOnWriter));
       OpenDatabase opened = OpenDatabase.open(location, projection != null, owner.settings(), !replicas.isEmpty());
       try {
@@ -460,6 +462,13 @@ final class DatabaseFile {
     } catch (Exception e) {
       closeDatabase();
       throw new StorageException("cannot rebuild " + location.memoryDatabase() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Once the storage is stopping, a closed file stays closed (its last transactions were captured as it closed). */
+  private void refuseWhileStopping() {
+    if (owner.stopping()) {
+      throw new StorageException("the storage is stopping: " + location.database() + " is not opened again", null);
     }
   }
 

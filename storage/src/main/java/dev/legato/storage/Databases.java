@@ -23,6 +23,7 @@ import org.apache.pekko.persistence.AtomicWrite;
  * so a hundred thousand threads on disk never mean a hundred thousand open files.
  */
 final class Databases {
+  private volatile boolean stopping;
   private final StorageSettings settings;
   private final StorageLayout layout;
   private final EventCodec codec;
@@ -115,13 +116,23 @@ final class Databases {
     return files.containsKey(persistenceId);
   }
 
-  /** Closes every open file after the work queued before; used when the actor system stops. */
+  /**
+   * Closes every open file after the work queued before; used when the actor system stops. From then on no
+   * file opens again: an entity still writing during the shutdown is refused ("the storage is stopping"),
+   * so nothing is written that the closing did not capture for its replica, and no connection outlives it.
+   */
   CompletableFuture<Void> closeAll() {
+    stopping = true;
     List<CompletableFuture<Void>> closing = new ArrayList<>();
     for (String persistenceId : files.keySet()) {
       closing.add(close(persistenceId, false));
     }
     return CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
+  }
+
+  /** Whether {@link #closeAll} has begun: files are not opened any more. */
+  boolean stopping() {
+    return stopping;
   }
 
   /** Write transactions committed since start (each may carry many atomic writes). */

@@ -66,11 +66,13 @@ public final class SessionStorage implements Extension {
     CoordinatedShutdown.get(system).addTask(
         CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "legato-storage-close",
+        // the drain waits off the writer threads: the last file's close completes on one, and captures still
+        // queued behind it must run for the uploads to finish
         () -> databases.closeAll().orTimeout(30, TimeUnit.SECONDS)
-            .handle((done, error) -> {
+            .handleAsync((done, error) -> {
               drainReplicas();
               return org.apache.pekko.Done.getInstance();
-            }));
+            }, runnable -> new Thread(runnable, system.name() + "-legato-replica-drain").start()));
     system.registerOnTermination(() -> {
       writers.shutdown();
       if (replication != null) {

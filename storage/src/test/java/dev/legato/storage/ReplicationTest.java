@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.legato.storage.replica.FileTarget;
+import dev.legato.storage.replica.NodeLog;
 import dev.legato.storage.replica.ReplicaTarget;
 import dev.legato.storage.replica.Replication;
 import dev.legato.storage.replica.Restorer;
@@ -330,28 +331,34 @@ class ReplicationTest {
     String root = root(thread, "session.db");
     for (int seq = 1; seq <= 5; seq++) {
       assertTrue(JournalProbe.succeeded(journal.writeOne(id, seq, "message m" + seq + " t1 user hi")));
-      // no waiting: acknowledged means stored
+      // no waiting: acknowledged means stored (in the node's log; a fold puts it where restores read)
+      NodeLog.foldAll(target);
       Path restored = scratch.resolve("sync-" + seq + ".db");
       Restorer.restoreInto(target, root, null, null, restored);
       assertEquals(seq, ReplicaDumps.rows(ReplicaDumps.dump(restored), "journal"));
     }
 
-    // the target fails (its generation's wal folder becomes a file): the next write waits, unacknowledged
-    String generation = target.children(root + "/generations/").get(0);
-    Path wal = replicas.resolve(root + "/generations/" + generation + "/wal");
-    Path away = wal.resolveSibling("wal.away");
-    Files.move(wal, away);
-    Files.writeString(wal, "in the way");
+    // the target fails (the node log's folder becomes a file): the next write waits, unacknowledged
+    Path logs = replicas.resolve("logs");
+    Path away = logs.resolveSibling("logs.away");
+    boolean moved = Files.exists(logs); // the fold above may have emptied it
+    if (moved) {
+      Files.move(logs, away);
+    }
+    Files.writeString(logs, "in the way");
     org.apache.pekko.testkit.javadsl.TestKit probe = journal.send(id, 6, List.of("message m6 t1 user held"));
     probe.expectNoMessage(java.time.Duration.ofMillis(1500));
 
     // once it takes uploads again, the write is stored and acknowledged
-    Files.delete(wal);
-    Files.move(away, wal);
+    Files.delete(logs);
+    if (moved) {
+      Files.move(away, logs);
+    }
     Object answer = probe.receiveOne(java.time.Duration.ofSeconds(10));
     assertTrue(answer instanceof org.apache.pekko.persistence.JournalProtocol.WriteMessagesSuccessful$
         || answer instanceof org.apache.pekko.persistence.JournalProtocol.WriteMessageSuccess, String.valueOf(answer));
     Path restored = scratch.resolve("sync-6.db");
+    NodeLog.foldAll(target);
     Restorer.restoreInto(target, root, null, null, restored);
     assertEquals(6, ReplicaDumps.rows(ReplicaDumps.dump(restored), "journal"));
     assertTrue(replication().figures().failures() > 0);

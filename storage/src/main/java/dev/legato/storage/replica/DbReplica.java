@@ -44,9 +44,38 @@ public final class DbReplica {
     void runOnWriter(Consumer<Connection> work);
   }
 
-  /** One object to upload, and who waits for it (writes acknowledged only once it is stored, in sync mode). */
-  private record Shipment(String key, byte[] body, Instant time, long capturedNanos, ReplicaLayout.Position position,
-                          List<CompletableFuture<Void>> waiters) {}
+  /**
+   * One object of the file's layout to upload, in order, and who waits for it. A WAL segment ({@code logged})
+   * is first stored in the node's log ({@link NodeLog}); it counts as stored from then on, and goes into the
+   * layout later, merged with the segments after it. Snapshots and marks go straight to the layout. Every
+   * body is LZ4-compressed as the object it stands for (so the backlog held in memory is compressed).
+   */
+  private static final class Shipment {
+    final String key;
+    final byte[] body;
+    final Instant time;
+    final long capturedNanos;
+    final ReplicaLayout.Position position;
+    final List<CompletableFuture<Void>> waiters;
+    final boolean logged;
+    /** Guarded by the replica: the node log's batch that holds it, once stored there. */
+    long batch = -1;
+
+    Shipment(String key, byte[] body, Instant time, long capturedNanos, ReplicaLayout.Position position,
+             List<CompletableFuture<Void>> waiters, boolean logged) {
+      this.key = key;
+      this.body = body;
+      this.time = time;
+      this.capturedNanos = capturedNanos;
+      this.position = position;
+      this.waiters = waiters;
+      this.logged = logged;
+    }
+
+    boolean inLog() {
+      return batch >= 0;
+    }
+  }
 
   private final Replication replication;
   private final String root;
@@ -70,13 +99,20 @@ public final class DbReplica {
 
   // ---- upload side, guarded by this ----
   private final ArrayDeque<Shipment> shipments = new ArrayDeque<>();
-  private final List<CompletableFuture<Void>> awaitingCapture = new ArrayList<>();
   private boolean shipping;
+  /** Of the queue: bytes of the segments in it, and how many objects that are not segments wait in it. */
+  private long loggedBytes;
+  private int unlogged;
+  /** The file is closed: what it captured goes into its layout as soon as it is in the node's log. */
+  private boolean closing;
+  /** When a wake-up to upload the oldest logged segment is due (0: none scheduled). */
+  private long flushDueNanos;
+  /** The stored snapshot that begins the writer's generation; sync-mode writes wait for it too. */
+  private CompletableFuture<Void> generationStored = CompletableFuture.completedFuture(null);
   private long pendingBytes;
   private String shippedGeneration;
   private ReplicaLayout.Position shippedPosition;
   private Instant shippedAt;
-  private Instant oldestPendingAt;
   private long lastFenceCheckNanos = System.nanoTime();
   /** A newer generation written by another writer, once an upload found one: this writer stops. */
   private volatile String fencedBy;
@@ -112,6 +148,7 @@ public final class DbReplica {
     if (checked) {
       return;
     }
+    replication.foldOtherLogs();
     Optional<String> newest;
     try {
       newest = Generations.newest(replication.target().children(ReplicaLayout.generations(root)));
@@ -152,6 +189,9 @@ public final class DbReplica {
    * so the log starts empty with this replica's next index (the file as it is now is that index's start).
    */
   public void opened(Connection connection) throws SQLException {
+    synchronized (this) {
+      closing = false;
+    }
     checkpoint(connection);
     if (generation != null && indexUsed) {
       index++;
@@ -173,9 +213,9 @@ public final class DbReplica {
     }
     Instant at = now();
     queue(new Shipment(root + "/" + DELETED, (generation + "\n").getBytes(StandardCharsets.US_ASCII), at, System.nanoTime(),
-        new ReplicaLayout.Position(index, -1), new ArrayList<>()));
+        new ReplicaLayout.Position(index, -1), new ArrayList<>(), false));
     queue(new Shipment(Retention.deletionKey(root, at), Retention.deletionRecord(generation, at), at, System.nanoTime(),
-        new ReplicaLayout.Position(index, -1), new ArrayList<>()));
+        new ReplicaLayout.Position(index, -1), new ArrayList<>(), false));
     generation = null; // a thread made again under this id begins a generation of its own
     // checked stays true: in this process the file is known deleted, whatever the mark's upload has reached
   }
@@ -199,6 +239,9 @@ public final class DbReplica {
    * the new generation's snapshot is stored.
    */
   public Restored restore(Instant at) throws IOException {
+    // the file is closed: what it captured goes into its layout as soon as it is in the node's log
+    awaitStored(java.time.Duration.ofMinutes(1));
+    replication.foldOtherLogs();
     replication.sawGeneration(root, Generations.newest(replication.target().children(ReplicaLayout.generations(root))));
     Restorer.Result result = Restorer.restoreInto(replication.target(), root, null, at, database);
     replication.restored(result);
@@ -206,6 +249,29 @@ public final class DbReplica {
     reset();
     startGeneration(now(), List.of(stored), List.of(stored)); // a failure fails stored, with its reason
     return new Restored(result, stored);
+  }
+
+  /** On the writer, with the file closed: waits until every object it queued is in its layout. */
+  private void awaitStored(java.time.Duration limit) throws IOException {
+    kick();
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (true) {
+      synchronized (this) {
+        if (shipments.isEmpty() || fencedBy != null) {
+          return;
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IOException("the replica has not stored the file's last transactions within " + limit.toSeconds()
+            + " s (is " + replication.target().describe() + " answering?)");
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while waiting for the replica to store the file");
+      }
+    }
   }
 
   /** What {@link #restore} restored, and the storing of the new generation's snapshot. */
@@ -234,8 +300,9 @@ public final class DbReplica {
 
   /**
    * On the writer, after a commit. Async mode: a capture within the sync interval (one per interval, and
-   * none while nothing changes). Sync mode: a capture now, or right after the upload in flight, and the
-   * returned future completes once the transactions committed so far are stored.
+   * none while nothing changes). Sync mode: a capture now, and the returned future completes once the
+   * transactions committed so far are stored (in the node's log, which groups every file's captures made
+   * while its last batch was in flight into one upload).
    */
   public CompletableFuture<Void> committed(Connection connection) {
     if (!replication.syncMode()) {
@@ -246,17 +313,8 @@ public final class DbReplica {
       return null;
     }
     CompletableFuture<Void> stored = new CompletableFuture<>();
-    boolean now;
-    synchronized (this) {
-      now = !shipping && shipments.isEmpty();
-      if (!now) {
-        awaitingCapture.add(stored);
-      }
-    }
-    if (now) {
-      capture(List.of(stored));
-      checkpointIfDue(connection);
-    }
+    capture(List.of(stored));
+    checkpointIfDue(connection);
     return stored;
   }
 
@@ -275,30 +333,17 @@ public final class DbReplica {
     checkpointIfDue(connection);
   }
 
-  /** On the writer, after an upload finished while writes waited for the next one (sync mode). */
-  private void captureAwaiting(Connection connection) {
-    List<CompletableFuture<Void>> waiters;
-    synchronized (this) {
-      waiters = new ArrayList<>(awaitingCapture);
-      awaitingCapture.clear();
-    }
-    if (waiters.isEmpty()) {
-      return;
-    }
-    capture(waiters);
-    if (connection != null) {
-      checkpointIfDue(connection);
-    }
-  }
-
-  /** On the writer, before the connection closes (SQLite then checkpoints the log into the file and removes it). */
+  /**
+   * On the writer, before the connection closes (SQLite then checkpoints the log into the file and removes
+   * it): captures the rest, and from now on what the file captured goes into its layout as soon as it is
+   * stored in the node's log.
+   */
   public void beforeClose() {
-    List<CompletableFuture<Void>> waiters;
+    capture(List.of());
     synchronized (this) {
-      waiters = new ArrayList<>(awaitingCapture);
-      awaitingCapture.clear();
+      closing = true;
     }
-    capture(waiters);
+    kick();
   }
 
   /**
@@ -330,8 +375,14 @@ public final class DbReplica {
     }
     ReplicaLayout.Position position = new ReplicaLayout.Position(index, cursor.offset());
     byte[] body = Lz4.compress(bytes, 0, (int) (next.offset() - cursor.offset()));
-    queue(new Shipment(ReplicaLayout.segment(root, generation, index, cursor.offset()), body, time, System.nanoTime(),
-        position, new ArrayList<>(waiters)));
+    long nanos = System.nanoTime();
+    Shipment segment = new Shipment(ReplicaLayout.segment(root, generation, index, cursor.offset()), body, time, nanos,
+        position, new ArrayList<>(waiters), true);
+    if (queue(segment)) {
+      CompletableFuture<Void> snapshot = generationStored;
+      replication.log().append(new NodeLog.Entry(root, generation, index, cursor.offset(), time, body, nanos,
+          batch -> inLog(segment, batch, snapshot)));
+    }
     cursor = next;
     indexUsed = true;
   }
@@ -389,8 +440,12 @@ public final class DbReplica {
     indexUsed = false;
     logSinceSnapshot = 0;
     replication.sawGeneration(root, Optional.of(name));
+    CompletableFuture<Void> snapshotStored = new CompletableFuture<>();
+    generationStored = snapshotStored;
+    List<CompletableFuture<Void>> told = new ArrayList<>(onStored);
+    told.add(snapshotStored);
     queue(new Shipment(ReplicaLayout.snapshot(root, name, 0), Lz4.compress(file, 0, file.length), time, System.nanoTime(),
-        new ReplicaLayout.Position(0, -1), new ArrayList<>(onStored)));
+        new ReplicaLayout.Position(0, -1), told, false));
     return true;
   }
 
@@ -429,7 +484,7 @@ public final class DbReplica {
       }
       byte[] file = Files.readAllBytes(database);
       queue(new Shipment(ReplicaLayout.snapshot(root, generation, index), Lz4.compress(file, 0, file.length), now(),
-          System.nanoTime(), new ReplicaLayout.Position(index, -1), new ArrayList<>()));
+          System.nanoTime(), new ReplicaLayout.Position(index, -1), new ArrayList<>(), false));
       logSinceSnapshot = 0;
     } catch (IOException e) {
       log.warn("snapshotting {} failed (restores replay more of the log until the next one): {}", database, e.getMessage());
@@ -463,25 +518,61 @@ public final class DbReplica {
 
   // ---- shipping -----------------------------------------------------------------------------------------
 
-  private void queue(Shipment shipment) {
+  /** Queues an object of the layout behind the ones before it; false (waiters failed) once this writer is fenced off. */
+  private boolean queue(Shipment shipment) {
+    synchronized (this) {
+      if (fencedBy == null) {
+        shipments.add(shipment);
+        pendingBytes += shipment.body.length;
+        if (shipment.logged) {
+          loggedBytes += shipment.body.length;
+        } else {
+          unlogged++;
+        }
+      }
+    }
     if (fencedBy != null) {
-      fail(shipment.waiters(), fencedFailure());
+      fail(shipment.waiters, fencedFailure());
+      return false;
+    }
+    replication.pending(shipment.body.length);
+    if (!shipment.logged) {
+      kick();
+    }
+    return true;
+  }
+
+  /**
+   * On an upload thread: the segment is in batch {@code batch} of the node's log, so it is stored; its waiters
+   * are told (once the generation's snapshot is stored too), and it waits for its turn to go into the layout.
+   */
+  private void inLog(Shipment segment, long batch, CompletableFuture<Void> snapshot) {
+    boolean dropped;
+    synchronized (this) {
+      dropped = fencedBy != null; // only fencing takes a segment out of the queue before it is stored
+      if (!dropped) {
+        segment.batch = batch;
+        shippedGeneration = generationOf(segment.key);
+        shippedPosition = segment.position;
+        shippedAt = segment.time;
+      }
+    }
+    if (dropped) {
+      replication.log().released(batch); // this writer was fenced off meanwhile: it never goes into the layout
       return;
     }
-    boolean start;
-    synchronized (this) {
-      shipments.add(shipment);
-      pendingBytes += shipment.body().length;
-      if (oldestPendingAt == null) {
-        oldestPendingAt = shipment.time();
-      }
-      start = !shipping;
-      shipping = true;
+    if (snapshot.isDone()) {
+      segment.waiters.forEach(w -> w.complete(null));
+    } else {
+      snapshot.whenComplete((done, error) -> segment.waiters.forEach(w -> {
+        if (error != null) {
+          w.completeExceptionally(error);
+        } else {
+          w.complete(null);
+        }
+      }));
     }
-    replication.pending(shipment.body().length);
-    if (start) {
-      replication.upload(this::ship);
-    }
+    kick();
   }
 
   /** Waiters whose transactions are already in a queued segment wait for it; with none queued, they are done. */
@@ -491,15 +582,64 @@ public final class DbReplica {
     }
     synchronized (this) {
       Shipment last = shipments.peekLast();
-      if (last != null) {
-        last.waiters().addAll(waiters);
+      if (last != null && !last.inLog()) {
+        last.waiters.addAll(waiters);
         return;
       }
     }
     waiters.forEach(w -> w.complete(null));
   }
 
-  /** On an upload thread: stores the queued objects in order; on a failure, tries again later. */
+  /**
+   * Starts an upload of the oldest queued object when it is due: a snapshot or a mark at once; logged
+   * segments once they are in the node's log and either the file is closed, an object that is not a segment
+   * waits behind them, the node is draining, they add up to {@code flush-size}, or the oldest is
+   * {@code flush-interval} old (a wake-up is scheduled for then).
+   */
+  private void kick() {
+    long wakeIn = 0;
+    synchronized (this) {
+      if (shipping || fencedBy != null) {
+        return;
+      }
+      Shipment head = shipments.peek();
+      if (head == null || (head.logged && !head.inLog())) {
+        return;
+      }
+      if (head.logged && !flushDue()) {
+        long due = head.capturedNanos + replication.flushIntervalNanos();
+        if (flushDueNanos == 0 || flushDueNanos > due) {
+          flushDueNanos = due;
+          wakeIn = Math.max(1, due - System.nanoTime());
+        }
+      } else {
+        shipping = true;
+      }
+    }
+    if (wakeIn > 0) {
+      replication.scheduleNanos(() -> {
+        synchronized (this) {
+          flushDueNanos = 0;
+        }
+        kick();
+      }, wakeIn);
+    } else if (shipping) {
+      replication.upload(this::ship);
+    }
+  }
+
+  /** Starts an upload of what is due (the node is draining: everything stored in the node's log is). */
+  void flush() {
+    kick();
+  }
+
+  /** Guarded by this: whether the logged segments at the head go into the layout now. */
+  private boolean flushDue() {
+    return closing || unlogged > 0 || loggedBytes >= replication.flushBytes() || replication.draining()
+        || replication.overHalfBacklog() || System.nanoTime() - shipments.peek().capturedNanos >= replication.flushIntervalNanos();
+  }
+
+  /** On an upload thread: stores the due objects in order; on a failure, tries again later. */
   private void ship() {
     try {
       shipQueued();
@@ -512,51 +652,92 @@ public final class DbReplica {
 
   private void shipQueued() {
     while (true) {
-      Shipment next;
-      boolean captureNow;
+      List<Shipment> next = new ArrayList<>();
       synchronized (this) {
-        next = shipments.peek();
-        if (next == null) {
+        Shipment head = shipments.peek();
+        if (head == null || (head.logged && (!head.inLog() || !flushDue()))) {
           shipping = false;
-          oldestPendingAt = null;
-          // commits that came while this upload was finishing saw it still shipping and wait for the next
-          // capture: begin it here, in the same lock that ends the shipping, or nobody would
-          captureNow = !awaitingCapture.isEmpty();
-        } else {
-          captureNow = false;
+          break;
+        }
+        next.add(head);
+        if (head.logged) {
+          // the stored segments of the same WAL index after it, merged into one object
+          for (Shipment s : shipments) {
+            if (s != head) {
+              if (!s.logged || !s.inLog() || s.position.index() != head.position.index() || !generationOf(s.key).equals(generationOf(head.key))) {
+                break;
+              }
+              next.add(s);
+            }
+          }
         }
       }
-      if (next == null) {
-        if (captureNow) {
-          writer.runOnWriter(this::captureAwaiting);
-        }
-        return;
-      }
+      Shipment first = next.get(0);
+      Shipment last = next.get(next.size() - 1);
+      byte[] body;
       try {
-        if (fencedByNewerWriter(next)) {
+        body = next.size() == 1 ? first.body : merge(next);
+        if (fencedByNewerWriter(first)) {
           return;
         }
-        replication.target().put(next.key(), next.body(), next.time());
+        replication.target().put(first.key, body, last.time);
       } catch (IOException | RuntimeException e) {
-        replication.uploadFailed(this, e);
+        replication.uploadFailed(root, e);
         replication.retryLater(this::ship);
         return;
       }
+      long bytes = 0;
       synchronized (this) {
-        shipments.poll();
-        pendingBytes -= next.body().length;
-        shippedGeneration = generationOf(next.key());
-        shippedPosition = next.position();
-        shippedAt = next.time();
-        Shipment after = shipments.peek();
-        oldestPendingAt = after == null ? null : after.time();
+        for (Shipment s : next) {
+          shipments.poll(); // next is the head and those right after it
+          pendingBytes -= s.body.length;
+          bytes += s.body.length;
+          if (s.logged) {
+            loggedBytes -= s.body.length;
+          } else {
+            unlogged--;
+          }
+        }
+        if (!first.logged) {
+          shippedGeneration = generationOf(first.key);
+          shippedPosition = first.position;
+          shippedAt = first.time;
+        }
       }
-      if (next.position().snapshot() && next.key().startsWith(ReplicaLayout.generations(root))) {
+      if (first.position.snapshot() && first.key.startsWith(ReplicaLayout.generations(root))) {
         replication.snapshotStored(root); // retention: older objects may have left the window it keeps
       }
-      replication.uploaded(next.body().length, System.nanoTime() - next.capturedNanos());
-      next.waiters().forEach(w -> w.complete(null));
+      replication.stored(bytes, body.length, first.logged ? new long[0] : new long[] {System.nanoTime() - first.capturedNanos});
+      for (Shipment s : next) {
+        if (s.logged) {
+          replication.log().released(s.batch);
+        } else {
+          s.waiters.forEach(w -> w.complete(null));
+        }
+      }
     }
+    kick(); // a later segment may be due at a later time
+  }
+
+  /**
+   * The logged segments of one WAL index, one after the other, as one segment object from the first's offset
+   * (one LZ4 frame: Litestream reads only the first of concatenated frames).
+   */
+  private static byte[] merge(List<Shipment> segments) throws IOException {
+    List<byte[]> raw = new ArrayList<>(segments.size());
+    int size = 0;
+    for (Shipment s : segments) {
+      byte[] bytes = Lz4.decompress(s.body);
+      raw.add(bytes);
+      size += bytes.length;
+    }
+    byte[] all = new byte[size];
+    int at = 0;
+    for (byte[] bytes : raw) {
+      System.arraycopy(bytes, 0, all, at, bytes.length);
+      at += bytes.length;
+    }
+    return Lz4.compress(all, 0, all.length);
   }
 
   /**
@@ -567,29 +748,35 @@ public final class DbReplica {
    */
   private boolean fencedByNewerWriter(Shipment next) throws IOException {
     String prefix = ReplicaLayout.generations(root);
-    if (!next.key().startsWith(prefix) || System.nanoTime() - lastFenceCheckNanos < replication.settings().fenceCheckInterval().toNanos()) {
+    if (!next.key.startsWith(prefix) || System.nanoTime() - lastFenceCheckNanos < replication.settings().fenceCheckInterval().toNanos()) {
       return false;
     }
-    String own = generationOf(next.key());
+    String own = generationOf(next.key);
     Optional<String> newest = Generations.newest(replication.target().children(prefix));
     lastFenceCheckNanos = System.nanoTime();
     if (newest.isEmpty() || newest.get().compareTo(own) <= 0) {
       return false;
     }
     List<CompletableFuture<Void>> waiters = new ArrayList<>();
+    List<Long> batches = new ArrayList<>();
     long dropped;
     synchronized (this) {
       fencedBy = newest.get();
       dropped = pendingBytes;
-      shipments.forEach(s -> waiters.addAll(s.waiters()));
-      waiters.addAll(awaitingCapture);
+      shipments.forEach(s -> {
+        waiters.addAll(s.waiters);
+        if (s.inLog()) {
+          batches.add(s.batch);
+        }
+      });
       shipments.clear();
-      awaitingCapture.clear();
       pendingBytes = 0;
+      loggedBytes = 0;
+      unlogged = 0;
       shipping = false;
-      oldestPendingAt = null;
     }
     replication.pending(-dropped);
+    batches.forEach(replication.log()::released);
     log.warn("replicas: {} has a newer writer (generation {}, this node's is {}); this node stops writing it", root,
         newest.get(), own);
     waiters.forEach(w -> w.completeExceptionally(fencedFailure()));
@@ -628,14 +815,15 @@ public final class DbReplica {
                        long pendingBytes, long lagMillis) {}
 
   public synchronized Status status() {
-    long lag = oldestPendingAt == null ? 0 : Math.max(0, System.currentTimeMillis() - oldestPendingAt.toEpochMilli());
+    Instant oldest = shipments.stream().filter(s -> !s.inLog()).map(s -> s.time).findFirst().orElse(null);
+    long lag = oldest == null ? 0 : Math.max(0, System.currentTimeMillis() - oldest.toEpochMilli());
     return new Status(root, shippedGeneration, shippedPosition == null ? null : shippedPosition.index(),
         shippedPosition == null ? null : Math.max(0, shippedPosition.offset()), shippedAt, shipments.size(), pendingBytes, lag);
   }
 
   /** Nothing captured waits for the target, and no capture is due. */
   synchronized boolean idle() {
-    return shipments.isEmpty() && !shipping && !captureScheduled && awaitingCapture.isEmpty();
+    return shipments.isEmpty() && !shipping && !captureScheduled;
   }
 
   // ---- the mark of the local file's generation ---------------------------------------------------------

@@ -30,7 +30,9 @@ public final class ReplicaConfig {
         config.getBytes("backlog"),
         positive(config, "retention"),
         config.getDuration("fence-check-interval"),
-        positive(config, "retention-check-interval"));
+        positive(config, "retention-check-interval"),
+        positive(config, "flush-interval"),
+        Math.max(64 * 1024, config.getBytes("flush-size")));
     return new Replication(settings, target(config, dataDir));
   }
 

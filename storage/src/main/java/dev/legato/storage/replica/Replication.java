@@ -39,10 +39,12 @@ public final class Replication implements AutoCloseable {
   /**
    * @param backlogBytes captured but not yet stored bytes beyond which captures wait (the log keeps the rest)
    * @param retentionCheckInterval how often deleted files' replicas are looked for, to purge those past retention
+   * @param flushInterval how long a segment stored in the node's log waits, at most, to go into its file's layout
+   * @param flushBytes the size of a file's logged segments at which they go into its layout at once
    */
   public record Settings(Mode mode, Duration syncInterval, long checkpointBytes, int uploadThreads, Duration minBackoff,
                          Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval,
-                         Duration retentionCheckInterval) {}
+                         Duration retentionCheckInterval, Duration flushInterval, long flushBytes) {}
 
   private final Settings settings;
   private final ReplicaTarget target;
@@ -64,6 +66,10 @@ public final class Replication implements AutoCloseable {
   private final AtomicBoolean pruneFailing = new AtomicBoolean();
   private final AtomicBoolean sweepFailing = new AtomicBoolean();
   private volatile boolean closed;
+  private volatile boolean draining;
+  private final NodeLog nodeLog;
+  private volatile boolean folded;
+  private final Object folding = new Object();
   private final long[] lags = new long[1024];
   private int lagCount;
 
@@ -73,6 +79,8 @@ public final class Replication implements AutoCloseable {
     this.uploads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-upload"));
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
     this.retention = new Retention(target, settings.retention());
+    this.nodeLog = new NodeLog(this, Generations.next(System.currentTimeMillis(), Optional.empty()),
+        settings.syncInterval().toNanos() / 10);
     long interval = settings.retentionCheckInterval().toMillis();
     // the first sweep soon after start (a node restarted more often than the interval still sweeps), spread
     // over a minute so that nodes started together do not sweep together
@@ -105,6 +113,50 @@ public final class Replication implements AutoCloseable {
 
   // ---- for DbReplica ------------------------------------------------------------------------------------
 
+  NodeLog log() {
+    return nodeLog;
+  }
+
+  long flushIntervalNanos() {
+    return settings.flushInterval().toNanos();
+  }
+
+  long flushBytes() {
+    return settings.flushBytes();
+  }
+
+  /** Whether the node is stopping: every file's logged segments go into its layout at once. */
+  boolean draining() {
+    return draining;
+  }
+
+  /**
+   * Before this process restores or opens any file for the first time: folds the logs of every other writer
+   * into their files' layouts (a crashed predecessor's last batches are found there). A failure is thrown,
+   * and the next open tries again.
+   */
+  void foldOtherLogs() {
+    if (folded) {
+      return;
+    }
+    synchronized (folding) {
+      if (folded) {
+        return;
+      }
+      try {
+        NodeLog.Fold fold = NodeLog.fold(target, writer -> !writer.equals(nodeLog.writer()));
+        if (fold.segmentsCopied() > 0 || fold.batchesDeleted() > 0) {
+          log.info("replicas: folded {} batches of {} earlier writers' logs into the files' replicas"
+              + " ({} segments in {} objects)", fold.batches(), fold.writers(), fold.segmentsCopied(), fold.objectsStored());
+        }
+      } catch (IOException | RuntimeException e) {
+        throw new ReplicaException("cannot fold the node logs left in " + target.describe() + " into the replicas: "
+            + e.getMessage(), e);
+      }
+      folded = true;
+    }
+  }
+
   boolean syncMode() {
     return settings.mode() == Mode.SYNC;
   }
@@ -114,17 +166,43 @@ public final class Replication implements AutoCloseable {
   }
 
   void schedule(Runnable work) {
-    timer.schedule(work, settings.syncInterval().toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      timer.schedule(work, settings.syncInterval().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException stopping) {
+      // closed: what is not shipped stays in the local file, and its next writer ships it
+    }
+  }
+
+  void scheduleNanos(Runnable work, long nanos) {
+    try {
+      timer.schedule(work, nanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException stopping) {
+      // closed
+    }
   }
 
   void upload(Runnable shipping) {
-    uploads.execute(shipping);
+    try {
+      uploads.execute(shipping);
+    } catch (RejectedExecutionException stopping) {
+      // closed: what is not stored stays in the local files (and the node log), for the next writer
+    }
   }
 
   void retryLater(Runnable shipping) {
     int attempt = Math.min(consecutiveFailures.get(), 20);
     long pause = Math.min(settings.maxBackoff().toMillis(), settings.minBackoff().toMillis() << Math.min(attempt, 16));
-    timer.schedule(() -> uploads.execute(shipping), Math.max(1, pause), TimeUnit.MILLISECONDS);
+    try {
+      timer.schedule(() -> {
+        try {
+          uploads.execute(shipping);
+        } catch (RejectedExecutionException stopping) {
+          // closed meanwhile
+        }
+      }, Math.max(1, pause), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException stopping) {
+      // closed: as in schedule
+    }
   }
 
   void pending(long bytes) {
@@ -135,8 +213,22 @@ public final class Replication implements AutoCloseable {
     return backlog.get() > settings.backlogBytes();
   }
 
-  void uploaded(long bytes, long lagNanos) {
-    backlog.addAndGet(-bytes);
+  /** Past half the backlog, stored segments go into their layouts without waiting for their flush interval. */
+  boolean overHalfBacklog() {
+    return backlog.get() > settings.backlogBytes() / 2;
+  }
+
+  /** A batch of the node log was stored: {@code lagNanos} of each segment in it, from its capture. */
+  void uploaded(long bytes, long[] lagNanos) {
+    stored(0, bytes, lagNanos);
+  }
+
+  /**
+   * An object was stored: {@code captured} bytes leave the backlog (those of the segments it holds),
+   * {@code bytes} were sent, and {@code lagNanos} are the lags of what it made stored for the first time.
+   */
+  void stored(long captured, long bytes, long[] lagNanos) {
+    backlog.addAndGet(-captured);
     bytesShipped.add(bytes);
     objectsShipped.increment();
     consecutiveFailures.set(0);
@@ -144,16 +236,18 @@ public final class Replication implements AutoCloseable {
       log.info("replicas: {} takes uploads again; catching up", target.describe());
     }
     synchronized (lags) {
-      lags[lagCount++ % lags.length] = lagNanos;
+      for (long lag : lagNanos) {
+        lags[lagCount++ % lags.length] = lag;
+      }
     }
   }
 
-  void uploadFailed(DbReplica replica, Exception e) {
+  void uploadFailed(String what, Exception e) {
     failures.increment();
     consecutiveFailures.incrementAndGet();
     if (failing.compareAndSet(false, true)) {
       log.warn("replicas: uploading to {} failed ({}: {}); writes go on locally and are shipped once it answers",
-          target.describe(), replica.root(), e.getMessage());
+          target.describe(), what, e.getMessage());
     }
   }
 
@@ -272,11 +366,17 @@ public final class Replication implements AutoCloseable {
   /** Whether every replica has stored all it captured, and pruned what its snapshots made unneeded. */
   public boolean caughtUp() {
     // idle first: a replica turns idle only after the prune its last snapshot asked for is registered
-    return replicas.values().stream().allMatch(DbReplica::idle) && pruning.isEmpty();
+    return replicas.values().stream().allMatch(DbReplica::idle) && nodeLog.idle() && pruning.isEmpty();
   }
 
-  /** Waits up to {@code limit} for every captured object to be stored; true when they were. */
+  /**
+   * Waits up to {@code limit} for every captured object to be stored in its file's layout, and the node log's
+   * batches deleted; true when they were. From then on, segments go into their layouts as soon as they are in
+   * the node's log (a node drains as it stops).
+   */
   public boolean drain(Duration limit) throws InterruptedException {
+    draining = true;
+    replicas.values().forEach(DbReplica::flush);
     long deadline = System.nanoTime() + limit.toNanos();
     while (!caughtUp()) {
       if (System.nanoTime() > deadline) {

@@ -111,7 +111,7 @@ class DbReplicaTest {
     HeldTarget target = new HeldTarget(dir.resolve("replicas"));
     replication = new Replication(new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 4 << 20, 2,
         Duration.ofMillis(10), Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2),
-        Duration.ofHours(1)), target);
+        Duration.ofHours(1), Duration.ofSeconds(10), 1 << 20), target);
     Path database = dir.resolve("test.db");
     writerThread = Executors.newSingleThreadExecutor();
     DbReplica replica = replication.replica("test.db", database, "main");

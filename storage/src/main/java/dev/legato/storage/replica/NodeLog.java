@@ -1,0 +1,411 @@
+package dev.legato.storage.replica;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.LongConsumer;
+import java.util.function.Predicate;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's log in the target: what makes a capture durable at once, for every file of the node in one
+ * object. Each file's replica keeps Litestream's layout, but uploading every busy file's segment on its own
+ * costs one request per file per sync interval, which a node with a thousand busy threads cannot pay (nor
+ * can sync mode wait on). So captures go first into a <em>batch</em>: one object under
+ * {@code logs/<writer>/<sequence>.batch} holding the segments of every file captured since the last one,
+ * stored one batch at a time (sync mode: the next as soon as the last is stored, so one request carries the
+ * transactions of every file committed meanwhile; async mode: at most one every tenth of the sync interval).
+ * A segment counts as stored once its batch is. Each file then uploads its stored segments into its
+ * Litestream layout later, many merged into one object ({@code flush-interval}, {@code flush-size}); a batch
+ * is deleted once every segment in it is there.
+ *
+ * <p>After a crash, the segments of a writer's last batches may be in its log only. {@link #fold} copies them
+ * into the files' Litestream layouts (one merged object per WAL index, beginning where the layout's last
+ * object of that index ends, which is where the writer itself would have put it), then deletes the batches.
+ * It is safe whenever it runs, even beside the live writer: it only ever adds what the layout lacks, under the
+ * key the writer would use. Every node folds the logs of writers other than itself before its first file opens
+ * (a node that restarts, or replaces a lost one, finds its predecessor's there).
+ *
+ * <p>A batch: {@code LGTNLOG1}, the number of segments, each as (root, generation, index, offset, time, its
+ * object's LZ4 frame), then a CRC-32C of everything before it.
+ */
+public final class NodeLog {
+  private static final Logger log = LoggerFactory.getLogger(NodeLog.class);
+  static final String PREFIX = "logs/";
+  private static final byte[] MAGIC = "LGTNLOG1".getBytes(StandardCharsets.US_ASCII);
+
+  /** One captured segment of a file: its place in the file's layout, its LZ4 object, and whom to tell once stored. */
+  record Entry(String root, String generation, int index, long offset, Instant time, byte[] body, long capturedNanos,
+               LongConsumer stored) {
+    String key() {
+      return ReplicaLayout.segment(root, generation, index, offset);
+    }
+  }
+
+  private final Replication replication;
+  private final String writer;
+  private final long spacingNanos;
+
+  // guarded by this
+  private List<Entry> pending = new ArrayList<>();
+  private boolean working;
+  private boolean scheduled;
+  private long nextSequence;
+  private long lastStartNanos;
+  /** Sequence of each stored batch not yet deleted → its segments not yet in their files' layouts. */
+  private final TreeMap<Long, Integer> unflushed = new TreeMap<>();
+  private final List<String> deletable = new ArrayList<>();
+  /** The batch whose upload failed, tried again as it was (its sequence and bytes). */
+  private Batch retrying;
+
+  private record Batch(long sequence, List<Entry> entries, byte[] body) {}
+
+  NodeLog(Replication replication, String writer, long spacingNanos) {
+    this.replication = replication;
+    this.writer = writer;
+    this.spacingNanos = spacingNanos;
+  }
+
+  /** This process's writer name: its log's folder under {@code logs/}. */
+  String writer() {
+    return writer;
+  }
+
+  static String batchKey(String writer, long sequence) {
+    return PREFIX + writer + "/" + String.format("%016x.batch", sequence);
+  }
+
+  /** Queues a segment for the next batch; {@code entry.stored} gets the batch's sequence once it is stored. */
+  void append(Entry entry) {
+    synchronized (this) {
+      pending.add(entry);
+    }
+    wake();
+  }
+
+  /** A segment of batch {@code sequence} is in its file's layout (or will never need to be): the batch may go. */
+  void released(long sequence) {
+    boolean wake = false;
+    synchronized (this) {
+      Integer left = unflushed.get(sequence);
+      if (left == null) {
+        return;
+      }
+      if (left <= 1) {
+        unflushed.remove(sequence);
+        deletable.add(batchKey(writer, sequence));
+        wake = true;
+      } else {
+        unflushed.put(sequence, left - 1);
+      }
+    }
+    if (wake) {
+      wake();
+    }
+  }
+
+  /** Nothing waits to be stored or deleted, and no stored batch holds a segment that is not in its file's layout. */
+  synchronized boolean idle() {
+    return pending.isEmpty() && !working && !scheduled && retrying == null && unflushed.isEmpty() && deletable.isEmpty();
+  }
+
+  synchronized int pendingEntries() {
+    return pending.size();
+  }
+
+  /** Starts the work (now in sync mode, after the spacing in async mode) unless it is running or due. */
+  private void wake() {
+    long delay;
+    synchronized (this) {
+      if (working || scheduled || (pending.isEmpty() && deletable.isEmpty() && retrying == null)) {
+        return;
+      }
+      long since = System.nanoTime() - lastStartNanos;
+      delay = replication.syncMode() || since >= spacingNanos ? 0 : spacingNanos - since;
+      if (delay > 0) {
+        scheduled = true;
+      } else {
+        working = true;
+      }
+    }
+    if (delay > 0) {
+      replication.scheduleNanos(() -> {
+        synchronized (this) {
+          scheduled = false;
+        }
+        wake();
+      }, delay);
+    } else {
+      replication.upload(this::work);
+    }
+  }
+
+  /** On an upload thread: deletes what may go, stores the next batch, and goes on while there is more. */
+  private void work() {
+    while (true) {
+      List<String> deleting;
+      Batch batch;
+      synchronized (this) {
+        deleting = deletable.size() >= S3Target.DELETE_BATCH || (pending.isEmpty() && retrying == null)
+            ? new ArrayList<>(deletable) : List.of();
+        deletable.removeAll(deleting);
+        if (retrying != null) {
+          batch = retrying;
+        } else if (!pending.isEmpty()) {
+          lastStartNanos = System.nanoTime();
+          List<Entry> entries = pending;
+          pending = new ArrayList<>();
+          batch = new Batch(nextSequence++, entries, null);
+        } else {
+          batch = null;
+        }
+        if (batch == null && deleting.isEmpty()) {
+          working = false;
+          return;
+        }
+      }
+      if (!deleting.isEmpty()) {
+        try {
+          replication.target().delete(deleting);
+        } catch (IOException | RuntimeException e) {
+          log.debug("deleting stored batches of the node log failed ({}); they are folded again harmlessly", e.getMessage());
+        }
+      }
+      if (batch == null) {
+        continue;
+      }
+      if (batch.body() == null) {
+        batch = new Batch(batch.sequence(), batch.entries(), encode(batch.entries()));
+      }
+      try {
+        replication.target().put(batchKey(writer, batch.sequence()), batch.body(), Instant.now());
+      } catch (IOException | RuntimeException e) {
+        replication.uploadFailed("the node log", e);
+        synchronized (this) {
+          retrying = batch;
+          working = false;
+        }
+        replication.retryLater(this::wake);
+        return;
+      }
+      synchronized (this) {
+        retrying = null;
+        unflushed.put(batch.sequence(), batch.entries().size());
+        if (!replication.syncMode() && !pending.isEmpty()) {
+          working = false; // async: the next batch after the spacing
+        }
+      }
+      long now = System.nanoTime();
+      replication.uploaded(batch.body().length, batch.entries().stream().mapToLong(e -> now - e.capturedNanos()).toArray());
+      for (Entry entry : batch.entries()) {
+        entry.stored().accept(batch.sequence());
+      }
+      synchronized (this) {
+        if (!working) {
+          break;
+        }
+      }
+    }
+    wake();
+  }
+
+  // ---- the format ---------------------------------------------------------------------------------------
+
+  static byte[] encode(List<Entry> entries) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + entries.stream().mapToInt(e -> e.body().length + 64).sum());
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      out.write(MAGIC);
+      out.writeInt(entries.size());
+      for (Entry entry : entries) {
+        out.writeUTF(entry.root());
+        out.writeUTF(entry.generation());
+        out.writeInt(entry.index());
+        out.writeLong(entry.offset());
+        out.writeLong(entry.time().toEpochMilli());
+        out.writeInt(entry.body().length);
+        out.write(entry.body());
+      }
+      CRC32C crc = new CRC32C();
+      byte[] written = bytes.toByteArray();
+      crc.update(written, 0, written.length);
+      out.writeInt((int) crc.getValue());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a byte array does not fail
+    }
+    return bytes.toByteArray();
+  }
+
+  static List<Entry> decode(byte[] batch) throws IOException {
+    if (batch.length < MAGIC.length + 8 || !Arrays.equals(batch, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+      throw new IOException("not a batch of the node log");
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(batch, 0, batch.length - 4);
+    int expected = ((batch[batch.length - 4] & 0xff) << 24) | ((batch[batch.length - 3] & 0xff) << 16)
+        | ((batch[batch.length - 2] & 0xff) << 8) | (batch[batch.length - 1] & 0xff);
+    if ((int) crc.getValue() != expected) {
+      throw new IOException("its checksum does not match (damaged or truncated)");
+    }
+    List<Entry> entries = new ArrayList<>();
+    try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(batch, MAGIC.length, batch.length - 4 - MAGIC.length))) {
+      int count = in.readInt();
+      for (int i = 0; i < count; i++) {
+        String root = in.readUTF();
+        String generation = in.readUTF();
+        int index = in.readInt();
+        long offset = in.readLong();
+        Instant time = Instant.ofEpochMilli(in.readLong());
+        byte[] body = new byte[in.readInt()];
+        in.readFully(body);
+        entries.add(new Entry(root, generation, index, offset, time, body, 0, sequence -> {}));
+      }
+    } catch (EOFException | NegativeArraySizeException e) {
+      throw new IOException("it ends inside a segment", e);
+    }
+    return entries;
+  }
+
+  // ---- folding ------------------------------------------------------------------------------------------
+
+  /** What a fold did: the writers' logs read, segments copied into layouts, batches deleted, and what it could not. */
+  public record Fold(int writers, int batches, int segmentsCopied, int objectsStored, int batchesDeleted, List<String> problems) {}
+
+  /** Folds every writer's log: what a new node does before it opens a file, and an operator's tool before a restore. */
+  public static Fold foldAll(ReplicaTarget target) throws IOException {
+    return fold(target, writer -> true);
+  }
+
+  /**
+   * Copies into each file's Litestream layout what the logs of the writers {@code fold} accepts hold beyond
+   * it, and deletes a writer's batches once all of it is there. A segment whose generation has no snapshot
+   * in the layout is left (its writer stopped before the generation began; none of it was acknowledged); a
+   * damaged batch is reported and kept, and what follows a gap it leaves in a file's log is not copied.
+   */
+  public static Fold fold(ReplicaTarget target, Predicate<String> fold) throws IOException {
+    int writers = 0;
+    int batches = 0;
+    int copied = 0;
+    int stored = 0;
+    int deleted = 0;
+    List<String> problems = new ArrayList<>();
+    for (String writer : target.children(PREFIX)) {
+      if (!fold.test(writer)) {
+        continue;
+      }
+      writers++;
+      List<ReplicaTarget.Entry> objects = new ArrayList<>(target.list(PREFIX + writer + "/"));
+      objects.sort(Comparator.comparing(ReplicaTarget.Entry::key));
+      boolean whole = true;
+      Map<String, List<Entry>> byGeneration = new LinkedHashMap<>();
+      for (ReplicaTarget.Entry object : objects) {
+        batches++;
+        try {
+          for (Entry entry : decode(target.get(object.key()))) {
+            byGeneration.computeIfAbsent(entry.root() + "\n" + entry.generation(), k -> new ArrayList<>()).add(entry);
+          }
+        } catch (java.nio.file.NoSuchFileException gone) {
+          // deleted by its writer meanwhile: its segments are in their layouts
+        } catch (IOException damaged) {
+          whole = false;
+          problems.add(object.key() + ": " + damaged.getMessage());
+        }
+      }
+      for (List<Entry> generation : byGeneration.values()) {
+        try {
+          int[] done = copyInto(target, generation, problems);
+          copied += done[0];
+          stored += done[1];
+          whole &= done[2] == 0;
+        } catch (IOException e) {
+          whole = false;
+          problems.add(generation.get(0).root() + " generation " + generation.get(0).generation() + ": " + e.getMessage());
+        }
+      }
+      if (whole && !objects.isEmpty()) {
+        List<String> keys = objects.stream().map(ReplicaTarget.Entry::key).toList();
+        for (int i = 0; i < keys.size(); i += S3Target.DELETE_BATCH) {
+          target.delete(keys.subList(i, Math.min(keys.size(), i + S3Target.DELETE_BATCH)));
+        }
+        deleted += keys.size();
+      }
+    }
+    for (String problem : problems) {
+      log.error("replicas: folding the node logs in {}: {}", target.describe(), problem);
+    }
+    return new Fold(writers, batches, copied, stored, deleted, List.copyOf(problems));
+  }
+
+  /** One file's segments of one generation: copies what its layout lacks; returns {copied, objects, left out}. */
+  private static int[] copyInto(ReplicaTarget target, List<Entry> entries, List<String> problems) throws IOException {
+    Entry first = entries.get(0);
+    String prefix = ReplicaLayout.generation(first.root(), first.generation());
+    List<ReplicaTarget.Entry> layout = target.list(prefix);
+    boolean snapshot = layout.stream().anyMatch(o -> ReplicaLayout.parse(o.key()).map(ReplicaLayout.Position::snapshot).orElse(false));
+    if (!snapshot) {
+      return new int[] {0, 0, 1};
+    }
+    TreeMap<Integer, List<Entry>> byIndex = new TreeMap<>();
+    entries.forEach(e -> byIndex.computeIfAbsent(e.index(), i -> new ArrayList<>()).add(e));
+    int copied = 0;
+    int objects = 0;
+    int left = 0;
+    for (Map.Entry<Integer, List<Entry>> index : byIndex.entrySet()) {
+      long end = layoutEnd(target, layout, index.getKey());
+      List<Entry> segments = new ArrayList<>(index.getValue());
+      segments.sort(Comparator.comparingLong(Entry::offset));
+      ByteArrayOutputStream run = new ByteArrayOutputStream();
+      long runStart = end;
+      long cursor = end;
+      Instant time = null;
+      for (Entry segment : segments) {
+        byte[] raw = Lz4.decompress(segment.body());
+        if (segment.offset() + raw.length <= cursor) {
+          continue; // in the layout already (or an earlier batch's copy of it)
+        }
+        if (segment.offset() != cursor) {
+          problems.add(segment.key() + " does not follow the log before it (which ends at " + cursor + ")");
+          left++;
+          break;
+        }
+        run.write(raw, 0, raw.length);
+        cursor += raw.length;
+        time = segment.time();
+        copied++;
+      }
+      if (run.size() > 0) {
+        byte[] body = run.toByteArray();
+        target.put(ReplicaLayout.segment(first.root(), first.generation(), index.getKey(), runStart),
+            Lz4.compress(body, 0, body.length), time);
+        objects++;
+      }
+    }
+    return new int[] {copied, objects, left};
+  }
+
+  /** Where the layout's log of WAL index {@code index} ends: its last segment's offset plus its length. */
+  private static long layoutEnd(ReplicaTarget target, List<ReplicaTarget.Entry> layout, int index) throws IOException {
+    Optional<ReplicaTarget.Entry> last = layout.stream()
+        .filter(o -> ReplicaLayout.parse(o.key()).map(p -> !p.snapshot() && p.index() == index).orElse(false))
+        .max(Comparator.comparingLong(o -> ReplicaLayout.parse(o.key()).orElseThrow().offset()));
+    if (last.isEmpty()) {
+      return 0;
+    }
+    long offset = ReplicaLayout.parse(last.get().key()).orElseThrow().offset();
+    return offset + Lz4.decompress(target.get(last.get().key())).length;
+  }
+}

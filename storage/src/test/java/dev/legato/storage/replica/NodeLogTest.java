@@ -1,0 +1,198 @@
+package dev.legato.storage.replica;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The node log: its batches read back whole or are refused, and folding copies into a file's layout exactly
+ * what the layout lacks, as one object where the file's own writer would put it, so that it is safe beside
+ * that writer and idempotent; what it cannot copy (no snapshot of the generation, a gap, a damaged batch)
+ * is reported and its batches are kept.
+ */
+class NodeLogTest {
+  @TempDir Path dir;
+  ExecutorService writerThread;
+  Replication replication;
+  Connection connection;
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (writerThread != null) {
+      onWriter(() -> {
+        connection.close();
+        return null;
+      });
+      writerThread.shutdownNow();
+    }
+    if (replication != null) {
+      replication.close();
+    }
+  }
+
+  @Test
+  void aBatchReadsBackAsItWasAndADamagedOrTruncatedOneIsRefused() throws IOException {
+    List<NodeLog.Entry> entries = List.of(
+        entry("sessions/a/session.db", "0000000000000001", 0, 0, new byte[] {1, 2, 3}),
+        entry("sessions/b/memory.db", "00000000000000ff", 3, 4152, new byte[5000]));
+    byte[] batch = NodeLog.encode(entries);
+    List<NodeLog.Entry> read = NodeLog.decode(batch);
+    assertEquals(2, read.size());
+    for (int i = 0; i < 2; i++) {
+      assertEquals(entries.get(i).key(), read.get(i).key());
+      assertEquals(entries.get(i).time(), read.get(i).time());
+      assertArrayEquals(entries.get(i).body(), read.get(i).body());
+    }
+    byte[] flipped = batch.clone();
+    flipped[batch.length / 2] ^= 1;
+    assertThrows(IOException.class, () -> NodeLog.decode(flipped));
+    assertThrows(IOException.class, () -> NodeLog.decode(Arrays.copyOf(batch, batch.length - 7)));
+    assertThrows(IOException.class, () -> NodeLog.decode("not a batch at all".getBytes()));
+  }
+
+  @Test
+  void foldingCopiesWhatTheLayoutLacksWhereTheWriterPutsItSoBothAgreeAndAgainChangesNothing() throws Exception {
+    FileTarget target = new FileTarget(dir.resolve("replicas"));
+    // sync mode, segments never due for the layout by themselves: acknowledged writes are in the node log only
+    replication = new Replication(new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 4 << 20, 2,
+        Duration.ofMillis(10), Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2),
+        Duration.ofHours(1), Duration.ofHours(1), 64 << 20), target);
+    DbReplica replica = open(dir.resolve("test.db"));
+    for (int n = 1; n <= 5; n++) {
+      commitRow(replica, n).get(10, TimeUnit.SECONDS);
+    }
+    assertTrue(segments(target).isEmpty(), "nothing in the layout's log yet: " + segments(target));
+    assertEquals(0, restoredRows(target, "before"), "the layout alone holds the snapshot only");
+
+    NodeLog.Fold fold = NodeLog.foldAll(target);
+    assertEquals(List.of(), fold.problems());
+    assertEquals(5, fold.segmentsCopied());
+    assertEquals(1, fold.objectsStored(), "one object for the index");
+    assertEquals(List.of("00000000_00000000.wal.lz4"), segments(target));
+    assertEquals(5, restoredRows(target, "folded"));
+    assertTrue(fold.batchesDeleted() > 0, "every segment is in the layout: the batches go");
+
+    NodeLog.Fold again = NodeLog.foldAll(target);
+    assertEquals(0, again.segmentsCopied());
+    assertEquals(0, again.objectsStored());
+
+    // the live writer goes on and stores its own segments, from where it believes the layout ends: the same key,
+    // a longer object; the layout stays one log without a gap or an overlap
+    for (int n = 6; n <= 8; n++) {
+      commitRow(replica, n).get(10, TimeUnit.SECONDS);
+    }
+    assertTrue(replication.drain(Duration.ofSeconds(10)));
+    assertEquals(List.of("00000000_00000000.wal.lz4"), segments(target));
+    assertEquals(8, restoredRows(target, "after the writer's own"));
+    assertTrue(target.list(NodeLog.PREFIX).isEmpty(), "the drained writer deleted its batches");
+  }
+
+  @Test
+  void whatCannotBeCopiedIsReportedOrLeftAndItsBatchesKept() throws Exception {
+    FileTarget target = new FileTarget(dir.resolve("replicas"));
+    // a generation whose snapshot never reached the layout: nothing of it was ever acknowledged
+    target.put(NodeLog.batchKey("0000000000000aaa", 0), NodeLog.encode(List.of(
+        entry("sessions/a/session.db", "0000000000000001", 0, 0, Lz4.compress(new byte[100], 0, 100)))), Instant.now());
+    // a damaged batch
+    target.put(NodeLog.batchKey("0000000000000bbb", 0), "garbage".getBytes(), Instant.now());
+    NodeLog.Fold fold = NodeLog.foldAll(target);
+    assertEquals(0, fold.segmentsCopied());
+    assertEquals(0, fold.batchesDeleted());
+    assertEquals(1, fold.problems().size(), String.valueOf(fold.problems()));
+    assertTrue(fold.problems().get(0).contains("0000000000000bbb"), fold.problems().get(0));
+    assertEquals(2, target.list(NodeLog.PREFIX).size(), "both batches are kept");
+
+    // a segment that does not begin where the layout's log of its index ends is not copied
+    byte[] snapshot = Lz4.compress(new byte[4096], 0, 4096);
+    target.put(ReplicaLayout.snapshot("sessions/c/session.db", "0000000000000002", 0), snapshot, Instant.now());
+    target.put(NodeLog.batchKey("0000000000000ccc", 0), NodeLog.encode(List.of(
+        entry("sessions/c/session.db", "0000000000000002", 0, 4152, Lz4.compress(new byte[100], 0, 100)))), Instant.now());
+    NodeLog.Fold gap = NodeLog.fold(target, writer -> writer.equals("0000000000000ccc"));
+    assertEquals(1, gap.writers());
+    assertEquals(0, gap.segmentsCopied());
+    assertFalse(gap.problems().isEmpty());
+    assertTrue(gap.problems().get(0).contains("does not follow"), gap.problems().get(0));
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------------------
+
+  private static NodeLog.Entry entry(String root, String generation, int index, long offset, byte[] body) {
+    return new NodeLog.Entry(root, generation, index, offset, Instant.ofEpochMilli(1_700_000_000_000L + offset), body, 0,
+        batch -> {});
+  }
+
+  private DbReplica open(Path database) throws Exception {
+    writerThread = Executors.newSingleThreadExecutor();
+    DbReplica replica = replication.replica("test.db", database, "main");
+    DbReplica.Writer writer = work -> writerThread.execute(() -> work.accept(connection));
+    onWriter(() -> {
+      connection = DriverManager.getConnection("jdbc:sqlite:" + database);
+      try (Statement s = connection.createStatement()) {
+        s.execute("PRAGMA journal_mode = WAL");
+        s.execute("PRAGMA wal_autocheckpoint = 0");
+        s.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)");
+      }
+      replica.beforeOpen(writer);
+      replica.opened(connection);
+      return null;
+    });
+    return replica;
+  }
+
+  private CompletableFuture<Void> commitRow(DbReplica replica, int n) throws Exception {
+    return onWriter(() -> {
+      try (Statement s = connection.createStatement()) {
+        s.execute("INSERT INTO t (n) VALUES (" + n + ")");
+      }
+      return replica.committed(connection);
+    });
+  }
+
+  private <T> T onWriter(Callable<T> work) throws Exception {
+    return writerThread.submit(work).get(10, TimeUnit.SECONDS);
+  }
+
+  private static List<String> segments(FileTarget target) throws IOException {
+    List<String> names = new ArrayList<>();
+    for (ReplicaTarget.Entry object : target.list("test.db/generations/")) {
+      if (object.key().contains("/wal/")) {
+        names.add(object.key().substring(object.key().lastIndexOf('/') + 1));
+      }
+    }
+    return names;
+  }
+
+  private int restoredRows(FileTarget target, String name) throws Exception {
+    Path out = dir.resolve("restored-" + name.replace(' ', '-') + ".db");
+    Restorer.Result result = Restorer.restoreInto(target, "test.db", null, null, out);
+    assertTrue(result.complete(), String.valueOf(result.problem()));
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + out);
+        Statement s = c.createStatement();
+        ResultSet rows = s.executeQuery("SELECT count(*) FROM t")) {
+      rows.next();
+      return rows.getInt(1);
+    }
+  }
+}
