@@ -93,8 +93,22 @@ final class JournalLoad {
       return new Figures(eventsPerSecond, allWriting);
     } finally {
       control.stopped = true;
+      settle(events);
       Teardown.terminate(system);
     }
+  }
+
+  /**
+   * Waits (up to 5 s) until the writers' confirmed events stop growing: their writes in flight end before the
+   * storage stops, which refuses any write that would reopen a file it closed.
+   */
+  private static void settle(LongAdder events) throws InterruptedException {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    long seen;
+    do {
+      seen = events.sum();
+      Thread.sleep(100);
+    } while (events.sum() != seen && System.nanoTime() < deadline);
   }
 
   /** Sleeps through {@code warmup}, then returns how fast {@code counter} grows over {@code seconds}. */

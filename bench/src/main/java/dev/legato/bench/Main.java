@@ -29,7 +29,8 @@ public final class Main {
               replication  events/s of the storage scenario's 1,000-writer case with replicas off, async and
                            sync to S3 (s3proxy in this JVM, objects in memory), the async case's upload lag, then
                            the time to restore a 10 MiB thread database from S3 into a fresh folder (median of 3)
-                           options: --ids 1000  --seconds 10  --warmup 5  --event-bytes 200
+                           options: --ids 1000  --seconds 10  --warmup 5  --event-bytes 200  --rounds 1
+                           (rounds run off, async, sync in turn; the figures are the medians)
               podium       frames/s decoded through one PodiumLink from the emulator's load agent, then
                            through many links at once; every delta counted (no loss under backpressure)
                            options: --frames 500000  --links 100  --frames-per-link 10000  --delta-bytes 16

@@ -56,28 +56,44 @@ final class ReplicationBench {
     double seconds = options.decimal("seconds", 10);
     double warmup = options.decimal("warmup", 5);
     int eventBytes = options.integer("event-bytes", 200);
+    int rounds = Math.max(1, options.integer("rounds", 1));
     // Random bytes: SQLite does not care, but the replica's LZ4 would shrink zeros to nothing and flatter it.
     byte[] event = new byte[eventBytes];
     ThreadLocalRandom.current().nextBytes(event);
     Config replicaDefaults = BenchOptions.config().getConfig("legato.storage.replica");
     System.out.printf("replication benchmark: %d writers of %d-byte random events, persist and persistAll(%d) "
-            + "alternating, %.0fs warm-up + %.0fs measured per mode; S3 is s3proxy in this JVM, objects in memory; "
-            + "sync-interval %s, upload-threads %d; %d cores%n", ids, eventBytes, JournalLoad.BATCH, warmup, seconds,
-        replicaDefaults.getString("sync-interval"), replicaDefaults.getInt("upload-threads"),
-        Runtime.getRuntime().availableProcessors());
+            + "alternating, %.0fs warm-up + %.0fs measured per mode, %d round(s) of off, async, sync (figures: the"
+            + " medians); S3 is s3proxy in this JVM, objects in memory; sync-interval %s, flush-interval %s,"
+            + " upload-threads %d; %d cores%n", ids, eventBytes, JournalLoad.BATCH, warmup, seconds, rounds,
+        replicaDefaults.getString("sync-interval"), replicaDefaults.getString("flush-interval"),
+        replicaDefaults.getInt("upload-threads"), Runtime.getRuntime().availableProcessors());
     Outcome outcome = new Outcome();
     List<Path> scratch = new ArrayList<>();
     try (EmbeddedS3 s3 = EmbeddedS3.start()) {
-      ModeRun off = throughput("off", s3, ids, event, warmup, seconds, scratch);
-      outcome.off = off.eventsPerSecond();
-      off.print(outcome.off);
-      ModeRun async = throughput("async", s3, ids, event, warmup, seconds, scratch);
-      outcome.async = async.eventsPerSecond();
-      outcome.lagP99 = async.lag(async.replication().lagP99Millis());
-      async.print(outcome.off);
-      ModeRun sync = throughput("sync", s3, ids, event, warmup, seconds, scratch);
-      outcome.sync = sync.eventsPerSecond();
-      sync.print(outcome.off);
+      // rounds interleave the modes, so that a slower stretch of a shared machine weighs on all three alike
+      List<Double> offs = new ArrayList<>();
+      List<Double> asyncs = new ArrayList<>();
+      List<Double> syncs = new ArrayList<>();
+      List<Double> lags = new ArrayList<>();
+      for (int round = 1; round <= rounds; round++) {
+        if (rounds > 1) {
+          System.out.printf("  round %d of %d%n", round, rounds);
+        }
+        ModeRun off = throughput("off", round, s3, ids, event, warmup, seconds, scratch);
+        offs.add(off.eventsPerSecond());
+        off.print(off.eventsPerSecond());
+        ModeRun async = throughput("async", round, s3, ids, event, warmup, seconds, scratch);
+        asyncs.add(async.eventsPerSecond());
+        lags.add(async.lag(async.replication().lagP99Millis()));
+        async.print(off.eventsPerSecond());
+        ModeRun sync = throughput("sync", round, s3, ids, event, warmup, seconds, scratch);
+        syncs.add(sync.eventsPerSecond());
+        sync.print(off.eventsPerSecond());
+      }
+      outcome.off = median(offs);
+      outcome.async = median(asyncs);
+      outcome.sync = median(syncs);
+      outcome.lagP99 = median(lags);
       System.out.printf("    (start: until every writer had a write confirmed; a file's first open lists its replica in"
           + " S3. Lag: from a capture of the log to its segment stored (in the node's log), over the last 1,024; in"
           + " async mode a commit waits up to sync-interval for its capture on top. Waiting: captured, not yet in its"
@@ -106,13 +122,14 @@ final class ReplicationBench {
    * The storage benchmark's journal case in one replica mode, its warm-up from when every writer is writing,
    * with the replication's figures and the CPU used, both taken right after the measured window.
    */
-  private static ModeRun throughput(String mode, EmbeddedS3 s3, int ids, byte[] event, double warmup, double seconds,
-                                    List<Path> scratch) throws Exception {
+  private static ModeRun throughput(String mode, int round, EmbeddedS3 s3, int ids, byte[] event, double warmup,
+                                    double seconds, List<Path> scratch) throws Exception {
     Path dataDir = Files.createTempDirectory("legato-bench-replication-" + mode);
     scratch.add(dataDir);
     // each mode has a prefix of its own: the same writer ids would otherwise find the last mode's replica newer
     // than their fresh files and restore it before writing
-    Config replica = mode.equals("off") ? replicaMode("off") : replicaMode(mode).withFallback(s3.replicaTarget(mode));
+    String prefix = mode + "-" + round;
+    Config replica = mode.equals("off") ? replicaMode("off") : replicaMode(mode).withFallback(s3.replicaTarget(prefix));
     AtomicReference<Replication.Figures> replication = new AtomicReference<>();
     AtomicReference<Map<String, Double>> cpu = new AtomicReference<>();
     ThreadCpu before = ThreadCpu.now();
@@ -124,7 +141,27 @@ final class ReplicationBench {
           cpu.set(ThreadCpu.now().since(before, CPU_GROUPS));
           SessionStorage.get(system).replication().ifPresent(r -> replication.set(r.figures()));
         });
+    if (!mode.equals("off")) {
+      forget(s3, prefix); // the store keeps objects in memory: the next rounds need the room
+    }
     return new ModeRun(mode, load, replication.get(), cpu.get(), (windowEnd.get() - start) / 1e9);
+  }
+
+  /** Removes every object under {@code prefix} from the store. */
+  private static void forget(EmbeddedS3 s3, String prefix) throws Exception {
+    Config config = s3.replicaTarget(prefix).withFallback(BenchOptions.config()).getConfig("legato.storage.replica");
+    try (ReplicaTarget target = ReplicaConfig.target(config, Path.of("."))) {
+      List<String> keys = target.list("").stream().map(ReplicaTarget.Entry::key).toList();
+      for (int i = 0; i < keys.size(); i += 1000) {
+        target.delete(keys.subList(i, Math.min(keys.size(), i + 1000)));
+      }
+    }
+  }
+
+  /** The median of what was measured (NaN when nothing was). */
+  private static double median(List<Double> values) {
+    List<Double> sorted = values.stream().filter(v -> !v.isNaN()).sorted().toList();
+    return sorted.isEmpty() ? Double.NaN : sorted.get(sorted.size() / 2);
   }
 
   private static Config replicaMode(String mode) {

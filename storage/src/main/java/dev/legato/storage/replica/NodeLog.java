@@ -27,12 +27,12 @@ import org.slf4j.LoggerFactory;
  * object. Each file's replica keeps Litestream's layout, but uploading every busy file's segment on its own
  * costs one request per file per sync interval, which a node with a thousand busy threads cannot pay (nor
  * can sync mode wait on). So captures go first into a <em>batch</em>: one object under
- * {@code logs/<writer>/<sequence>.batch} holding the segments of every file captured since the last one,
- * stored one batch at a time (sync mode: the next as soon as the last is stored, so one request carries the
- * transactions of every file committed meanwhile; async mode: at most one every tenth of the sync interval).
- * A segment counts as stored once its batch is. Each file then uploads its stored segments into its
- * Litestream layout later, many merged into one object ({@code flush-interval}, {@code flush-size}); a batch
- * is deleted once every segment in it is there.
+ * {@code logs/<writer>/<sequence>.batch} holding the segments of every file captured since the last one
+ * began (sync mode: the next begins at once, so one request carries the transactions of every file
+ * committed meanwhile; async mode: at most one every tenth of the sync interval). Two batches may be in
+ * flight; a segment counts as stored once its batch and every batch before it are, and files are told in
+ * that order. Each file then uploads its stored segments into its Litestream layout later, many merged into
+ * one object ({@code flush-interval}, {@code flush-size}); a batch is deleted once every segment in it is there.
  *
  * <p>After a crash, the segments of a writer's last batches may be in its log only. {@link #fold} copies them
  * into the files' Litestream layouts (one merged object per WAL index, beginning where the layout's last
@@ -63,15 +63,25 @@ public final class NodeLog {
 
   // guarded by this
   private List<Entry> pending = new ArrayList<>();
-  private boolean working;
+  /** Batch uploads (and deletions) running; at most {@link #IN_FLIGHT}. */
+  private int running;
   private boolean scheduled;
+  private boolean deleting;
+  /** A failed batch waits for the backoff before it is tried again; no new batch starts meanwhile. */
+  private boolean backingOff;
   private long nextSequence;
   private long lastStartNanos;
+  /** Failed batches, tried again as they were (sequence and bytes), lowest first. */
+  private final TreeMap<Long, Batch> retrying = new TreeMap<>();
+  /** Stored batches not yet told, waiting for an earlier one: segments are told in the order of their batches. */
+  private final TreeMap<Long, Batch> storedEarly = new TreeMap<>();
+  private long nextToTell;
   /** Sequence of each stored batch not yet deleted → its segments not yet in their files' layouts. */
   private final TreeMap<Long, Integer> unflushed = new TreeMap<>();
   private final List<String> deletable = new ArrayList<>();
-  /** The batch whose upload failed, tried again as it was (its sequence and bytes). */
-  private Batch retrying;
+
+  /** Two batches in flight: the next goes up while the last is still being stored (sync writes wait less). */
+  private static final int IN_FLIGHT = 2;
 
   private record Batch(long sequence, List<Entry> entries, byte[] body) {}
 
@@ -87,7 +97,8 @@ public final class NodeLog {
   }
 
   static String batchKey(String writer, long sequence) {
-    return PREFIX + writer + "/" + String.format("%016x.batch", sequence);
+    String hex = Long.toHexString(sequence);
+    return PREFIX + writer + "/" + "0".repeat(16 - hex.length()) + hex + ".batch";
   }
 
   /** Queues a segment for the next batch; {@code entry.stored} gets the batch's sequence once it is stored. */
@@ -121,26 +132,33 @@ public final class NodeLog {
 
   /** Nothing waits to be stored or deleted, and no stored batch holds a segment that is not in its file's layout. */
   synchronized boolean idle() {
-    return pending.isEmpty() && !working && !scheduled && retrying == null && unflushed.isEmpty() && deletable.isEmpty();
+    return pending.isEmpty() && running == 0 && !scheduled && retrying.isEmpty() && storedEarly.isEmpty()
+        && unflushed.isEmpty() && deletable.isEmpty();
   }
 
-  synchronized int pendingEntries() {
-    return pending.size();
-  }
-
-  /** Starts the work (now in sync mode, after the spacing in async mode) unless it is running or due. */
+  /**
+   * Starts an upload when one is due and fewer than {@link #IN_FLIGHT} run: a failed batch once its backoff
+   * is over; else the pending segments (sync mode: now; async mode: once a tenth of the sync interval has
+   * passed since the last batch began); else a deletion of stored batches no longer needed.
+   */
   private void wake() {
-    long delay;
+    long delay = 0;
     synchronized (this) {
-      if (working || scheduled || (pending.isEmpty() && deletable.isEmpty() && retrying == null)) {
+      if (scheduled || running >= IN_FLIGHT || backingOff) {
         return;
       }
-      long since = System.nanoTime() - lastStartNanos;
-      delay = replication.syncMode() || since >= spacingNanos ? 0 : spacingNanos - since;
+      if (retrying.isEmpty() && !pending.isEmpty() && !replication.syncMode()) {
+        long since = System.nanoTime() - lastStartNanos;
+        delay = since >= spacingNanos ? 0 : spacingNanos - since;
+      }
+      boolean due = !retrying.isEmpty() || !pending.isEmpty() || (!deletable.isEmpty() && !deleting);
+      if (!due) {
+        return;
+      }
       if (delay > 0) {
         scheduled = true;
       } else {
-        working = true;
+        running++;
       }
     }
     if (delay > 0) {
@@ -155,73 +173,81 @@ public final class NodeLog {
     }
   }
 
-  /** On an upload thread: deletes what may go, stores the next batch, and goes on while there is more. */
+  /** On an upload thread: one batch stored (or tried), or one deletion of stored batches. */
   private void work() {
-    while (true) {
-      List<String> deleting;
-      Batch batch;
-      synchronized (this) {
-        deleting = deletable.size() >= S3Target.DELETE_BATCH || (pending.isEmpty() && retrying == null)
-            ? new ArrayList<>(deletable) : List.of();
-        deletable.removeAll(deleting);
-        if (retrying != null) {
-          batch = retrying;
-        } else if (!pending.isEmpty()) {
-          lastStartNanos = System.nanoTime();
-          List<Entry> entries = pending;
-          pending = new ArrayList<>();
-          batch = new Batch(nextSequence++, entries, null);
-        } else {
-          batch = null;
-        }
-        if (batch == null && deleting.isEmpty()) {
-          working = false;
-          return;
-        }
+    Batch batch = null;
+    List<String> deletions = null;
+    synchronized (this) {
+      if (!retrying.isEmpty()) {
+        batch = retrying.pollFirstEntry().getValue();
+      } else if (!pending.isEmpty() && (replication.syncMode() || System.nanoTime() - lastStartNanos >= spacingNanos)) {
+        lastStartNanos = System.nanoTime();
+        batch = new Batch(nextSequence++, pending, null);
+        pending = new ArrayList<>();
+      } else if (!deletable.isEmpty() && !deleting) {
+        deletions = new ArrayList<>(deletable.subList(0, Math.min(deletable.size(), S3Target.DELETE_BATCH)));
+        deletable.subList(0, deletions.size()).clear();
+        deleting = true;
       }
-      if (!deleting.isEmpty()) {
-        try {
-          replication.target().delete(deleting);
-        } catch (IOException | RuntimeException e) {
-          log.debug("deleting stored batches of the node log failed ({}); they are folded again harmlessly", e.getMessage());
-        }
-      }
-      if (batch == null) {
-        continue;
-      }
-      if (batch.body() == null) {
-        batch = new Batch(batch.sequence(), batch.entries(), encode(batch.entries()));
-      }
-      try {
-        replication.target().put(batchKey(writer, batch.sequence()), batch.body(), Instant.now());
-      } catch (IOException | RuntimeException e) {
-        replication.uploadFailed("the node log", e);
-        synchronized (this) {
-          retrying = batch;
-          working = false;
-        }
-        replication.retryLater(this::wake);
-        return;
-      }
-      synchronized (this) {
-        retrying = null;
-        unflushed.put(batch.sequence(), batch.entries().size());
-        if (!replication.syncMode() && !pending.isEmpty()) {
-          working = false; // async: the next batch after the spacing
-        }
-      }
-      long now = System.nanoTime();
-      replication.uploaded(batch.body().length, batch.entries().stream().mapToLong(e -> now - e.capturedNanos()).toArray());
-      for (Entry entry : batch.entries()) {
-        entry.stored().accept(batch.sequence());
-      }
-      synchronized (this) {
-        if (!working) {
-          break;
-        }
+      if (batch == null && deletions == null) {
+        running--;
       }
     }
+    if (deletions != null) {
+      try {
+        replication.target().delete(deletions);
+      } catch (IOException | RuntimeException e) {
+        log.debug("deleting stored batches of the node log failed ({}); a fold deletes them later", e.getMessage());
+      }
+      synchronized (this) {
+        deleting = false;
+        running--;
+      }
+    } else if (batch != null) {
+      store(batch);
+    }
     wake();
+  }
+
+  private void store(Batch batch) {
+    if (batch.body() == null) {
+      batch = new Batch(batch.sequence(), batch.entries(), encode(batch.entries()));
+    }
+    try {
+      replication.target().put(batchKey(writer, batch.sequence()), batch.body(), Instant.now());
+    } catch (IOException | RuntimeException e) {
+      replication.uploadFailed("the node log", e);
+      synchronized (this) {
+        retrying.put(batch.sequence(), batch);
+        backingOff = true;
+        running--;
+      }
+      replication.retryLater(() -> {
+        synchronized (this) {
+          backingOff = false;
+        }
+        wake();
+      });
+      return;
+    }
+    List<Batch> told = new ArrayList<>();
+    synchronized (this) {
+      running--;
+      storedEarly.put(batch.sequence(), batch);
+      while (!storedEarly.isEmpty() && storedEarly.firstKey() == nextToTell) {
+        Batch next = storedEarly.pollFirstEntry().getValue();
+        unflushed.put(next.sequence(), next.entries().size());
+        told.add(next);
+        nextToTell++;
+      }
+    }
+    long now = System.nanoTime();
+    for (Batch stored : told) {
+      replication.uploaded(stored.body().length, stored.entries().stream().mapToLong(e -> now - e.capturedNanos()).toArray());
+      for (Entry entry : stored.entries()) {
+        entry.stored().accept(stored.sequence());
+      }
+    }
   }
 
   // ---- the format ---------------------------------------------------------------------------------------
