@@ -7,6 +7,8 @@ import java.time.Instant;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -65,9 +67,32 @@ public final class ThreadRestore {
           // a refusal (a turn running) or a failure comes back as the thread says it, for FailureKind to classify
           return thread.<ThreadEntity.RestoreDone>askWithStatus(reply -> new ThreadEntity.Restore(at, reply), timeout);
         })
-        .thenCompose(restored -> thread.<ThreadEntity.Resumed>askWithStatus(ThreadEntity.Read::new, timeout)
-            .handle((history, error) -> error == null ? history : null) // not created yet at that moment
+        .thenCompose(restored -> read(thread, timeout, READ_ATTEMPTS)
             .thenCompose(history -> listed(system, threadId, restored, history, timeout)));
+  }
+
+  private static final int READ_ATTEMPTS = 50;
+
+  /**
+   * The restored thread's history, or null when it did not exist yet at that moment. The entity that did the
+   * restore stops through its shard right after it, and refuses what reaches it meanwhile ("being
+   * restored"): such a refusal is asked again, 20 ms later, until the thread's next incarnation answers.
+   */
+  private static CompletionStage<ThreadEntity.Resumed> read(EntityRef<ThreadEntity.Command> thread, Duration timeout,
+                                                            int attempts) {
+    return thread.<ThreadEntity.Resumed>askWithStatus(ThreadEntity.Read::new, timeout)
+        .handle((history, error) -> {
+          if (error == null) {
+            return CompletableFuture.completedFuture(history);
+          }
+          String message = String.valueOf(error.getMessage());
+          if (attempts > 1 && message.contains("being restored")) {
+            Executor later = CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS);
+            return CompletableFuture.supplyAsync(() -> null, later).thenCompose(x -> read(thread, timeout, attempts - 1));
+          }
+          return CompletableFuture.<ThreadEntity.Resumed>completedFuture(null); // not created yet at that moment
+        })
+        .thenCompose(next -> next);
   }
 
   private static CompletionStage<Outcome> listed(ActorSystem<?> system, UUID threadId, ThreadEntity.RestoreDone restored,

@@ -47,12 +47,14 @@ public final class DbReplica {
   /**
    * One object of the file's layout to upload, in order, and who waits for it. A WAL segment ({@code logged})
    * is first stored in the node's log ({@link NodeLog}); it counts as stored from then on, and goes into the
-   * layout later, merged with the segments after it. Snapshots and marks go straight to the layout. Every
-   * body is LZ4-compressed as the object it stands for (so the backlog held in memory is compressed).
+   * layout later, merged with the segments after it. Snapshots and marks go straight to the layout. A
+   * segment's body is the log's bytes until the node log has compressed and stored it, then its LZ4 object
+   * (so the backlog held in memory is compressed, and the storage writers do not compress).
    */
   private static final class Shipment {
     final String key;
-    final byte[] body;
+    /** Guarded by the replica for a segment: replaced by its LZ4 object once stored in the node log. */
+    byte[] body;
     final Instant time;
     final long capturedNanos;
     final ReplicaLayout.Position position;
@@ -374,14 +376,14 @@ public final class DbReplica {
       }
     }
     ReplicaLayout.Position position = new ReplicaLayout.Position(index, cursor.offset());
-    byte[] body = Lz4.compress(bytes, 0, (int) (next.offset() - cursor.offset()));
+    byte[] body = java.util.Arrays.copyOf(bytes, (int) (next.offset() - cursor.offset()));
     long nanos = System.nanoTime();
     Shipment segment = new Shipment(ReplicaLayout.segment(root, generation, index, cursor.offset()), body, time, nanos,
         position, new ArrayList<>(waiters), true);
     if (queue(segment)) {
       CompletableFuture<Void> snapshot = generationStored;
       replication.log().append(new NodeLog.Entry(root, generation, index, cursor.offset(), time, body, nanos,
-          batch -> inLog(segment, batch, snapshot)));
+          (batch, object) -> inLog(segment, batch, object, snapshot)));
     }
     cursor = next;
     indexUsed = true;
@@ -546,11 +548,16 @@ public final class DbReplica {
    * On an upload thread: the segment is in batch {@code batch} of the node's log, so it is stored; its waiters
    * are told (once the generation's snapshot is stored too), and it waits for its turn to go into the layout.
    */
-  private void inLog(Shipment segment, long batch, CompletableFuture<Void> snapshot) {
+  private void inLog(Shipment segment, long batch, byte[] object, CompletableFuture<Void> snapshot) {
     boolean dropped;
+    long shrunk = 0;
     synchronized (this) {
       dropped = fencedBy != null; // only fencing takes a segment out of the queue before it is stored
       if (!dropped) {
+        shrunk = object.length - segment.body.length;
+        segment.body = object;
+        pendingBytes += shrunk;
+        loggedBytes += shrunk;
         segment.batch = batch;
         shippedGeneration = generationOf(segment.key);
         shippedPosition = segment.position;
@@ -561,6 +568,7 @@ public final class DbReplica {
       replication.log().released(batch); // this writer was fenced off meanwhile: it never goes into the layout
       return;
     }
+    replication.pending(shrunk);
     if (snapshot.isDone()) {
       segment.waiters.forEach(w -> w.complete(null));
     } else {

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.function.LongConsumer;
 import java.util.function.Predicate;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -49,12 +48,25 @@ public final class NodeLog {
   static final String PREFIX = "logs/";
   private static final byte[] MAGIC = "LGTNLOG1".getBytes(StandardCharsets.US_ASCII);
 
-  /** One captured segment of a file: its place in the file's layout, its LZ4 object, and whom to tell once stored. */
+  /**
+   * One captured segment of a file: its place in the file's layout, its body, and whom to tell once stored.
+   * Appended with the log's bytes as they are; the batch compresses each into its LZ4 object on an upload
+   * thread (not on the storage writer that captured it), and that object is what is stored and told.
+   */
   record Entry(String root, String generation, int index, long offset, Instant time, byte[] body, long capturedNanos,
-               LongConsumer stored) {
+               Told stored) {
     String key() {
       return ReplicaLayout.segment(root, generation, index, offset);
     }
+
+    Entry compressed() {
+      return new Entry(root, generation, index, offset, time, Lz4.compress(body, 0, body.length), capturedNanos, stored);
+    }
+  }
+
+  /** Told once a segment is stored: the batch holding it, and its LZ4 object (what its file's layout gets). */
+  interface Told {
+    void stored(long batch, byte[] object);
   }
 
   private final Replication replication;
@@ -211,7 +223,11 @@ public final class NodeLog {
 
   private void store(Batch batch) {
     if (batch.body() == null) {
-      batch = new Batch(batch.sequence(), batch.entries(), encode(batch.entries()));
+      List<Entry> objects = new ArrayList<>(batch.entries().size());
+      for (Entry entry : batch.entries()) {
+        objects.add(entry.compressed());
+      }
+      batch = new Batch(batch.sequence(), objects, encode(objects));
     }
     try {
       replication.target().put(batchKey(writer, batch.sequence()), batch.body(), Instant.now());
@@ -245,13 +261,14 @@ public final class NodeLog {
     for (Batch stored : told) {
       replication.uploaded(stored.body().length, stored.entries().stream().mapToLong(e -> now - e.capturedNanos()).toArray());
       for (Entry entry : stored.entries()) {
-        entry.stored().accept(stored.sequence());
+        entry.stored().stored(stored.sequence(), entry.body());
       }
     }
   }
 
   // ---- the format ---------------------------------------------------------------------------------------
 
+  /** A batch of entries whose bodies are their LZ4 objects. */
   static byte[] encode(List<Entry> entries) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + entries.stream().mapToInt(e -> e.body().length + 64).sum());
     try (DataOutputStream out = new DataOutputStream(bytes)) {
@@ -298,7 +315,7 @@ public final class NodeLog {
         Instant time = Instant.ofEpochMilli(in.readLong());
         byte[] body = new byte[in.readInt()];
         in.readFully(body);
-        entries.add(new Entry(root, generation, index, offset, time, body, 0, sequence -> {}));
+        entries.add(new Entry(root, generation, index, offset, time, body, 0, (sequence, object) -> {}));
       }
     } catch (EOFException | NegativeArraySizeException e) {
       throw new IOException("it ends inside a segment", e);

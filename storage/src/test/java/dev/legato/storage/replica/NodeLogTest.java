@@ -140,7 +140,7 @@ class NodeLogTest {
 
   private static NodeLog.Entry entry(String root, String generation, int index, long offset, byte[] body) {
     return new NodeLog.Entry(root, generation, index, offset, Instant.ofEpochMilli(1_700_000_000_000L + offset), body, 0,
-        batch -> {});
+        (batch, object) -> {});
   }
 
   private DbReplica open(Path database) throws Exception {
