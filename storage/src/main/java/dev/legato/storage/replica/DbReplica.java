@@ -376,7 +376,8 @@ public final class DbReplica {
       }
     }
     ReplicaLayout.Position position = new ReplicaLayout.Position(index, cursor.offset());
-    byte[] body = java.util.Arrays.copyOf(bytes, (int) (next.offset() - cursor.offset()));
+    int length = (int) (next.offset() - cursor.offset());
+    byte[] body = length == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, length); // whole transactions only
     long nanos = System.nanoTime();
     Shipment segment = new Shipment(ReplicaLayout.segment(root, generation, index, cursor.offset()), body, time, nanos,
         position, new ArrayList<>(waiters), true);

@@ -109,8 +109,7 @@ public final class NodeLog {
   }
 
   static String batchKey(String writer, long sequence) {
-    String hex = Long.toHexString(sequence);
-    return PREFIX + writer + "/" + "0".repeat(16 - hex.length()) + hex + ".batch";
+    return PREFIX + writer + "/" + ReplicaLayout.hex(sequence, 16) + ".batch";
   }
 
   /** Queues a segment for the next batch; {@code entry.stored} gets the batch's sequence once it is stored. */
@@ -259,7 +258,8 @@ public final class NodeLog {
     }
     long now = System.nanoTime();
     for (Batch stored : told) {
-      replication.uploaded(stored.body().length, stored.entries().stream().mapToLong(e -> now - e.capturedNanos()).toArray());
+      // the segments stay in the backlog until they are in their files' layouts
+      replication.stored(0, stored.body().length, stored.entries().stream().mapToLong(e -> now - e.capturedNanos()).toArray());
       for (Entry entry : stored.entries()) {
         entry.stored().stored(stored.sequence(), entry.body());
       }

@@ -26,7 +26,7 @@ final class ReplicaLayout {
   }
 
   static String snapshot(String root, String generation, int index) {
-    return generation(root, generation) + "snapshots/" + hex8(Integer.toUnsignedLong(index)) + ".snapshot.lz4";
+    return generation(root, generation) + "snapshots/" + hex(Integer.toUnsignedLong(index), 8) + ".snapshot.lz4";
   }
 
   static String segment(String root, String generation, int index, long offset) {
@@ -34,13 +34,13 @@ final class ReplicaLayout {
       throw new IllegalStateException("a WAL offset past 4 GiB does not fit the replica layout");
     }
     // a key per capture on a busy node: hex by hand, String.format showed in the writers' profile
-    return generation(root, generation) + "wal/" + hex8(Integer.toUnsignedLong(index)) + "_" + hex8(offset) + ".wal.lz4";
+    return generation(root, generation) + "wal/" + hex(Integer.toUnsignedLong(index), 8) + "_" + hex(offset, 8) + ".wal.lz4";
   }
 
-  /** {@code value} as 8 lower-case hex digits, zero-padded (it fits: at most 0xffffffff). */
-  private static String hex8(long value) {
+  /** {@code value} (not negative, and fitting) as {@code digits} lower-case hex digits, zero-padded. */
+  static String hex(long value, int digits) {
     String hex = Long.toHexString(value);
-    return "00000000".substring(hex.length()) + hex;
+    return "0".repeat(digits - hex.length()) + hex;
   }
 
   /** A key below a generation, parsed: a snapshot has no offset ({@code -1}). */

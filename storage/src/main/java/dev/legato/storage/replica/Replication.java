@@ -165,44 +165,37 @@ public final class Replication implements AutoCloseable {
     return settings.checkpointBytes();
   }
 
+  /** Runs {@code work} on the timer a sync interval from now. */
   void schedule(Runnable work) {
-    try {
-      timer.schedule(work, settings.syncInterval().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException stopping) {
-      // closed: what is not shipped stays in the local file, and its next writer ships it
-    }
+    scheduleNanos(work, settings.syncInterval().toNanos());
   }
 
+  /**
+   * Runs {@code work} on the timer after {@code nanos}. Once closed, nothing runs: what is not stored stays
+   * in the local files (and the node log), and the file's next writer stores it.
+   */
   void scheduleNanos(Runnable work, long nanos) {
     try {
       timer.schedule(work, nanos, TimeUnit.NANOSECONDS);
-    } catch (RejectedExecutionException stopping) {
-      // closed
+    } catch (RejectedExecutionException closed) {
+      // as said
     }
   }
 
+  /** Runs {@code shipping} on an upload thread (nothing once closed, as for the timer). */
   void upload(Runnable shipping) {
     try {
       uploads.execute(shipping);
-    } catch (RejectedExecutionException stopping) {
-      // closed: what is not stored stays in the local files (and the node log), for the next writer
+    } catch (RejectedExecutionException closed) {
+      // as said
     }
   }
 
+  /** Runs {@code shipping} on an upload thread after a pause that grows with the failures in a row. */
   void retryLater(Runnable shipping) {
     int attempt = Math.min(consecutiveFailures.get(), 20);
     long pause = Math.min(settings.maxBackoff().toMillis(), settings.minBackoff().toMillis() << Math.min(attempt, 16));
-    try {
-      timer.schedule(() -> {
-        try {
-          uploads.execute(shipping);
-        } catch (RejectedExecutionException stopping) {
-          // closed meanwhile
-        }
-      }, Math.max(1, pause), TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException stopping) {
-      // closed: as in schedule
-    }
+    scheduleNanos(() -> upload(shipping), TimeUnit.MILLISECONDS.toNanos(Math.max(1, pause)));
   }
 
   void pending(long bytes) {
@@ -216,11 +209,6 @@ public final class Replication implements AutoCloseable {
   /** Past half the backlog, stored segments go into their layouts without waiting for their flush interval. */
   boolean overHalfBacklog() {
     return backlog.get() > settings.backlogBytes() / 2;
-  }
-
-  /** A batch of the node log was stored: {@code lagNanos} of each segment in it, from its capture. */
-  void uploaded(long bytes, long[] lagNanos) {
-    stored(0, bytes, lagNanos);
   }
 
   /**

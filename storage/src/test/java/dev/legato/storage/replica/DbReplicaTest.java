@@ -13,8 +13,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -29,18 +27,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DbReplicaTest {
   @TempDir Path dir;
-  ExecutorService writerThread;
   Replication replication;
-  Connection connection;
+  ReplicaWriter writer;
 
   @AfterEach
   void tearDown() throws Exception {
-    if (writerThread != null) {
-      writerThread.submit(() -> {
-        connection.close();
-        return null;
-      }).get(10, TimeUnit.SECONDS);
-      writerThread.shutdownNow();
+    if (writer != null) {
+      writer.close();
     }
     if (replication != null) {
       replication.close();
@@ -102,40 +95,20 @@ class DbReplicaTest {
     }
   }
 
-  <T> T onWriter(java.util.concurrent.Callable<T> work) throws Exception {
-    return writerThread.submit(work).get(10, TimeUnit.SECONDS);
-  }
-
   @Test
   void aSyncCommitThatArrivesWhileTheUploaderFinishesThePreviousObjectIsStillAcknowledged() throws Exception {
     HeldTarget target = new HeldTarget(dir.resolve("replicas"));
-    replication = new Replication(new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 4 << 20, 2,
-        Duration.ofMillis(10), Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2),
-        Duration.ofHours(1), Duration.ofSeconds(10), 1 << 20), target);
-    Path database = dir.resolve("test.db");
-    writerThread = Executors.newSingleThreadExecutor();
-    DbReplica replica = replication.replica("test.db", database, "main");
-    DbReplica.Writer writer = work -> writerThread.execute(() -> work.accept(connection));
-    onWriter(() -> {
-      connection = DriverManager.getConnection("jdbc:sqlite:" + database);
-      try (Statement s = connection.createStatement()) {
-        s.execute("PRAGMA journal_mode = WAL");
-        s.execute("PRAGMA wal_autocheckpoint = 0");
-        s.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)");
-      }
-      replica.beforeOpen(writer);
-      replica.opened(connection);
-      return null;
-    });
+    replication = new Replication(ReplicaWriter.syncSettings(Duration.ofSeconds(10), 1 << 20), target);
+    writer = new ReplicaWriter(replication, "test.db", dir.resolve("test.db"));
 
-    CompletableFuture<Void> first = onWriter(() -> commitRow(replica, 1));
+    CompletableFuture<Void> first = writer.commitRow(1);
     // The next write commits once the first is acknowledged: on the uploader's thread, right after it stored
     // the first segment and before it looks for more work (where a preempted uploader may linger).
     AtomicReference<CompletableFuture<Void>> second = new AtomicReference<>();
     CountDownLatch secondCommitted = new CountDownLatch(1);
     first.thenRun(() -> {
       try {
-        second.set(onWriter(() -> commitRow(replica, 2)));
+        second.set(writer.commitRow(2));
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
@@ -161,12 +134,5 @@ class DbReplicaTest {
       rows.next();
       assertEquals(2, rows.getInt(1), "both acknowledged rows are in the replica");
     }
-  }
-
-  private CompletableFuture<Void> commitRow(DbReplica replica, int n) throws Exception {
-    try (Statement s = connection.createStatement()) {
-      s.execute("INSERT INTO t (n) VALUES (" + n + ")");
-    }
-    return replica.committed(connection);
   }
 }

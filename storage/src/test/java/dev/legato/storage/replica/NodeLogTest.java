@@ -17,10 +17,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -34,18 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NodeLogTest {
   @TempDir Path dir;
-  ExecutorService writerThread;
   Replication replication;
-  Connection connection;
+  ReplicaWriter writer;
 
   @AfterEach
   void tearDown() throws Exception {
-    if (writerThread != null) {
-      onWriter(() -> {
-        connection.close();
-        return null;
-      });
-      writerThread.shutdownNow();
+    if (writer != null) {
+      writer.close();
     }
     if (replication != null) {
       replication.close();
@@ -76,12 +67,10 @@ class NodeLogTest {
   void foldingCopiesWhatTheLayoutLacksWhereTheWriterPutsItSoBothAgreeAndAgainChangesNothing() throws Exception {
     FileTarget target = new FileTarget(dir.resolve("replicas"));
     // sync mode, segments never due for the layout by themselves: acknowledged writes are in the node log only
-    replication = new Replication(new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 4 << 20, 2,
-        Duration.ofMillis(10), Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2),
-        Duration.ofHours(1), Duration.ofHours(1), 64 << 20), target);
-    DbReplica replica = open(dir.resolve("test.db"));
+    replication = new Replication(ReplicaWriter.syncSettings(Duration.ofHours(1), 64 << 20), target);
+    writer = new ReplicaWriter(replication, "test.db", dir.resolve("test.db"));
     for (int n = 1; n <= 5; n++) {
-      commitRow(replica, n).get(10, TimeUnit.SECONDS);
+      writer.commitRow(n).get(10, TimeUnit.SECONDS);
     }
     assertTrue(segments(target).isEmpty(), "nothing in the layout's log yet: " + segments(target));
     assertEquals(0, restoredRows(target, "before"), "the layout alone holds the snapshot only");
@@ -101,7 +90,7 @@ class NodeLogTest {
     // the live writer goes on and stores its own segments, from where it believes the layout ends: the same key,
     // a longer object; the layout stays one log without a gap or an overlap
     for (int n = 6; n <= 8; n++) {
-      commitRow(replica, n).get(10, TimeUnit.SECONDS);
+      writer.commitRow(n).get(10, TimeUnit.SECONDS);
     }
     assertTrue(replication.drain(Duration.ofSeconds(10)));
     assertEquals(List.of("00000000_00000000.wal.lz4"), segments(target));
@@ -141,37 +130,6 @@ class NodeLogTest {
   private static NodeLog.Entry entry(String root, String generation, int index, long offset, byte[] body) {
     return new NodeLog.Entry(root, generation, index, offset, Instant.ofEpochMilli(1_700_000_000_000L + offset), body, 0,
         (batch, object) -> {});
-  }
-
-  private DbReplica open(Path database) throws Exception {
-    writerThread = Executors.newSingleThreadExecutor();
-    DbReplica replica = replication.replica("test.db", database, "main");
-    DbReplica.Writer writer = work -> writerThread.execute(() -> work.accept(connection));
-    onWriter(() -> {
-      connection = DriverManager.getConnection("jdbc:sqlite:" + database);
-      try (Statement s = connection.createStatement()) {
-        s.execute("PRAGMA journal_mode = WAL");
-        s.execute("PRAGMA wal_autocheckpoint = 0");
-        s.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)");
-      }
-      replica.beforeOpen(writer);
-      replica.opened(connection);
-      return null;
-    });
-    return replica;
-  }
-
-  private CompletableFuture<Void> commitRow(DbReplica replica, int n) throws Exception {
-    return onWriter(() -> {
-      try (Statement s = connection.createStatement()) {
-        s.execute("INSERT INTO t (n) VALUES (" + n + ")");
-      }
-      return replica.committed(connection);
-    });
-  }
-
-  private <T> T onWriter(Callable<T> work) throws Exception {
-    return writerThread.submit(work).get(10, TimeUnit.SECONDS);
   }
 
   private static List<String> segments(FileTarget target) throws IOException {

@@ -1,0 +1,68 @@
+package dev.legato.storage.replica;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A database file and its replica driven the way {@code DatabaseFile} drives them: one thread of its own owns
+ * the connection (WAL, no automatic checkpoints) and tells the replica before it opens, once opened, and
+ * after each commit. The file has one table, {@code t (n INTEGER PRIMARY KEY)}.
+ */
+final class ReplicaWriter implements AutoCloseable {
+  final DbReplica replica;
+  private final ExecutorService thread = Executors.newSingleThreadExecutor();
+  private Connection connection;
+
+  /** Sync mode with a short sync interval and backoff, a day of retention, the given flush interval and size. */
+  static Replication.Settings syncSettings(Duration flushInterval, long flushBytes) {
+    return new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 4 << 20, 2, Duration.ofMillis(10),
+        Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2), Duration.ofHours(1), flushInterval,
+        flushBytes);
+  }
+
+  ReplicaWriter(Replication replication, String root, Path database) throws Exception {
+    replica = replication.replica(root, database, "main");
+    onWriter(() -> {
+      connection = DriverManager.getConnection("jdbc:sqlite:" + database);
+      try (Statement s = connection.createStatement()) {
+        s.execute("PRAGMA journal_mode = WAL");
+        s.execute("PRAGMA wal_autocheckpoint = 0");
+        s.execute("CREATE TABLE t (n INTEGER PRIMARY KEY)");
+      }
+      replica.beforeOpen(work -> thread.execute(() -> work.accept(connection)));
+      replica.opened(connection);
+      return null;
+    });
+  }
+
+  /** Commits row {@code n} on the writer; the future completes once the replica has stored it (sync mode). */
+  CompletableFuture<Void> commitRow(int n) throws Exception {
+    return onWriter(() -> {
+      try (Statement s = connection.createStatement()) {
+        s.execute("INSERT INTO t (n) VALUES (" + n + ")");
+      }
+      return replica.committed(connection);
+    });
+  }
+
+  <T> T onWriter(Callable<T> work) throws Exception {
+    return thread.submit(work).get(10, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws Exception {
+    onWriter(() -> {
+      connection.close();
+      return null;
+    });
+    thread.shutdownNow();
+  }
+}
