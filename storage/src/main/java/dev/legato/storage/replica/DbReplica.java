@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * The replica of one database file. Its writer (the file's {@code DatabaseFile}) owns the connection, so
  * the replica decides when the write-ahead log is checkpointed: never before every committed frame in it
  * has been captured. A capture reads the log from where the last one stopped up to its last whole
- * transaction, compresses those bytes into one WAL segment and queues it; segments of a file upload one
- * after the other, in order. Each writer of a file (each process that opens it) begins a new generation
+ * transaction, compacts them into one WAL segment (each page once, {@link Wal#compact}) and queues it;
+ * segments of a file upload one after the other, in order. Each writer of a file (each process that opens it) begins a new generation
  * with a snapshot of the file as it was at the start of the log.
  *
  * <p>Methods documented as "on the writer" run only on the file's writer; the upload side runs on the
@@ -92,6 +92,8 @@ public final class DbReplica {
   private String generation;
   private int index;
   private Wal.Cursor cursor = Wal.Cursor.START;
+  /** Where the replica's log of the current index ends: the local log's transactions, compacted ({@link Wal#compact}). */
+  private Wal.Cursor replicaLog = Wal.Cursor.START;
   /** Whether the current index has a segment: an index without one must not be skipped past (restores need each). */
   private boolean indexUsed;
   /** Log bytes shipped in this generation since its last snapshot. */
@@ -200,6 +202,7 @@ public final class DbReplica {
       indexUsed = false;
     }
     cursor = Wal.Cursor.START;
+    replicaLog = Wal.Cursor.START;
   }
 
   /**
@@ -290,12 +293,14 @@ public final class DbReplica {
     checked = true;
     indexUsed = false;
     cursor = Wal.Cursor.START;
+    replicaLog = Wal.Cursor.START;
     logSinceSnapshot = 0;
   }
 
   /** On the writer, after the connection closed: SQLite checkpointed the log into the file and removed it. */
   public void closed() {
     cursor = Wal.Cursor.START;
+    replicaLog = Wal.Cursor.START;
   }
 
   // ---- capturing ----------------------------------------------------------------------------------------
@@ -362,6 +367,7 @@ public final class DbReplica {
       // it is at the start of the current log (nothing checkpoints it before everything in it is captured)
       generation = null;
       cursor = Wal.Cursor.START;
+      replicaLog = Wal.Cursor.START;
       return;
     }
     Wal.Cursor next = Wal.scan(bytes, bytes.length, cursor);
@@ -375,18 +381,20 @@ public final class DbReplica {
         return;
       }
     }
-    ReplicaLayout.Position position = new ReplicaLayout.Position(index, cursor.offset());
-    int length = (int) (next.offset() - cursor.offset());
-    byte[] body = length == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, length); // whole transactions only
+    long offset = replicaLog.offset();
+    Wal.Compacted compacted = Wal.compact(bytes, cursor, next, replicaLog); // whole transactions only
+    ReplicaLayout.Position position = new ReplicaLayout.Position(index, offset);
+    byte[] body = compacted.bytes();
     long nanos = System.nanoTime();
-    Shipment segment = new Shipment(ReplicaLayout.segment(root, generation, index, cursor.offset()), body, time, nanos,
+    Shipment segment = new Shipment(ReplicaLayout.segment(root, generation, index, offset), body, time, nanos,
         position, new ArrayList<>(waiters), true);
     if (queue(segment)) {
       CompletableFuture<Void> snapshot = generationStored;
-      replication.log().append(new NodeLog.Entry(root, generation, index, cursor.offset(), time, body, nanos,
+      replication.log().append(new NodeLog.Entry(root, generation, index, offset, time, body, nanos,
           (batch, object) -> inLog(segment, batch, object, snapshot)));
     }
     cursor = next;
+    replicaLog = compacted.end();
     indexUsed = true;
   }
 
@@ -457,12 +465,13 @@ public final class DbReplica {
     if (cursor.offset() < replication.checkpointBytes()) {
       return;
     }
-    long shipped = cursor.offset();
+    long shipped = replicaLog.offset(); // what a restore replays
     try {
       checkpoint(connection);
       index++;
       indexUsed = false;
       cursor = Wal.Cursor.START;
+      replicaLog = Wal.Cursor.START;
     } catch (SQLException e) {
       log.warn("checkpointing {} failed (the log grows until the next try): {}", database, e.getMessage());
       return;

@@ -2,6 +2,9 @@ package dev.legato.storage.replica;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * SQLite's write-ahead log, read as SQLite reads it when it recovers one: a 32-byte header (magic, format,
@@ -84,6 +87,80 @@ final class Wal {
       }
     }
     return committed != null ? committed : from;
+  }
+
+  /** A log's bytes as the replica holds them, and the cursor after them in the replica's log. */
+  record Compacted(byte[] bytes, Cursor end) {}
+
+  /**
+   * The whole transactions of {@code bytes} (the log from {@code from} up to {@code to}, as {@link #scan}
+   * found them), written as the continuation of the replica's log of the same WAL index, which ends at
+   * {@code replica}. When a page occurs more than once in them, they become one transaction holding each page
+   * once, at its last version (pages past the last commit's database size dropped): a replica segment is
+   * applied whole or not at all, so the states in between are never restored, and a busy file's segment
+   * shrinks to the pages its transactions touched. The frames' running checksums then follow the replica's
+   * log, not the local one: its offsets are its own (the local log's offsets only while nothing was compacted).
+   */
+  static Compacted compact(byte[] bytes, Cursor from, Cursor to, Cursor replica) {
+    int length = (int) (to.offset() - from.offset());
+    int start = 0;
+    Cursor out = replica;
+    if (!from.started()) {
+      start = HEADER_SIZE; // the header opens the replica's log of this index as it opens the local one
+      out = new Cursor(HEADER_SIZE, to.pageSize(), to.salt1(), to.salt2(), to.bigEndian(), headerChecksum(bytes, 0), headerChecksum(bytes, 4));
+    }
+    int frameSize = to.frameSize();
+    int frames = (length - start) / frameSize;
+    ByteBuffer view = ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN);
+    Map<Integer, Integer> last = new HashMap<>(frames * 2);
+    for (int i = 0; i < frames; i++) {
+      last.put(view.getInt(start + i * frameSize), i);
+    }
+    boolean repeated = last.size() < frames;
+    boolean sameChain = !from.started() || (out.checksum1() == from.checksum1() && out.checksum2() == from.checksum2());
+    if (!repeated && sameChain) {
+      byte[] same = length == bytes.length ? bytes : Arrays.copyOf(bytes, length);
+      return new Compacted(same, new Cursor(out.offset() + length - start, to.pageSize(), to.salt1(),
+          to.salt2(), to.bigEndian(), to.checksum1(), to.checksum2()));
+    }
+    int databaseSize = view.getInt(start + (frames - 1) * frameSize + 4);
+    byte[] result = new byte[start + (repeated ? last.size() : frames) * frameSize];
+    System.arraycopy(bytes, 0, result, 0, start);
+    int position = start;
+    long s1 = out.checksum1() & 0xffffffffL;
+    long s2 = out.checksum2() & 0xffffffffL;
+    ByteBuffer written = ByteBuffer.wrap(result).order(ByteOrder.BIG_ENDIAN);
+    int lastWritten = -1;
+    for (int i = 0; i < frames; i++) {
+      int frame = start + i * frameSize;
+      int page = view.getInt(frame);
+      if (repeated && (last.get(page) != i || Integer.compareUnsigned(page, databaseSize) > 0)) {
+        continue;
+      }
+      System.arraycopy(bytes, frame, result, position, frameSize);
+      if (repeated) {
+        written.putInt(position + 4, 0); // one transaction: its commit frame is the last one written
+      }
+      lastWritten = position;
+      position += frameSize;
+    }
+    if (repeated) {
+      written.putInt(lastWritten + 4, databaseSize);
+    }
+    result = position == result.length ? result : Arrays.copyOf(result, position);
+    for (int frame = start; frame < position; frame += frameSize) {
+      long[] sum = checksum(result, frame, 8, to.bigEndian(), s1, s2);
+      sum = checksum(result, frame + FRAME_HEADER_SIZE, frameSize - FRAME_HEADER_SIZE, to.bigEndian(), sum[0], sum[1]);
+      s1 = sum[0];
+      s2 = sum[1];
+      written.putInt(frame + 16, (int) s1);
+      written.putInt(frame + 20, (int) s2);
+    }
+    return new Compacted(result, new Cursor(out.offset() + position - start, to.pageSize(), to.salt1(), to.salt2(), to.bigEndian(), (int) s1, (int) s2));
+  }
+
+  private static int headerChecksum(byte[] bytes, int which) {
+    return ByteBuffer.wrap(bytes).order(ByteOrder.BIG_ENDIAN).getInt(24 + which);
   }
 
   /** SQLite's WAL checksum over {@code length} bytes (a multiple of 8), continuing from {@code s1, s2}. */
