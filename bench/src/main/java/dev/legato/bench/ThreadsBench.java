@@ -1,6 +1,9 @@
 package dev.legato.bench;
 
 import com.typesafe.config.ConfigFactory;
+import dev.legato.thread.ThreadUpdate;
+import dev.legato.thread.ThreadEvent;
+import dev.legato.thread.ThreadCommand;
 import dev.legato.podium.emulator.EmulatorSettings;
 import dev.legato.podium.emulator.PodiumEmulator;
 import dev.legato.thread.ThreadEntity;
@@ -81,9 +84,9 @@ final class ThreadsBench {
         if (idle > 0) {
           // Warm-up: the first threads pay for what every later one shares (pools, caches, classes). They
           // stay subscribed (never passivated) and quiet, so the figures below are what one more thread costs.
-          for (ActorRef<ThreadEntity.Command> warm : create(system, 200, "echo")) {
-            AskPattern.<ThreadEntity.Command, StatusReply<Done>>ask(warm,
-                reply -> new ThreadEntity.Subscribe(system.systemActorOf(Behaviors.<ThreadEntity.ThreadUpdate>ignore(),
+          for (ActorRef<ThreadCommand> warm : create(system, 200, "echo")) {
+            AskPattern.<ThreadCommand, StatusReply<Done>>ask(warm,
+                reply -> new ThreadCommand.Subscribe(system.systemActorOf(Behaviors.<ThreadUpdate>ignore(),
                     "watcher-" + UUID.randomUUID(), Props.empty()), null, reply), Duration.ofSeconds(30), system.scheduler())
                 .toCompletableFuture().get(30, TimeUnit.SECONDS);
           }
@@ -112,15 +115,15 @@ final class ThreadsBench {
         LongAdder persisted = new LongAdder();
         LongAdder turns = new LongAdder();
         AtomicBoolean running = new AtomicBoolean(true);
-        List<ActorRef<ThreadEntity.Command>> threads = create(system, n, "load");
+        List<ActorRef<ThreadCommand>> threads = create(system, n, "load");
         String text = deltasPerTurn + " " + DELTA_CHARS;
-        for (ActorRef<ThreadEntity.Command> thread : threads) {
-          ActorRef<ThreadEntity.ThreadUpdate> subscriber = system.systemActorOf(
+        for (ActorRef<ThreadCommand> thread : threads) {
+          ActorRef<ThreadUpdate> subscriber = system.systemActorOf(
               driver(thread, text, deltas, updates, persisted, turns, running), "driver-" + UUID.randomUUID(), Props.empty());
-          AskPattern.<ThreadEntity.Command, StatusReply<Done>>ask(thread,
-              reply -> new ThreadEntity.Subscribe(subscriber, null, reply), Duration.ofSeconds(30), system.scheduler())
+          AskPattern.<ThreadCommand, StatusReply<Done>>ask(thread,
+              reply -> new ThreadCommand.Subscribe(subscriber, null, reply), Duration.ofSeconds(30), system.scheduler())
               .toCompletableFuture().get(30, TimeUnit.SECONDS);
-          thread.tell(new ThreadEntity.StartTurn(text, system.ignoreRef()));
+          thread.tell(new ThreadCommand.StartTurn(text, system.ignoreRef()));
         }
         Thread.sleep(3000); // warm-up
         long startDeltas = deltas.sum();
@@ -189,16 +192,16 @@ final class ThreadsBench {
     }
   }
 
-  private static List<ActorRef<ThreadEntity.Command>> create(ActorSystem<Void> system, int count, String agentType)
+  private static List<ActorRef<ThreadCommand>> create(ActorSystem<Void> system, int count, String agentType)
       throws Exception {
-    List<ActorRef<ThreadEntity.Command>> threads = new ArrayList<>();
+    List<ActorRef<ThreadCommand>> threads = new ArrayList<>();
     List<CompletableFuture<?>> created = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      ActorRef<ThreadEntity.Command> thread = system.systemActorOf(ThreadEntity.create(UUID.randomUUID()),
+      ActorRef<ThreadCommand> thread = system.systemActorOf(ThreadEntity.create(UUID.randomUUID()),
           "thread-" + UUID.randomUUID(), Props.empty());
       threads.add(thread);
-      created.add(AskPattern.<ThreadEntity.Command, StatusReply<ThreadEntity.Created>>ask(thread,
-          reply -> new ThreadEntity.Create(agentType, null, null, reply), Duration.ofSeconds(60), system.scheduler())
+      created.add(AskPattern.<ThreadCommand, StatusReply<ThreadCommand.Created>>ask(thread,
+          reply -> new ThreadCommand.Create(agentType, null, null, reply), Duration.ofSeconds(60), system.scheduler())
           .thenApply(StatusReply::getValue) // fails the run if a thread could not start
           .toCompletableFuture());
       if (created.size() >= 50) { // a few at a time: each is a REST call and a socket
@@ -214,20 +217,20 @@ final class ThreadsBench {
    * Counts deltas (by the text received: one update carries a link batch of them), text updates and
    * persisted events, and starts the next turn when one ends.
    */
-  private static Behavior<ThreadEntity.ThreadUpdate> driver(ActorRef<ThreadEntity.Command> thread, String text,
+  private static Behavior<ThreadUpdate> driver(ActorRef<ThreadCommand> thread, String text,
                                                             LongAdder deltas, LongAdder updates, LongAdder persisted,
                                                             LongAdder turns, AtomicBoolean running) {
     DeltaCount count = new DeltaCount(DELTA_CHARS);
     return Behaviors.receive((context, update) -> {
-      if (update instanceof ThreadEntity.ThreadUpdate.TextDelta delta) {
+      if (update instanceof ThreadUpdate.TextDelta delta) {
         deltas.add(count.add(delta.text().length()));
         updates.increment();
-      } else if (update instanceof ThreadEntity.ThreadUpdate.Persisted p) {
+      } else if (update instanceof ThreadUpdate.Persisted p) {
         persisted.increment();
-        if (p.event() instanceof ThreadEntity.TurnEnded) {
+        if (p.event() instanceof ThreadEvent.TurnEnded) {
           turns.increment();
           if (running.get()) {
-            thread.tell(new ThreadEntity.StartTurn(text, context.getSystem().ignoreRef()));
+            thread.tell(new ThreadCommand.StartTurn(text, context.getSystem().ignoreRef()));
           }
         }
       }

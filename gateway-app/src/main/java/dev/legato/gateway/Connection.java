@@ -1,6 +1,9 @@
 package dev.legato.gateway;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.legato.thread.ThreadUpdate;
+import dev.legato.thread.ThreadEvent;
+import dev.legato.thread.ThreadCommand;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -56,9 +59,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   /** The socket is gone. */
   public record Closed() implements Command {}
 
-  private record FromThread(UUID threadId, ThreadEntity.ThreadUpdate update) implements Command {}
+  private record FromThread(UUID threadId, ThreadUpdate update) implements Command {}
 
-  private record ThreadLost(UUID threadId, ActorRef<ThreadEntity.ThreadUpdate> follower, long cursor) implements Command {}
+  private record ThreadLost(UUID threadId, ActorRef<ThreadUpdate> follower, long cursor) implements Command {}
 
   /** Work that finished elsewhere, continued on the actor. */
   private record Continue(Runnable action) implements Command {}
@@ -85,7 +88,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private boolean closing;
   /** Threads this connection watches, with what it needs to render their updates. */
   private final Map<UUID, CodexThreads.Subscription> subscriptions = new HashMap<>();
-  private final Map<UUID, ActorRef<ThreadEntity.ThreadUpdate>> subscribers = new HashMap<>();
+  private final Map<UUID, ActorRef<ThreadUpdate>> subscribers = new HashMap<>();
   /** Server requests awaiting the client's answer, by JSON-RPC id. */
   private final Map<Long, CodexThreads.PendingRequest> pending = new HashMap<>();
   private long nextRequestId = 1;
@@ -269,8 +272,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   private void threadResume(JsonNode id, ObjectNode params) {
     UUID threadId = threadId(params);
-    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadEntity.Resumed>askWithStatus(
-        ThreadEntity.Resume::new, settings.askTimeout()), resumed -> {
+    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadCommand.Resumed>askWithStatus(
+        ThreadCommand.Resume::new, settings.askTimeout()), resumed -> {
           unsubscribe(threadId);
           CodexThreads.Subscription subscription = CodexThreads.resumed(summary, resumed);
           reply(id, subscription.resumeResponse(withTurns(params)));
@@ -287,14 +290,14 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     UUID sourceId = threadId(params);
     String lastTurnId = text(params, "lastTurnId");
     boolean withTurns = withTurns(params);
-    owned(id, sourceId, source -> await(id, thread(sourceId).<ThreadEntity.Resumed>askWithStatus(
-        ThreadEntity.Read::new, settings.askTimeout()), read -> {
-          List<ThreadEntity.Event> history = CodexThreads.forkedHistory(
-              read.history().stream().map(ThreadEntity.ThreadUpdate.Persisted::event).toList(), lastTurnId);
+    owned(id, sourceId, source -> await(id, thread(sourceId).<ThreadCommand.Resumed>askWithStatus(
+        ThreadCommand.Read::new, settings.askTimeout()), read -> {
+          List<ThreadEvent> history = CodexThreads.forkedHistory(
+              read.history().stream().map(ThreadUpdate.Persisted::event).toList(), lastTurnId);
           String name = source.name() == null || source.name().isBlank() ? null : "fork of " + source.name();
           await(id, registry.<ThreadSummary>askWithStatus(reply -> new ThreadRegistry.StartThread(source.agentType(),
               name, source.cwd(), history, reply), settings.askTimeout()), fork -> await(id,
-              thread(fork.threadId()).<ThreadEntity.Resumed>askWithStatus(ThreadEntity.Read::new, settings.askTimeout()),
+              thread(fork.threadId()).<ThreadCommand.Resumed>askWithStatus(ThreadCommand.Read::new, settings.askTimeout()),
               forked -> {
                 CodexThreads.Subscription subscription = CodexThreads.forked(fork, forked, sourceId);
                 reply(id, subscription.resumeResponse(withTurns));
@@ -307,15 +310,15 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void threadRead(JsonNode id, ObjectNode params) {
     UUID threadId = threadId(params);
     boolean includeTurns = params.path("includeTurns").asBoolean(false);
-    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadEntity.Resumed>askWithStatus(
-        ThreadEntity.Read::new, settings.askTimeout()), read ->
+    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadCommand.Resumed>askWithStatus(
+        ThreadCommand.Read::new, settings.askTimeout()), read ->
         reply(id, CodexThreads.readResponse(summary, read, includeTurns))));
   }
 
   private void threadTurnsList(JsonNode id, ObjectNode params) {
     UUID threadId = threadId(params);
-    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadEntity.Resumed>askWithStatus(
-        ThreadEntity.Read::new, settings.askTimeout()), read ->
+    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadCommand.Resumed>askWithStatus(
+        ThreadCommand.Read::new, settings.askTimeout()), read ->
         reply(id, CodexThreads.turnsListResponse(summary, read, params))));
   }
 
@@ -365,7 +368,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     owned(id, threadId, summary -> await(id, registry.<ThreadSummary>askWithStatus(
         reply -> new ThreadRegistry.Rename(threadId, name, reply), settings.askTimeout()), renamed -> {
           reply(id, JsonRpc.object());
-          thread(threadId).tell(new ThreadEntity.AnnounceName(renamed.name())); // to every client following it
+          thread(threadId).tell(new ThreadCommand.AnnounceName(renamed.name())); // to every client following it
           if (!subscriptions.containsKey(threadId)) { // those hear it from the thread, this one now
             send(CodexDialect.nameUpdated(threadId.toString(), renamed.name()));
           }
@@ -390,8 +393,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       if (!subscriptions.containsKey(threadId)) {
         subscribe(threadId, CodexThreads.started(summary), null); // the client sees the turn it starts
       }
-      await(id, thread(threadId).<ThreadEntity.TurnAccepted>askWithStatus(
-          reply -> new ThreadEntity.StartTurn(text, reply), settings.askTimeout()),
+      await(id, thread(threadId).<ThreadCommand.TurnAccepted>askWithStatus(
+          reply -> new ThreadCommand.StartTurn(text, reply), settings.askTimeout()),
           accepted -> reply(id, CodexThreads.turnStartResponse(accepted.turnId())));
     });
   }
@@ -402,13 +405,13 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     if (text == null || text.isBlank()) {
       throw Failure.params("turn/steer needs text: input [{type:\"text\", text}] (or content)");
     }
-    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadEntity.ThreadStatus>ask(
-        ThreadEntity.GetStatus::new, settings.askTimeout()), status -> {
+    owned(id, threadId, summary -> await(id, thread(threadId).<ThreadCommand.ThreadStatus>ask(
+        ThreadCommand.GetStatus::new, settings.askTimeout()), status -> {
           if (status.turnId() == null) {
             send(JsonRpc.error(id, JsonRpc.INVALID_REQUEST, "no turn is running"));
             return;
           }
-          await(id, thread(threadId).<Done>askWithStatus(reply -> new ThreadEntity.Steer(text, reply),
+          await(id, thread(threadId).<Done>askWithStatus(reply -> new ThreadCommand.Steer(text, reply),
               settings.askTimeout()), done -> reply(id, JsonRpc.object().put("turnId", status.turnId())));
         }));
   }
@@ -416,7 +419,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void turnInterrupt(JsonNode id, ObjectNode params) {
     UUID threadId = threadId(params);
     owned(id, threadId, summary -> await(id, thread(threadId).<Done>askWithStatus(
-        ThreadEntity.Interrupt::new, settings.askTimeout()), done -> reply(id, JsonRpc.object())));
+        ThreadCommand.Interrupt::new, settings.askTimeout()), done -> reply(id, JsonRpc.object())));
   }
 
   // ---- approvals and questions ---------------------------------------------------------------------------
@@ -476,11 +479,11 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   /** Answers the thread; {@code replyId} when the answer came as a request (seed forms) that wants a reply. */
   private void decide(CodexThreads.PendingRequest request, AgentCommand.Decision decision,
                       Map<String, List<String>> answers, boolean dismissed, JsonNode replyId) {
-    EntityRef<ThreadEntity.Command> thread = thread(request.threadId());
+    EntityRef<ThreadCommand> thread = thread(request.threadId());
     CompletionStage<Done> answered = request.isQuestion()
-        ? thread.askWithStatus(reply -> new ThreadEntity.AnswerQuestion(request.requestId(), answers, dismissed, reply),
+        ? thread.askWithStatus(reply -> new ThreadCommand.AnswerQuestion(request.requestId(), answers, dismissed, reply),
             settings.askTimeout())
-        : thread.askWithStatus(reply -> new ThreadEntity.AnswerApproval(request.requestId(), decision, reply),
+        : thread.askWithStatus(reply -> new ThreadCommand.AnswerApproval(request.requestId(), decision, reply),
             settings.askTimeout());
     if (replyId != null) {
       await(replyId, answered, done -> reply(replyId, JsonRpc.object()));
@@ -498,9 +501,9 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private void subscribe(UUID threadId, CodexThreads.Subscription subscription, Long afterSequenceNr) {
     subscriptions.put(threadId, subscription);
     ActorRef<Command> self = getContext().getSelf();
-    ActorRef<ThreadEntity.ThreadUpdate> subscriber = getContext().spawnAnonymous(follower(threadId, self));
+    ActorRef<ThreadUpdate> subscriber = getContext().spawnAnonymous(follower(threadId, self));
     subscribers.put(threadId, subscriber);
-    thread(threadId).<Done>askWithStatus(reply -> new ThreadEntity.Subscribe(subscriber, afterSequenceNr, reply),
+    thread(threadId).<Done>askWithStatus(reply -> new ThreadCommand.Subscribe(subscriber, afterSequenceNr, reply),
             settings.askTimeout())
         .whenComplete((done, error) -> {
           if (error != null) {
@@ -517,17 +520,17 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
    * entity stops while followed (a failed write stopped it, its node left), the connection hears it with that
    * cursor and follows the thread anew: it gets what it missed, then live updates, exactly once.
    */
-  private static Behavior<ThreadEntity.ThreadUpdate> follower(UUID threadId, ActorRef<Command> connection) {
+  private static Behavior<ThreadUpdate> follower(UUID threadId, ActorRef<Command> connection) {
     return Behaviors.setup(context -> {
       long[] cursor = {0};
-      return Behaviors.receive(ThreadEntity.ThreadUpdate.class)
-          .onMessage(ThreadEntity.ThreadUpdate.class, update -> {
-            if (update instanceof ThreadEntity.ThreadUpdate.Live live) {
+      return Behaviors.receive(ThreadUpdate.class)
+          .onMessage(ThreadUpdate.class, update -> {
+            if (update instanceof ThreadUpdate.Live live) {
               cursor[0] = Math.max(cursor[0], live.afterSequenceNr());
               if (live.thread() != null) {
                 context.watch(live.thread());
               }
-            } else if (update instanceof ThreadEntity.ThreadUpdate.Persisted persisted) {
+            } else if (update instanceof ThreadUpdate.Persisted persisted) {
               cursor[0] = Math.max(cursor[0], persisted.sequenceNr());
             }
             connection.tell(new FromThread(threadId, update));
@@ -566,7 +569,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   private boolean unsubscribe(UUID threadId) {
     subscriptions.remove(threadId);
     pending.values().removeIf(request -> request.threadId().equals(threadId));
-    ActorRef<ThreadEntity.ThreadUpdate> subscriber = subscribers.remove(threadId);
+    ActorRef<ThreadUpdate> subscriber = subscribers.remove(threadId);
     if (subscriber != null) {
       getContext().stop(subscriber); // the thread watches it and lets it go
       return true;
@@ -625,7 +628,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
 
   // ---- helpers -------------------------------------------------------------------------------------------
 
-  private EntityRef<ThreadEntity.Command> thread(UUID threadId) {
+  private EntityRef<ThreadCommand> thread(UUID threadId) {
     return sharding.entityRefFor(ThreadEntity.TYPE_KEY, threadId.toString());
   }
 

@@ -1,6 +1,7 @@
 package dev.legato.gateway;
 
 import dev.legato.registry.ThreadRestore;
+import dev.legato.thread.ThreadCommand;
 import dev.legato.thread.FailureKind;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -55,12 +56,12 @@ final class Operations {
     return state.thenCompose(region -> {
       List<String> ids = new ArrayList<>();
       region.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
-      List<CompletableFuture<ThreadEntity.ThreadDetails>> details = ids.stream().sorted().limit(limit)
+      List<CompletableFuture<ThreadCommand.ThreadDetails>> details = ids.stream().sorted().limit(limit)
           .map(id -> details(UUID.fromString(id)).toCompletableFuture()).toList();
       return CompletableFuture.allOf(details.toArray(CompletableFuture[]::new)).handle((done, error) -> {
         ObjectNode result = JsonRpc.object().put("node", system.address().toString()).put("live", ids.size());
         ArrayNode threads = result.putArray("threads");
-        for (CompletableFuture<ThreadEntity.ThreadDetails> one : details) {
+        for (CompletableFuture<ThreadCommand.ThreadDetails> one : details) {
           if (!one.isCompletedExceptionally()) {
             threads.add(json(one.join()));
           }
@@ -200,13 +201,13 @@ final class Operations {
   CompletionStage<Optional<ObjectNode>> thread(UUID id) {
     return ThreadFiles.exist(system, id).thenCompose(exists -> exists
         ? details(id).thenApply(Optional::of)
-        : CompletableFuture.completedFuture(Optional.<ThreadEntity.ThreadDetails>empty()))
+        : CompletableFuture.completedFuture(Optional.<ThreadCommand.ThreadDetails>empty()))
         .thenCompose(found -> found.isEmpty()
             ? CompletableFuture.completedFuture(Optional.<ObjectNode>empty())
             : withInstance(found.get()).thenApply(Optional::of));
   }
 
-  private CompletionStage<ObjectNode> withInstance(ThreadEntity.ThreadDetails details) {
+  private CompletionStage<ObjectNode> withInstance(ThreadCommand.ThreadDetails details) {
     ObjectNode result = json(details);
     replicas(result, details.threadId());
     String instanceId = details.status().instanceId();
@@ -243,12 +244,12 @@ final class Operations {
     });
   }
 
-  private CompletionStage<ThreadEntity.ThreadDetails> details(UUID id) {
+  private CompletionStage<ThreadCommand.ThreadDetails> details(UUID id) {
     return ClusterSharding.get(system).entityRefFor(ThreadEntity.TYPE_KEY, id.toString())
-        .ask(ThreadEntity.GetDetails::new, timeout);
+        .ask(ThreadCommand.GetDetails::new, timeout);
   }
 
-  private static ObjectNode json(ThreadEntity.ThreadDetails details) {
+  private static ObjectNode json(ThreadCommand.ThreadDetails details) {
     ObjectNode thread = JsonRpc.object();
     thread.put("threadId", details.threadId().toString());
     if (details.status().phase().equals("new")) {

@@ -28,7 +28,7 @@ class GatewayRecoveryTest {
       EmulatorSettings.defaults().withIdleTimeout(Duration.ofSeconds(3)),
       Map.of("legato.thread.close-link-after", "1s", "legato.thread.passivate-after", "2s"));
 
-  static dev.legato.thread.ThreadEntity.ThreadStatus status(String threadId) {
+  static dev.legato.thread.ThreadCommand.ThreadStatus status(String threadId) {
     try {
       return legato.status(threadId);
     } catch (Exception e) {

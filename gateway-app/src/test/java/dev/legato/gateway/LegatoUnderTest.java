@@ -1,6 +1,7 @@
 package dev.legato.gateway;
 
 import static org.junit.jupiter.api.Assertions.fail;
+import dev.legato.thread.ThreadCommand;
 
 import com.typesafe.config.ConfigFactory;
 import dev.legato.podium.emulator.EmulatorSettings;
@@ -91,10 +92,10 @@ final class LegatoUnderTest implements AutoCloseable, BeforeAllCallback, AfterAl
   }
 
   /** The thread's own view of itself (phase, turn, instance, link), asked of the real entity. */
-  ThreadEntity.ThreadStatus status(String threadId) throws Exception {
+  ThreadCommand.ThreadStatus status(String threadId) throws Exception {
     return ClusterSharding.get(gateway.system())
         .entityRefFor(ThreadEntity.TYPE_KEY, UUID.fromString(threadId).toString())
-        .<ThreadEntity.ThreadStatus>ask(ThreadEntity.GetStatus::new, Duration.ofSeconds(30))
+        .<ThreadCommand.ThreadStatus>ask(ThreadCommand.GetStatus::new, Duration.ofSeconds(30))
         .toCompletableFuture().get(40, TimeUnit.SECONDS);
   }
 

@@ -1,6 +1,8 @@
 package dev.legato.registry;
 
 import dev.legato.serialization.CborSerializable;
+import dev.legato.thread.ThreadEvent;
+import dev.legato.thread.ThreadCommand;
 import dev.legato.storage.SessionStorage;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,7 +54,7 @@ public final class ThreadRegistry
    * Podium), then registered. Replies with the listing entry.
    */
   /** @param forkOf the turns of the thread this one forks (its journal starts with them); empty for a new one */
-  public record StartThread(String agentType, String name, String cwd, java.util.List<ThreadEntity.Event> forkOf,
+  public record StartThread(String agentType, String name, String cwd, java.util.List<ThreadEvent> forkOf,
                             ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {
     public StartThread(String agentType, String name, String cwd, ActorRef<StatusReply<ThreadSummary>> replyTo) {
       this(agentType, name, cwd, java.util.List.of(), replyTo);
@@ -245,7 +247,7 @@ public final class ThreadRegistry
         .build();
   }
 
-  private EntityRef<ThreadEntity.Command> thread(UUID threadId) {
+  private EntityRef<ThreadCommand> thread(UUID threadId) {
     return ClusterSharding.get(context.getSystem()).entityRefFor(ThreadEntity.TYPE_KEY, threadId.toString());
   }
 
@@ -255,9 +257,9 @@ public final class ThreadRegistry
     }
     UUID threadId = spares.isEmpty() ? UUID.randomUUID() : spares.poll();
     context.pipeToSelf(
-        thread(threadId).<ThreadEntity.Created>askWithStatus(
+        thread(threadId).<ThreadCommand.Created>askWithStatus(
             // Answered once the thread is recorded; its Podium instance is created shortly after.
-            reply -> new ThreadEntity.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), false, reply),
+            reply -> new ThreadCommand.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), false, reply),
             THREAD_CALL_TIMEOUT),
         (created, error) -> new ThreadStarted(threadId, start, error == null ? null : reason(error)));
     return Effect().noReply(); // answered once the thread has started its agent
@@ -274,9 +276,9 @@ public final class ThreadRegistry
   }
 
   /** A fork's preview is the first user message of the conversation it continues, as in Codex. */
-  private static String firstPrompt(java.util.List<ThreadEntity.Event> history) {
-    for (ThreadEntity.Event event : history) {
-      if (event instanceof ThreadEntity.TurnStarted started && started.text() != null && !started.text().isBlank()) {
+  private static String firstPrompt(java.util.List<ThreadEvent> history) {
+    for (ThreadEvent event : history) {
+      if (event instanceof ThreadEvent.TurnStarted started && started.text() != null && !started.text().isBlank()) {
         return preview(started.text());
       }
     }
@@ -299,7 +301,7 @@ public final class ThreadRegistry
     while (spares.size() < settings.spareThreads()) {
       UUID spare = UUID.randomUUID();
       spares.add(spare);
-      thread(spare).tell(new ThreadEntity.Prepare());
+      thread(spare).tell(new ThreadCommand.Prepare());
     }
   }
 
@@ -309,7 +311,7 @@ public final class ThreadRegistry
     }
     context.pipeToSelf(
         thread(archive.threadId()).<Done>askWithStatus(reply -> archive.archived()
-            ? new ThreadEntity.Archive(reply) : new ThreadEntity.Unarchive(reply), THREAD_CALL_TIMEOUT),
+            ? new ThreadCommand.Archive(reply) : new ThreadCommand.Unarchive(reply), THREAD_CALL_TIMEOUT),
         (done, error) -> new ThreadArchived(archive, error == null ? null : reason(error)));
     return Effect().noReply();
   }
@@ -319,7 +321,7 @@ public final class ThreadRegistry
       return Effect().reply(delete.replyTo(), unknown(delete.threadId()));
     }
     context.pipeToSelf(
-        thread(delete.threadId()).<Done>askWithStatus(ThreadEntity.Delete::new, THREAD_CALL_TIMEOUT),
+        thread(delete.threadId()).<Done>askWithStatus(ThreadCommand.Delete::new, THREAD_CALL_TIMEOUT),
         (done, error) -> new ThreadDeleted(delete, error == null ? null : reason(error)));
     return Effect().noReply();
   }

@@ -1,6 +1,9 @@
 package dev.legato.registry;
 
 import dev.legato.storage.SessionStorage;
+import dev.legato.thread.ThreadUpdate;
+import dev.legato.thread.ThreadEvent;
+import dev.legato.thread.ThreadCommand;
 import dev.legato.thread.ThreadEntity;
 import java.time.Duration;
 import java.time.Instant;
@@ -43,7 +46,7 @@ public final class ThreadRestore {
    *
    * @param listing its tenant's listing entry; null when it has no tenant, or did not exist yet at that moment
    */
-  public record Outcome(UUID threadId, ThreadEntity.RestoreDone restored, String tenant, ThreadSummary listing) {}
+  public record Outcome(UUID threadId, ThreadCommand.RestoreDone restored, String tenant, ThreadSummary listing) {}
 
   /**
    * Restores {@code threadId} to its state at {@code at} (null: its newest, for a deleted thread the state
@@ -56,7 +59,7 @@ public final class ThreadRestore {
       return CompletableFuture.failedFuture(new Refused(
           "replicas are off on this node (legato.storage.replica.mode = off): there is nothing to restore from", false));
     }
-    EntityRef<ThreadEntity.Command> thread =
+    EntityRef<ThreadCommand> thread =
         ClusterSharding.get(system).entityRefFor(ThreadEntity.TYPE_KEY, threadId.toString());
     return storage.replicaOf(threadId, at)
         .thenCompose(generation -> {
@@ -65,7 +68,7 @@ public final class ThreadRestore {
                 + (at == null ? "" : " holds a state as early as " + at), true);
           }
           // a refusal (a turn running) or a failure comes back as the thread says it, for FailureKind to classify
-          return thread.<ThreadEntity.RestoreDone>askWithStatus(reply -> new ThreadEntity.Restore(at, reply), timeout);
+          return thread.<ThreadCommand.RestoreDone>askWithStatus(reply -> new ThreadCommand.Restore(at, reply), timeout);
         })
         .thenCompose(restored -> read(thread, timeout, READ_ATTEMPTS)
             .thenCompose(history -> listed(system, threadId, restored, history, timeout)));
@@ -78,9 +81,9 @@ public final class ThreadRestore {
    * restore stops through its shard right after it, and refuses what reaches it meanwhile ("being
    * restored"): such a refusal is asked again, 20 ms later, until the thread's next incarnation answers.
    */
-  private static CompletionStage<ThreadEntity.Resumed> read(EntityRef<ThreadEntity.Command> thread, Duration timeout,
+  private static CompletionStage<ThreadCommand.Resumed> read(EntityRef<ThreadCommand> thread, Duration timeout,
                                                             int attempts) {
-    return thread.<ThreadEntity.Resumed>askWithStatus(ThreadEntity.Read::new, timeout)
+    return thread.<ThreadCommand.Resumed>askWithStatus(ThreadCommand.Read::new, timeout)
         .handle((history, error) -> {
           if (error == null) {
             return CompletableFuture.completedFuture(history);
@@ -90,25 +93,25 @@ public final class ThreadRestore {
             Executor later = CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS);
             return CompletableFuture.supplyAsync(() -> null, later).thenCompose(x -> read(thread, timeout, attempts - 1));
           }
-          return CompletableFuture.<ThreadEntity.Resumed>completedFuture(null); // not created yet at that moment
+          return CompletableFuture.<ThreadCommand.Resumed>completedFuture(null); // not created yet at that moment
         })
         .thenCompose(next -> next);
   }
 
-  private static CompletionStage<Outcome> listed(ActorSystem<?> system, UUID threadId, ThreadEntity.RestoreDone restored,
-                                                 ThreadEntity.Resumed history, Duration timeout) {
-    ThreadEntity.ThreadCreated created = null;
+  private static CompletionStage<Outcome> listed(ActorSystem<?> system, UUID threadId, ThreadCommand.RestoreDone restored,
+                                                 ThreadCommand.Resumed history, Duration timeout) {
+    ThreadEvent.ThreadCreated created = null;
     boolean archived = false;
     String preview = null;
     if (history != null) {
-      for (ThreadEntity.ThreadUpdate.Persisted persisted : history.history()) {
-        if (persisted.event() instanceof ThreadEntity.ThreadCreated c) {
+      for (ThreadUpdate.Persisted persisted : history.history()) {
+        if (persisted.event() instanceof ThreadEvent.ThreadCreated c) {
           created = c;
-        } else if (persisted.event() instanceof ThreadEntity.Archived) {
+        } else if (persisted.event() instanceof ThreadEvent.Archived) {
           archived = true;
-        } else if (persisted.event() instanceof ThreadEntity.Unarchived) {
+        } else if (persisted.event() instanceof ThreadEvent.Unarchived) {
           archived = false;
-        } else if (preview == null && persisted.event() instanceof ThreadEntity.TurnStarted started
+        } else if (preview == null && persisted.event() instanceof ThreadEvent.TurnStarted started
             && started.text() != null && !started.text().isBlank()) {
           preview = started.text();
         }
@@ -118,7 +121,7 @@ public final class ThreadRestore {
       return CompletableFuture.completedFuture(new Outcome(threadId, restored, created == null ? null : created.tenant(), null));
     }
     String tenant = created.tenant();
-    ThreadEntity.ThreadCreated c = created;
+    ThreadEvent.ThreadCreated c = created;
     boolean a = archived;
     String p = preview;
     return ClusterSharding.get(system).entityRefFor(ThreadRegistry.TYPE_KEY, tenant)

@@ -10,8 +10,58 @@ import dev.legato.podium.AgentEvent;
 import dev.legato.podium.PodiumClient;
 import dev.legato.podium.PodiumLink;
 import dev.legato.registry.ThreadRegistry;
-import dev.legato.serialization.CborSerializable;
 import dev.legato.storage.SessionStorage;
+import dev.legato.thread.ThreadCommand.AnnounceName;
+import dev.legato.thread.ThreadCommand.AnswerApproval;
+import dev.legato.thread.ThreadCommand.AnswerQuestion;
+import dev.legato.thread.ThreadCommand.Archive;
+import dev.legato.thread.ThreadCommand.Create;
+import dev.legato.thread.ThreadCommand.Created;
+import dev.legato.thread.ThreadCommand.Delete;
+import dev.legato.thread.ThreadCommand.GetDetails;
+import dev.legato.thread.ThreadCommand.GetStatus;
+import dev.legato.thread.ThreadCommand.Interrupt;
+import dev.legato.thread.ThreadCommand.Prepare;
+import dev.legato.thread.ThreadCommand.Read;
+import dev.legato.thread.ThreadCommand.Request;
+import dev.legato.thread.ThreadCommand.Restore;
+import dev.legato.thread.ThreadCommand.RestoreDone;
+import dev.legato.thread.ThreadCommand.Resume;
+import dev.legato.thread.ThreadCommand.Resumed;
+import dev.legato.thread.ThreadCommand.StartTurn;
+import dev.legato.thread.ThreadCommand.Steer;
+import dev.legato.thread.ThreadCommand.Subscribe;
+import dev.legato.thread.ThreadCommand.ThreadDetails;
+import dev.legato.thread.ThreadCommand.ThreadStatus;
+import dev.legato.thread.ThreadCommand.TurnAccepted;
+import dev.legato.thread.ThreadCommand.Unarchive;
+import dev.legato.thread.ThreadEvent.AgentMessage;
+import dev.legato.thread.ThreadEvent.AgentMessageDelta;
+import dev.legato.thread.ThreadEvent.ApprovalDecided;
+import dev.legato.thread.ThreadEvent.ApprovalRequested;
+import dev.legato.thread.ThreadEvent.Archived;
+import dev.legato.thread.ThreadEvent.CommandCompleted;
+import dev.legato.thread.ThreadEvent.FileChanged;
+import dev.legato.thread.ThreadEvent.InstanceReplaced;
+import dev.legato.thread.ThreadEvent.MemoryExtracted;
+import dev.legato.thread.ThreadEvent.PlanStep;
+import dev.legato.thread.ThreadEvent.PlanUpdated;
+import dev.legato.thread.ThreadEvent.Question;
+import dev.legato.thread.ThreadEvent.QuestionAnswered;
+import dev.legato.thread.ThreadEvent.QuestionAsked;
+import dev.legato.thread.ThreadEvent.ReasoningRecorded;
+import dev.legato.thread.ThreadEvent.SummaryCreated;
+import dev.legato.thread.ThreadEvent.ThreadCreated;
+import dev.legato.thread.ThreadEvent.ToolCallRecorded;
+import dev.legato.thread.ThreadEvent.TurnEnded;
+import dev.legato.thread.ThreadEvent.TurnStarted;
+import dev.legato.thread.ThreadEvent.Unarchived;
+import dev.legato.thread.ThreadState.New;
+import dev.legato.thread.ThreadState.Ready;
+import dev.legato.thread.ThreadState.Running;
+import dev.legato.thread.ThreadState.ThreadInfo;
+import dev.legato.thread.ThreadState.Turn;
+import dev.legato.thread.ThreadState.Waiting;
 import dev.legato.storage.SqliteReadJournal;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -54,312 +104,59 @@ import org.apache.pekko.stream.javadsl.Sink;
  * subscribers; streamed text deltas are published at once and persisted as the whole message. A thread is
  * never stuck: a turn whose agent is gone, or that was cut short by a restart, is recorded as failed or
  * interrupted.
- *
- * <p>Not yet: passivation, memories for a re-spawned agent, time-windowed persistence of deltas (see the
- * module README).
  */
 public final class ThreadEntity
-    extends EventSourcedBehaviorWithEnforcedReplies<ThreadEntity.Command, ThreadEntity.Event, ThreadEntity.State> {
+    extends EventSourcedBehaviorWithEnforcedReplies<ThreadCommand, ThreadEvent, ThreadState> {
 
-  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Thread");
+  public static final EntityTypeKey<ThreadCommand> TYPE_KEY = EntityTypeKey.create(ThreadCommand.class, "Thread");
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  // ---- commands ------------------------------------------------------------------------------------------
+  // ---- what the thread tells itself ------------------------------------------------------------------------
 
-  public sealed interface Command extends CborSerializable {}
+  /** Messages the thread sends itself: results of its own work, timers, its link's and subscribers' news. */
+  sealed interface Signal extends ThreadCommand {}
 
-  /** A command whose sender waits for a yes or a reason: refused with one while the thread is being restored. */
-  interface Request {
-    ActorRef<? extends StatusReply<?>> replyTo();
-  }
-
-  /**
-   * Starts the thread: resolves the agent type's deployment, creates the Podium instance, opens the link.
-   * With {@code awaitAgent} false the thread is recorded and reported started once the deployment is known,
-   * and its instance is created right after: a client need not wait for Podium (the first turn waits for the
-   * agent if it is not up yet). {@link Created#instanceId()} is then null.
-   *
-   * @param tenant whose registry lists the thread (it is told of activity); null for a thread outside any
-   */
-  public record Create(String agentType, String cwd, String tenant, List<Event> forkOf, boolean awaitAgent,
-                       ActorRef<StatusReply<Created>> replyTo) implements Command, Request {
-    public Create(String agentType, String cwd, String tenant, ActorRef<StatusReply<Created>> replyTo) {
-      this(agentType, cwd, tenant, List.of(), true, replyTo);
-    }
-  }
-
-  public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements Command, Request {}
-
-  public record AnswerApproval(String requestId, AgentCommand.Decision decision, ActorRef<StatusReply<Done>> replyTo)
-      implements Command, Request {}
-
-  public record Interrupt(ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
-
-  /**
-   * Updates until the subscriber stops: first every persisted event after {@code afterSequenceNr} (0: the
-   * whole history; null: none), then live ones, in order and exactly once; a pending approval or question
-   * is offered again after that.
-   */
-  public record Subscribe(ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<StatusReply<Done>> replyTo)
-      implements Command, Request {}
-
-  public record GetStatus(ActorRef<ThreadStatus> replyTo) implements Command {}
-
-  /** The registry renamed the thread (the name lives there): every subscriber hears it. */
-  public record AnnounceName(String name) implements Command {}
-
-  /**
-   * Be ready to be created: start, recover (nothing) and open the database files, so that a later
-   * {@link Create} only records the thread. A thread prepared but never created removes its files when it
-   * passivates. Ignored by a thread that exists.
-   */
-  public record Prepare() implements Command {}
-
-  /** What an operator wants to know about a live thread. */
-  public record GetDetails(ActorRef<ThreadDetails> replyTo) implements Command {}
-
-  /**
-   * @param lastError the latest thing that went wrong (a failed turn, a lost link, a failed re-spawn), or null
-   */
-  public record ThreadDetails(UUID threadId, ThreadStatus status, String agentType, String tenant, boolean archived,
-                              int subscribers, long lastSequenceNr, String lastError) implements CborSerializable {}
-
-  /**
-   * Brings the thread back for a client: if its agent has no link, asks Podium whether the instance still
-   * runs and reconnects to it, or re-spawns it hydrated with the conversation; then replies with the whole
-   * history. An archived thread replies with its history and stays without an agent.
-   */
-  public record Resume(ActorRef<StatusReply<Resumed>> replyTo) implements Command, Request {}
-
-  /** The history and status, as {@link Resume} answers, without bringing the agent back. */
-  public record Read(ActorRef<StatusReply<Resumed>> replyTo) implements Command, Request {}
-
-  private record InstanceReady(String deploymentId, String instanceId, Create request) implements Command {}
+  private record InstanceReady(String deploymentId, String instanceId, Create request) implements Signal {}
 
   private record Respawned(String deploymentId, String instanceId, List<AgentCommand.HistoryMessage> history)
-      implements Command {}
+      implements Signal {}
 
-  private record RespawnFailed(String reason) implements Command {}
+  private record RespawnFailed(String reason) implements Signal {}
 
-  private record Reconnect(String instanceId) implements Command {}
+  private record Reconnect(String instanceId) implements Signal {}
 
-  /** Guidance for the running turn. */
-  public record Steer(String text, ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
+  private record InstanceDeleted(Delete request) implements Signal {}
 
-  public record AnswerQuestion(String requestId, Map<String, List<String>> answers, boolean dismissed,
-                               ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
+  private record RestoreFinished(Restore request, RestoreDone done, String error) implements Signal {}
 
-  /** Archives an idle thread: its link closes, its files stay; it still answers reads. */
-  public record Archive(ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
-
-  public record Unarchive(ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
-
-  /** Deletes the thread: its Podium instance, its link and its files; the entity stops. */
-  public record Delete(ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
-
-  private record InstanceDeleted(Delete request) implements Command {}
-
-  /**
-   * An operator's restore: the thread's files replaced with its replica's state at {@code at} (null: the
-   * newest, which brings a deleted thread back), refused while a turn runs. The entity then stops, so that
-   * the next command recovers the restored state; the agent's instance is deleted (the next turn or resume
-   * re-spawns one, told the restored conversation).
-   */
-  public record Restore(java.time.Instant at, ActorRef<StatusReply<RestoreDone>> replyTo) implements Command, Request {}
-
-  /**
-   * What a restore brought back: the replica generation it came from, the time of the last transaction it
-   * holds (ISO-8601), and, when the replica was damaged, where it had to stop (null when it is whole).
-   */
-  public record RestoreDone(String generation, String stateAt, String problem) implements CborSerializable {}
-
-  private record RestoreFinished(Restore request, RestoreDone done, String error) implements Command {}
-
-  private record CreateFailed(String reason, Create request) implements Command {}
+  private record CreateFailed(String reason, Create request) implements Signal {}
 
   /** What the link reports; package-private so that state-machine tests can play the agent. */
-  record FromLink(PodiumLink.Output output) implements Command {}
+  record FromLink(PodiumLink.Output output) implements Signal {}
 
-  private record SubscriberGone(ActorRef<ThreadUpdate> subscriber) implements Command {}
+  private record SubscriberGone(ActorRef<ThreadUpdate> subscriber) implements Signal {}
 
-  private record ReplayDone(ActorRef<ThreadUpdate> subscriber, String failure) implements Command {}
+  private record ReplayDone(ActorRef<ThreadUpdate> subscriber, String failure) implements Signal {}
 
   /** Nothing happened for {@code legato.thread.passivate-after}. */
-  private record IdleTimeout() implements Command {}
+  private record IdleTimeout() implements Signal {}
 
   /** No turn for {@code legato.thread.close-link-after} since the timer of this generation was armed. */
-  private record LinkIdle(int generation) implements Command {}
+  private record LinkIdle(int generation) implements Signal {}
 
   /** A thread recorded without its agent starts it now, unless a turn or resume already did. */
-  private record StartAgent() implements Command {}
+  private record StartAgent() implements Signal {}
 
   /** The text window is over: what streamed since the last window is persisted. */
-  private record FlushText() implements Command {}
+  private record FlushText() implements Signal {}
 
-  private record EndInterruptedTurn(String reason) implements Command {}
+  private record EndInterruptedTurn(String reason) implements Signal {}
 
   /** Time to see whether the running turn's agent has been silent for {@code turn-silence-timeout}. */
-  private record SilenceCheck(String turnId) implements Command {}
+  private record SilenceCheck(String turnId) implements Signal {}
 
-  private record SendResult(StatusReply<Done> result) implements Command {}
+  private record SendResult(StatusReply<Done> result) implements Signal {}
 
-  public record Created(UUID threadId, String instanceId) implements CborSerializable {}
-
-  public record TurnAccepted(String turnId) implements CborSerializable {}
-
-  /** @param history every persisted event, in order; the last one's number is where to subscribe after */
-  public record Resumed(ThreadStatus status, List<ThreadUpdate.Persisted> history) implements CborSerializable {
-    public long lastSequenceNr() {
-      return history.isEmpty() ? 0 : history.get(history.size() - 1).sequenceNr();
-    }
-  }
-
-  /**
-   * @param phase {@code new}, {@code ready}, {@code running} or {@code waiting}
-   * @param link {@code connected}, {@code connecting} or {@code none} (no instance, or it is gone)
-   */
-  public record ThreadStatus(String phase, String turnId, String pendingRequestId, String instanceId, String link)
-      implements CborSerializable {}
-
-  /** What a subscriber receives: persisted events with their sequence number, and live deltas. */
-  public sealed interface ThreadUpdate extends CborSerializable {
-    // An event or a pending request held as its interface names its class, or a subscriber on another node
-    // could not read it back (the journal stores events by their own class and needs no such name).
-    record Persisted(long sequenceNr, @JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Event event) implements ThreadUpdate {}
-
-    record TextDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
-
-    record ReasoningDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
-
-    record CommandOutputDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
-
-    /** The agent started a tool call (not persisted: its outcome is). {@code command} for a shell command. */
-    record ToolStarted(String turnId, String toolCallId, String toolName, String argumentsJson, String command)
-        implements ThreadUpdate {}
-
-    /** What the waiting turn waits for, offered to a subscriber that joins while it waits. */
-    record PendingRequest(@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Pending request) implements ThreadUpdate {}
-
-    /** The thread was renamed (not an event of the thread: its registry keeps the name). */
-    record NameChanged(String name) implements ThreadUpdate {}
-
-    /** The history could not be replayed; live updates follow anyway. */
-    record ReplayFailed(String reason) implements ThreadUpdate {}
-
-    /**
-     * Everything up to here was history; live updates follow. A live {@link AgentMessageDelta} repeats text
-     * already delivered as {@link TextDelta}s (it is the same text made durable): only the history's are news.
-     */
-    record Live(long afterSequenceNr, ActorRef<Command> thread) implements ThreadUpdate {
-      /** @param thread the entity sending it: a subscriber may watch it, and follow the thread anew if it stops */
-      public Live {}
-    }
-  }
-
-  // ---- events --------------------------------------------------------------------------------------------
-
-  public sealed interface Event extends CborSerializable {}
-
-  /** @param instanceId null when the thread was started without waiting for its agent (see {@link Create}) */
-  public record ThreadCreated(String agentType, String deploymentId, String instanceId, String cwd, String tenant, long at)
-      implements Event {}
-
-  public record TurnStarted(String turnId, String messageId, String text, long at) implements Event {}
-
-  /** A new instance runs the thread's agent: its first, or one started because the last was gone. */
-  public record InstanceReplaced(String deploymentId, String instanceId, long at) implements Event {}
-
-  /** The agent's whole answer text of one message (deltas coalesced). */
-  public record AgentMessage(String turnId, String itemId, String text, long at) implements Event {}
-
-  /**
-   * A window of the agent's answer text as it streams ({@code legato.thread.text-window}): a crash loses at
-   * most one window, and a client joining mid-message gets the text so far. The whole message follows.
-   */
-  public record AgentMessageDelta(String turnId, String itemId, String text, long at) implements Event {}
-
-  /** What a waiting turn waits for. */
-  public sealed interface Pending extends CborSerializable {
-    String turnId();
-
-    String requestId();
-  }
-
-  /**
-   * @param toolCallId the tool call (item) asking, when the agent says
-   * @param changesJson for a file change: the changes as the agent sent them (JSON), else null
-   */
-  public record ApprovalRequested(String turnId, String requestId, String kind, String command, String cwd,
-                                  String reason, long at, String toolCallId, String changesJson)
-      implements Event, Pending {}
-
-  public record QuestionAsked(String turnId, String requestId, List<Question> questions, long at)
-      implements Event, Pending {}
-
-  public record Question(String id, String header, String question, List<String> options) implements CborSerializable {}
-
-  /** @param answers question id → chosen answers; empty when dismissed */
-  public record QuestionAnswered(QuestionAsked question, Map<String, List<String>> answers, boolean dismissed, long at)
-      implements Event {}
-
-  /** A tool call as it ended ({@code status} completed or failed). */
-  public record ToolCallRecorded(String turnId, String toolCallId, String toolName, String argumentsJson,
-                                 String status, String output, long at) implements Event {}
-
-  /** A shell command's whole output (streamed live as it came) and how it ended; {@code command} when known. */
-  public record CommandCompleted(String turnId, String toolCallId, String output, Integer exitCode, Long durationMs,
-                                 long at, String command) implements Event {}
-
-  public record FileChanged(String turnId, String toolCallId, String path, String kind, String diff, long at)
-      implements Event {}
-
-  public record PlanUpdated(String turnId, String planId, List<PlanStep> steps, String explanation, long at)
-      implements Event {}
-
-  public record PlanStep(String step, String status) implements CborSerializable {}
-
-  /** The agent's reasoning for one thinking block, whole. */
-  public record ReasoningRecorded(String turnId, String thinkingId, String text, long at) implements Event {}
-
-  public record MemoryExtracted(String key, String value, String metadataJson, long at) implements Event {}
-
-  public record SummaryCreated(String summary, List<String> coversTurns, long at) implements Event {}
-
-  public record Archived(long at) implements Event {}
-
-  public record Unarchived(long at) implements Event {}
-
-  public record ApprovalDecided(ApprovalRequested request, String decision, long at) implements Event {}
-
-  /** @param outcome {@code completed}, {@code interrupted} or {@code failed} */
-  public record TurnEnded(String turnId, String outcome, String error, long startedAt, long inputTokens,
-                          long outputTokens, long at) implements Event {}
-
-  // ---- state ---------------------------------------------------------------------------------------------
-
-  public sealed interface State extends CborSerializable {}
-
-  public record New() implements State {}
-
-  public record Ready(ThreadInfo info) implements State {}
-
-  public record Running(ThreadInfo info, Turn turn) implements State {}
-
-  public record Waiting(ThreadInfo info, Turn turn, @JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) Pending request)
-      implements State {}
-
-  public record ThreadInfo(String agentType, String deploymentId, String instanceId, String cwd, String tenant,
-                           long createdAt, boolean archived) implements CborSerializable {
-    ThreadInfo withInstance(String newDeploymentId, String newInstanceId) {
-      return new ThreadInfo(agentType, newDeploymentId, newInstanceId, cwd, tenant, createdAt, archived);
-    }
-
-    ThreadInfo withArchived(boolean nowArchived) {
-      return new ThreadInfo(agentType, deploymentId, instanceId, cwd, tenant, createdAt, nowArchived);
-    }
-  }
-
-  public record Turn(String turnId, String messageId, long startedAt) implements CborSerializable {}
 
   // ---- set-up --------------------------------------------------------------------------------------------
 
@@ -375,7 +172,7 @@ public final class ThreadEntity
   }
 
   /** A thread outside sharding (tests, tools): passivation simply stops it. */
-  public static Behavior<Command> create(UUID threadId) {
+  public static Behavior<ThreadCommand> create(UUID threadId) {
     return Behaviors.setup(context -> {
       FailedWrites writes = new FailedWrites();
       return writes.around(new ThreadEntity(threadId, context, null, writes));
@@ -383,7 +180,7 @@ public final class ThreadEntity
   }
 
   private final UUID threadId;
-  private final ActorContext<Command> context;
+  private final ActorContext<ThreadCommand> context;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final Podium podium;
   private final ActorRef<PodiumLink.Output> linkOutput;
@@ -464,7 +261,7 @@ public final class ThreadEntity
   private String reportedLink;
   private String lastError;
 
-  private ThreadEntity(UUID threadId, ActorContext<Command> context,
+  private ThreadEntity(UUID threadId, ActorContext<ThreadCommand> context,
                        ActorRef<ClusterSharding.ShardCommand> shard, FailedWrites writes) {
     super(PersistenceId.of(TYPE_KEY.name(), threadId.toString()));
     this.threadId = threadId;
@@ -489,22 +286,22 @@ public final class ThreadEntity
   }
 
   @Override
-  public State emptyState() {
+  public ThreadState emptyState() {
     return new New();
   }
 
   @Override
-  public SignalHandler<State> signalHandler() {
+  public SignalHandler<ThreadState> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
       recovered = true;
       reportPhase(state);
       if (state instanceof Running || state instanceof Waiting) {
         // The agent may still work on it (or wait for an answer): once the link is up it is told to stop.
-        interruptOnConnect = turn(state).messageId();
+        interruptOnConnect = state.turn().messageId();
         endingRecoveredTurn = true;
         context.getSelf().tell(new EndInterruptedTurn("Legato restarted while the turn was running"));
       }
-      ThreadInfo info = info(state);
+      ThreadInfo info = state.info();
       // An archived thread stays without its agent until unarchived; one without an instance gets it on demand.
       if (info != null && !info.archived() && info.instanceId() != null) {
         openLink(info.instanceId());
@@ -515,8 +312,8 @@ public final class ThreadEntity
     }).build();
   }
 
-  private void reportPhase(State state) {
-    String phase = status(state, "none").phase();
+  private void reportPhase(ThreadState state) {
+    String phase = state.status("none").phase();
     meters.phase(reportedPhase, phase);
     reportedPhase = phase;
   }
@@ -535,11 +332,11 @@ public final class ThreadEntity
    * handler builder: the builder's cases and closures cost ~6 KB per live thread, and a node holds many.
    */
   @Override
-  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+  public CommandHandlerWithReply<ThreadCommand, ThreadEvent, ThreadState> commandHandler() {
     return this::onCommand;
   }
 
-  private ReplyEffect<Event, State> onCommand(State state, Command command) {
+  private ReplyEffect<ThreadEvent, ThreadState> onCommand(ThreadState state, ThreadCommand command) {
     writes.settled(); // a command is handled only once the writes before it are durable
     if (endingRecoveredTurn) {
       return recovering(state, command);
@@ -550,7 +347,7 @@ public final class ThreadEntity
     if (command instanceof Restore c) {
       return restore(state, c);
     }
-    ReplyEffect<Event, State> effect = null;
+    ReplyEffect<ThreadEvent, ThreadState> effect = null;
     if (state instanceof New s) {
       effect = inNew(s, command);
     } else if (state instanceof Ready s) {
@@ -564,17 +361,17 @@ public final class ThreadEntity
   }
 
   /** Right after recovery in a turn: that turn is recorded interrupted before anything else is looked at. */
-  private ReplyEffect<Event, State> recovering(State state, Command command) {
+  private ReplyEffect<ThreadEvent, ThreadState> recovering(ThreadState state, ThreadCommand command) {
     if (!(command instanceof EndInterruptedTurn end)) {
       return Effect().stash();
     }
     endingRecoveredTurn = false;
-    Turn turn = turn(state);
+    Turn turn = state.turn();
     return turn == null ? Effect().noReply().thenUnstashAll()
         : endTurn(turn, "interrupted", end.reason(), 0, 0).thenNoReply().thenUnstashAll();
   }
 
-  private ReplyEffect<Event, State> inNew(New state, Command command) {
+  private ReplyEffect<ThreadEvent, ThreadState> inNew(New state, ThreadCommand command) {
     if (command instanceof Create c) {
       return create(state, c);
     }
@@ -585,9 +382,9 @@ public final class ThreadEntity
     if (command instanceof InstanceReady ready) {
       ThreadCreated created = new ThreadCreated(ready.request().agentType(), ready.deploymentId(), ready.instanceId(),
           ready.request().cwd(), ready.request().tenant(), System.currentTimeMillis());
-      List<Event> events = new ArrayList<>();
+      List<ThreadEvent> events = new ArrayList<>();
       events.add(created);
-      List<Event> forked = endedTurns(ready.request().forkOf());
+      List<ThreadEvent> forked = endedTurns(ready.request().forkOf());
       events.addAll(forked);
       writes.awaiting(ready.request().replyTo());
       return Effect().persist(events)
@@ -618,7 +415,7 @@ public final class ThreadEntity
     return null;
   }
 
-  private ReplyEffect<Event, State> inReady(Ready state, Command command) {
+  private ReplyEffect<ThreadEvent, ThreadState> inReady(Ready state, ThreadCommand command) {
     if (command instanceof StartTurn c) {
       return startTurn(state, c);
     }
@@ -666,7 +463,7 @@ public final class ThreadEntity
     return null;
   }
 
-  private ReplyEffect<Event, State> inRunning(Running state, Command command) {
+  private ReplyEffect<ThreadEvent, ThreadState> inRunning(Running state, ThreadCommand command) {
     if (command instanceof StartTurn c) {
       return Effect().reply(c.replyTo(), StatusReply.error("turn " + state.turn().turnId() + " is still running"));
     }
@@ -679,7 +476,7 @@ public final class ThreadEntity
     return null;
   }
 
-  private ReplyEffect<Event, State> inWaiting(Waiting state, Command command) {
+  private ReplyEffect<ThreadEvent, ThreadState> inWaiting(Waiting state, ThreadCommand command) {
     if (command instanceof StartTurn c) {
       return Effect().reply(c.replyTo(), StatusReply.error("turn " + state.turn().turnId() + " is waiting for "
           + (state.request() instanceof QuestionAsked ? "an answer to " : "approval ") + state.request().requestId()));
@@ -700,7 +497,7 @@ public final class ThreadEntity
   }
 
   /** What every state answers alike (after the state's own handling did not). */
-  private ReplyEffect<Event, State> inAnyState(State state, Command command) {
+  private ReplyEffect<ThreadEvent, ThreadState> inAnyState(ThreadState state, ThreadCommand command) {
     if (command instanceof FromLink c) {
       return fromLink(state, c);
     }
@@ -720,11 +517,11 @@ public final class ThreadEntity
       return replyWithHistory(state, c.replyTo());
     }
     if (command instanceof GetStatus c) {
-      return Effect().reply(c.replyTo(), status(state, linkState()));
+      return Effect().reply(c.replyTo(), state.status(linkState()));
     }
     if (command instanceof GetDetails c) {
-      ThreadInfo info = info(state);
-      return Effect().reply(c.replyTo(), new ThreadDetails(threadId, status(state, linkState()),
+      ThreadInfo info = state.info();
+      return Effect().reply(c.replyTo(), new ThreadDetails(threadId, state.status(linkState()),
           info == null ? null : info.agentType(), info == null ? null : info.tenant(),
           info != null && info.archived(), subscribers.size() + replaying.size(), lastSequenceNumber(context),
           lastError));
@@ -755,7 +552,7 @@ public final class ThreadEntity
       lastRespawnFailure = r.reason();
       lastError = "cannot re-spawn the agent: " + r.reason();
       context.getLog().warn("thread {}: cannot re-spawn its agent: {}", threadId, r.reason());
-      Turn turn = turn(state);
+      Turn turn = state.turn();
       if (turn != null && turn.turnId().equals(lostPromptTurnId)) {
         lostPromptTurnId = null;
         return endTurn(turn, "failed", "the agent is gone and could not be started again: " + r.reason(), 0, 0)
@@ -768,7 +565,7 @@ public final class ThreadEntity
       return Effect().noReply();
     }
     if (command instanceof StartAgent) {
-      ThreadInfo info = info(state);
+      ThreadInfo info = state.info();
       if (info != null && link == null && !respawning && !info.archived()) {
         respawn(info); // no turn or resume got here first (either would have started it)
       }
@@ -776,7 +573,7 @@ public final class ThreadEntity
     }
     if (command instanceof LinkIdle c) {
       // Not while connecting: a turn or resume may wait (stashed) for that link.
-      if (c.generation() == linkIdleGeneration && turn(state) == null && !creating && !respawning && linkConnected) {
+      if (c.generation() == linkIdleGeneration && state.turn() == null && !creating && !respawning && linkConnected) {
         closeLink(); // the instance stays; the next turn or resume reconnects (or re-spawns) first
         // A quiet thread holds no database connection either: the next write or read reopens it.
         SessionStorage.get(context.getSystem()).closeThread(threadId);
@@ -784,7 +581,7 @@ public final class ThreadEntity
       return Effect().noReply();
     }
     if (command instanceof IdleTimeout) {
-      boolean idle = turn(state) == null && subscribers.isEmpty() && replaying.isEmpty() && !creating && !respawning;
+      boolean idle = state.turn() == null && subscribers.isEmpty() && replaying.isEmpty() && !creating && !respawning;
       if (!idle) {
         return Effect().noReply();
       }
@@ -846,18 +643,18 @@ public final class ThreadEntity
   }
 
   /** The events of a thread's ended turns (and its memories), in order: what a fork starts from. */
-  private static List<Event> endedTurns(List<Event> history) {
+  private static List<ThreadEvent> endedTurns(List<ThreadEvent> history) {
     if (history == null || history.isEmpty()) {
       return List.of();
     }
     Set<String> ended = new HashSet<>();
-    for (Event event : history) {
+    for (ThreadEvent event : history) {
       if (event instanceof TurnEnded e) {
         ended.add(e.turnId());
       }
     }
-    List<Event> kept = new ArrayList<>();
-    for (Event event : history) {
+    List<ThreadEvent> kept = new ArrayList<>();
+    for (ThreadEvent event : history) {
       String turnId = turnOf(event);
       if (turnId != null ? ended.contains(turnId)
           : event instanceof MemoryExtracted || event instanceof SummaryCreated) {
@@ -867,7 +664,7 @@ public final class ThreadEntity
     return kept;
   }
 
-  private static String turnOf(Event event) {
+  private static String turnOf(ThreadEvent event) {
     if (event instanceof TurnStarted e) return e.turnId();
     if (event instanceof AgentMessage e) return e.turnId();
     if (event instanceof AgentMessageDelta e) return e.turnId();
@@ -885,9 +682,9 @@ public final class ThreadEntity
   }
 
   /** What the user said and the agent answered, for an agent that has not seen it. */
-  private static List<AgentCommand.HistoryMessage> conversation(List<Event> events) {
+  private static List<AgentCommand.HistoryMessage> conversation(List<ThreadEvent> events) {
     List<AgentCommand.HistoryMessage> messages = new ArrayList<>();
-    for (Event event : events) {
+    for (ThreadEvent event : events) {
       if (event instanceof TurnStarted e) {
         messages.add(new AgentCommand.HistoryMessage(AgentCommand.Role.USER, e.text()));
       } else if (event instanceof AgentMessage e) {
@@ -897,7 +694,7 @@ public final class ThreadEntity
     return messages;
   }
 
-  private ReplyEffect<Event, State> create(New state, Create create) {
+  private ReplyEffect<ThreadEvent, ThreadState> create(New state, Create create) {
     if (creating) {
       return Effect().reply(create.replyTo(), StatusReply.error("the thread is being started"));
     }
@@ -916,7 +713,7 @@ public final class ThreadEntity
     return Effect().noReply();
   }
 
-  private ReplyEffect<Event, State> startTurn(Ready state, StartTurn start) {
+  private ReplyEffect<ThreadEvent, ThreadState> startTurn(Ready state, StartTurn start) {
     if (start.text() == null || start.text().isBlank()) {
       return Effect().reply(start.replyTo(), StatusReply.error("a turn needs text"));
     }
@@ -965,7 +762,7 @@ public final class ThreadEntity
         .thenReply(start.replyTo(), after -> StatusReply.success(new TurnAccepted(turnId)));
   }
 
-  private ReplyEffect<Event, State> subscribe(State state, Subscribe subscribe) {
+  private ReplyEffect<ThreadEvent, ThreadState> subscribe(ThreadState state, Subscribe subscribe) {
     ActorRef<ThreadUpdate> subscriber = subscribe.subscriber();
     context.watchWith(subscriber, new SubscriberGone(subscriber));
     long upTo = lastSequenceNumber(context);
@@ -984,7 +781,7 @@ public final class ThreadEntity
     replaying.put(subscriber, heldBack);
     readJournal()
         .currentEventsByPersistenceId(persistenceId().id(), Math.max(1, after + 1), upTo)
-        .runForeach(envelope -> subscriber.tell(new ThreadUpdate.Persisted(envelope.sequenceNr(), (Event) envelope.event())),
+        .runForeach(envelope -> subscriber.tell(new ThreadUpdate.Persisted(envelope.sequenceNr(), (ThreadEvent) envelope.event())),
             context.getSystem())
         .whenComplete((done, error) -> context.getSelf().tell(
             new ReplayDone(subscriber, error == null ? null : String.valueOf(PodiumClient.unwrap(error)))));
@@ -992,8 +789,8 @@ public final class ThreadEntity
   }
 
   /** What the running turn streamed that no persisted event holds yet, as deltas for a joining subscriber. */
-  private List<ThreadUpdate> catchUp(State state) {
-    Turn turn = turn(state);
+  private List<ThreadUpdate> catchUp(ThreadState state) {
+    Turn turn = state.turn();
     List<ThreadUpdate> updates = new ArrayList<>();
     if (turn == null) {
       return updates;
@@ -1007,7 +804,7 @@ public final class ThreadEntity
     return updates;
   }
 
-  private ReplyEffect<Event, State> resume(Ready state, Resume resume) {
+  private ReplyEffect<ThreadEvent, ThreadState> resume(Ready state, Resume resume) {
     if (link == null && !state.info().archived()) {
       if (lastRespawnFailure != null && !respawning) {
         String reason = lastRespawnFailure;
@@ -1021,11 +818,11 @@ public final class ThreadEntity
     return replyWithHistory(state, resume.replyTo());
   }
 
-  private ReplyEffect<Event, State> replyWithHistory(State state, ActorRef<StatusReply<Resumed>> replyTo) {
-    ThreadStatus status = status(state, linkState());
+  private ReplyEffect<ThreadEvent, ThreadState> replyWithHistory(ThreadState state, ActorRef<StatusReply<Resumed>> replyTo) {
+    ThreadStatus status = state.status(linkState());
     readJournal()
         .currentEventsByPersistenceId(persistenceId().id(), 1, lastSequenceNumber(context))
-        .map(envelope -> new ThreadUpdate.Persisted(envelope.sequenceNr(), (Event) envelope.event()))
+        .map(envelope -> new ThreadUpdate.Persisted(envelope.sequenceNr(), (ThreadEvent) envelope.event()))
         .runWith(Sink.seq(), context.getSystem())
         .whenComplete((history, error) -> replyTo.tell(error == null
             ? StatusReply.success(new Resumed(status, List.copyOf(history)))
@@ -1039,14 +836,14 @@ public final class ThreadEntity
         .getReadJournalFor(SqliteReadJournal.class, SqliteReadJournal.IDENTIFIER);
   }
 
-  private void goLive(State state, ActorRef<ThreadUpdate> subscriber) {
+  private void goLive(ThreadState state, ActorRef<ThreadUpdate> subscriber) {
     subscribers.add(subscriber);
     if (state instanceof Waiting waiting) {
       subscriber.tell(new ThreadUpdate.PendingRequest(waiting.request()));
     }
   }
 
-  private ReplyEffect<Event, State> steer(State state, Steer steer) {
+  private ReplyEffect<ThreadEvent, ThreadState> steer(ThreadState state, Steer steer) {
     if (steer.text() == null || steer.text().isBlank()) {
       return Effect().reply(steer.replyTo(), StatusReply.error("steering needs text"));
     }
@@ -1068,18 +865,18 @@ public final class ThreadEntity
     }
     respawning = true;
     var client = podium.client();
-    CompletionStage<Command> next = info.instanceId() == null ? startInstance(info) // never had one
+    CompletionStage<ThreadCommand> next = info.instanceId() == null ? startInstance(info) // never had one
         : client.instance(info.instanceId())
             .handle((instance, error) -> instance != null && instance.status().live())
             .thenCompose(alive -> alive
-                ? CompletableFuture.completedFuture((Command) new Reconnect(info.instanceId()))
+                ? CompletableFuture.completedFuture((ThreadCommand) new Reconnect(info.instanceId()))
                 : startInstance(info));
     context.pipeToSelf(next, (command, error) -> error == null ? command
         : new RespawnFailed(PodiumClient.unwrap(error).getMessage()));
   }
 
   /** A new instance, hydrated: its config carries the thread's memories, its first message the conversation. */
-  private CompletionStage<Command> startInstance(ThreadInfo info) {
+  private CompletionStage<ThreadCommand> startInstance(ThreadInfo info) {
     var client = podium.client();
     String lostTurn = lostPromptTurnId; // its prompt is sent on its own, not as history
     record Known(List<AgentCommand.HistoryMessage> history, List<Map<String, String>> memories) {}
@@ -1096,11 +893,11 @@ public final class ThreadEntity
       }
       config.put("memories", k.memories());
       return client.createInstance(deployment, config, Map.of())
-          .thenApply(instance -> (Command) new Respawned(deployment, instance.instanceId(), k.history()));
+          .thenApply(instance -> (ThreadCommand) new Respawned(deployment, instance.instanceId(), k.history()));
     }));
   }
 
-  private ReplyEffect<Event, State> answer(Waiting state, AnswerApproval answer) {
+  private ReplyEffect<ThreadEvent, ThreadState> answer(Waiting state, AnswerApproval answer) {
     if (!(state.request() instanceof ApprovalRequested request) || !request.requestId().equals(answer.requestId())) {
       return Effect().reply(answer.replyTo(), StatusReply.error("no approval " + answer.requestId()
           + " is pending (waiting for " + state.request().requestId() + ")"));
@@ -1119,7 +916,7 @@ public final class ThreadEntity
         .thenReply(answer.replyTo(), after -> StatusReply.ack());
   }
 
-  private ReplyEffect<Event, State> answerQuestion(Waiting state, AnswerQuestion answer) {
+  private ReplyEffect<ThreadEvent, ThreadState> answerQuestion(Waiting state, AnswerQuestion answer) {
     if (!(state.request() instanceof QuestionAsked question) || !question.requestId().equals(answer.requestId())) {
       return Effect().reply(answer.replyTo(), StatusReply.error("no question " + answer.requestId()
           + " is pending (waiting for " + state.request().requestId() + ")"));
@@ -1139,7 +936,7 @@ public final class ThreadEntity
         .thenReply(answer.replyTo(), after -> StatusReply.ack());
   }
 
-  private ReplyEffect<Event, State> interrupt(Turn turn, Interrupt interrupt) {
+  private ReplyEffect<ThreadEvent, ThreadState> interrupt(Turn turn, Interrupt interrupt) {
     if (link == null || turn.turnId().equals(lostPromptTurnId)) { // no agent has the prompt
       lostPromptTurnId = null;
       writes.awaiting(interrupt.replyTo());
@@ -1151,8 +948,8 @@ public final class ThreadEntity
   }
 
   /** A command the agent never got fails the turn it belonged to: nothing waits for an answer forever. */
-  private ReplyEffect<Event, State> sendResult(State state, SendResult sent) {
-    Turn turn = turn(state);
+  private ReplyEffect<ThreadEvent, ThreadState> sendResult(ThreadState state, SendResult sent) {
+    Turn turn = state.turn();
     if (sent.result().isSuccess() || turn == null) {
       return Effect().noReply();
     }
@@ -1160,8 +957,8 @@ public final class ThreadEntity
         .thenNoReply();
   }
 
-  private ReplyEffect<Event, State> endInterruptedTurn(State state, EndInterruptedTurn end) {
-    Turn turn = turn(state);
+  private ReplyEffect<ThreadEvent, ThreadState> endInterruptedTurn(ThreadState state, EndInterruptedTurn end) {
+    Turn turn = state.turn();
     if (turn == null) {
       return Effect().noReply();
     }
@@ -1170,7 +967,7 @@ public final class ThreadEntity
 
   // ---- what the agent does -------------------------------------------------------------------------------
 
-  private ReplyEffect<Event, State> fromLink(State state, FromLink message) {
+  private ReplyEffect<ThreadEvent, ThreadState> fromLink(ThreadState state, FromLink message) {
     if (message.output() instanceof PodiumLink.StateChanged change) {
       return linkChanged(state, change.state());
     }
@@ -1178,7 +975,7 @@ public final class ThreadEntity
       return delivered(state, delivered);
     }
     PodiumLink.Events batch = (PodiumLink.Events) message.output();
-    Turn turn = turn(state);
+    Turn turn = state.turn();
     if (turn == null || link == null) { // nothing is running, or a link let go still spoke: stray frames
       batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
       return Effect().noReply();
@@ -1188,7 +985,7 @@ public final class ThreadEntity
       resendPromptOnConnect = false;
       lastAgentActivity = System.nanoTime();
     }
-    List<Event> events = new ArrayList<>();
+    List<ThreadEvent> events = new ArrayList<>();
     long now = System.currentTimeMillis();
     boolean waiting = state instanceof Waiting;
     for (AgentEvent agentEvent : batch.events()) {
@@ -1335,31 +1132,31 @@ public final class ThreadEntity
   }
 
   /** Adds an event after the text streamed before it, so that the journal keeps the order subscribers saw. */
-  private void record(List<Event> events, Turn turn, long now, Event event) {
+  private void record(List<ThreadEvent> events, Turn turn, long now, ThreadEvent event) {
     saveText(turn, events, now);
     events.add(event);
   }
 
   /** Persists what the agent streamed in this window, if anything. */
-  private ReplyEffect<Event, State> flushText(State state, FlushText flush) {
+  private ReplyEffect<ThreadEvent, ThreadState> flushText(ThreadState state, FlushText flush) {
     flushScheduled = false;
-    Turn turn = turn(state);
+    Turn turn = state.turn();
     if (turn == null || unsaved.length() == 0) {
       return Effect().noReply();
     }
-    List<Event> events = new ArrayList<>();
+    List<ThreadEvent> events = new ArrayList<>();
     saveText(turn, events, System.currentTimeMillis());
     return persistAndPublish(events).thenNoReply();
   }
 
-  private void saveText(Turn turn, List<Event> events, long now) {
+  private void saveText(Turn turn, List<ThreadEvent> events, long now) {
     if (unsaved.length() > 0 && !messagePersisted) {
       events.add(new AgentMessageDelta(turn.turnId(), itemId(turn), unsaved.toString(), now));
     }
     unsaved.setLength(0);
   }
 
-  private EffectBuilder<Event, State> persistAndPublish(List<Event> events) {
+  private EffectBuilder<ThreadEvent, ThreadState> persistAndPublish(List<ThreadEvent> events) {
     long started = System.nanoTime();
     return Effect().persist(events).thenRun(after -> {
       meters.persisted(System.nanoTime() - started);
@@ -1373,7 +1170,7 @@ public final class ThreadEntity
     });
   }
 
-  private ReplyEffect<Event, State> linkChanged(State state, PodiumLink.LinkState linkState) {
+  private ReplyEffect<ThreadEvent, ThreadState> linkChanged(ThreadState state, PodiumLink.LinkState linkState) {
     if (linkState instanceof PodiumLink.LinkState.Closed) {
       return Effect().noReply(); // only ever on our request, when that link was already let go
     }
@@ -1388,7 +1185,7 @@ public final class ThreadEntity
             context.getSystem().ignoreRef()));
         interruptOnConnect = null;
       }
-      Turn turn = turn(state);
+      Turn turn = state.turn();
       if (turn != null && turn.turnId().equals(lostPromptTurnId)) {
         sendPrompt(turn.messageId(), unansweredPrompt);
         lostPromptTurnId = null;
@@ -1414,7 +1211,7 @@ public final class ThreadEntity
     meters.linkLost();
     lastError = "link lost: " + linkState;
     reportLink();
-    Turn turn = turn(state);
+    Turn turn = state.turn();
     if (turn == null) {
       return Effect().noReply().thenUnstashAll();
     }
@@ -1440,8 +1237,8 @@ public final class ThreadEntity
    * stop once the link is back. A prompt that went out but got no word back is sent again, once, when the
    * link is back; one the link still holds goes out by itself.
    */
-  private ReplyEffect<Event, State> socketDropped(State state, String reason) {
-    Turn turn = turn(state);
+  private ReplyEffect<ThreadEvent, ThreadState> socketDropped(ThreadState state, String reason) {
+    Turn turn = state.turn();
     if (turn == null) {
       return Effect().noReply();
     }
@@ -1459,8 +1256,8 @@ public final class ThreadEntity
   }
 
   /** The link reconnects to a live instance: a turn that lost part of the agent's answer with the socket fails. */
-  private ReplyEffect<Event, State> reconnecting(State state, PodiumLink.LinkState.Reconnecting reconnecting) {
-    Turn turn = turn(state);
+  private ReplyEffect<ThreadEvent, ThreadState> reconnecting(ThreadState state, PodiumLink.LinkState.Reconnecting reconnecting) {
+    Turn turn = state.turn();
     if (turn == null || !turn.turnId().equals(droppedTurnId)) {
       return Effect().noReply();
     }
@@ -1482,8 +1279,8 @@ public final class ThreadEntity
   }
 
   /** A prompt the agent never got fails its turn; one that went out on a live socket counts as delivered. */
-  private ReplyEffect<Event, State> delivered(State state, PodiumLink.Delivered delivered) {
-    Turn turn = turn(state);
+  private ReplyEffect<ThreadEvent, ThreadState> delivered(ThreadState state, PodiumLink.Delivered delivered) {
+    Turn turn = state.turn();
     if (!(delivered.command() instanceof AgentCommand.ProcessMessage prompt) || turn == null
         || !turn.messageId().equals(prompt.messageId())) {
       return Effect().noReply(); // not this turn's prompt, or that turn is over already
@@ -1508,8 +1305,8 @@ public final class ThreadEntity
    * The running turn's agent said nothing for {@code turn-silence-timeout}: the turn fails with that reason
    * and the agent is told to stop. Waiting for the client does not count; the watch goes on meanwhile.
    */
-  private ReplyEffect<Event, State> silenceCheck(State state, SilenceCheck check) {
-    Turn turn = turn(state);
+  private ReplyEffect<ThreadEvent, ThreadState> silenceCheck(ThreadState state, SilenceCheck check) {
+    Turn turn = state.turn();
     if (turn == null || !turn.turnId().equals(check.turnId())) {
       return Effect().noReply(); // that turn is over
     }
@@ -1541,14 +1338,14 @@ public final class ThreadEntity
   }
 
   /** Ends the turn without its agent (it failed, was interrupted or went silent): its message is abandoned. */
-  private EffectBuilder<Event, State> endTurn(
+  private EffectBuilder<ThreadEvent, ThreadState> endTurn(
       Turn turn, String outcome, String error, long input, long output) {
     if (abandonedMessages.size() >= 8) {
       abandonedMessages.removeFirst();
     }
     abandonedMessages.addLast(turn.messageId());
     long now = System.currentTimeMillis();
-    List<Event> events = new ArrayList<>();
+    List<ThreadEvent> events = new ArrayList<>();
     saveText(turn, events, now); // what streamed before the end stays part of the record
     events.add(new TurnEnded(turn.turnId(), outcome, error, turn.startedAt(), input, output, now));
     return persistAndPublish(events);
@@ -1557,9 +1354,9 @@ public final class ThreadEntity
   // ---- events --------------------------------------------------------------------------------------------
 
   @Override
-  public EventHandler<State, Event> eventHandler() {
+  public EventHandler<ThreadState, ThreadEvent> eventHandler() {
     return (state, event) -> {
-      State next = apply(state, event);
+      ThreadState next = state.apply(event);
       if (recovered) { // live, not replayed: count it
         reportPhase(next);
         if (event instanceof TurnStarted) {
@@ -1575,45 +1372,10 @@ public final class ThreadEntity
     };
   }
 
-  /** The state after an event: pure, shared by every thread. Events that record work leave the state as is. */
-  private static State apply(State state, Event event) {
-    if (event instanceof ThreadCreated e) {
-      return new Ready(new ThreadInfo(e.agentType(), e.deploymentId(), e.instanceId(), e.cwd(), e.tenant(), e.at(), false));
-    }
-    if (event instanceof TurnStarted e) {
-      return new Running(info(state), new Turn(e.turnId(), e.messageId(), e.at()));
-    }
-    if (event instanceof ApprovalRequested e) {
-      return new Waiting(info(state), turn(state), e);
-    }
-    if (event instanceof QuestionAsked e) {
-      return new Waiting(info(state), turn(state), e);
-    }
-    if (event instanceof ApprovalDecided || event instanceof QuestionAnswered) {
-      return new Running(info(state), turn(state));
-    }
-    if (event instanceof TurnEnded) {
-      return new Ready(info(state));
-    }
-    if (event instanceof InstanceReplaced e) { // also mid-turn, when a turn's lost prompt goes to a new agent
-      ThreadInfo info = info(state).withInstance(e.deploymentId(), e.instanceId());
-      if (state instanceof Running r) return new Running(info, r.turn());
-      if (state instanceof Waiting w) return new Waiting(info, w.turn(), w.request());
-      return new Ready(info);
-    }
-    if (event instanceof Archived) {
-      return new Ready(info(state).withArchived(true));
-    }
-    if (event instanceof Unarchived) {
-      return new Ready(info(state).withArchived(false));
-    }
-    return state; // AgentMessage(Delta), tool calls, commands, file changes, plans, reasoning, memories, summaries
-  }
-
   // ---- helpers -------------------------------------------------------------------------------------------
 
-  private ReplyEffect<Event, State> restore(State state, Restore restore) {
-    if (turn(state) != null) {
+  private ReplyEffect<ThreadEvent, ThreadState> restore(ThreadState state, Restore restore) {
+    if (state.turn() != null) {
       return Effect().reply(restore.replyTo(), StatusReply.error(busy(state, "restored")));
     }
     if (creating || respawning) {
@@ -1637,9 +1399,9 @@ public final class ThreadEntity
    * state on its next command. A failed restore leaves the thread as it was (the files are replaced only
    * whole), so the entity stops all the same and recovers whatever is on disk.
    */
-  private ReplyEffect<Event, State> whileRestoring(State state, Command command) {
+  private ReplyEffect<ThreadEvent, ThreadState> whileRestoring(ThreadState state, ThreadCommand command) {
     if (command instanceof RestoreFinished finished) {
-      ThreadInfo info = info(state);
+      ThreadInfo info = state.info();
       if (finished.error() == null && info != null) {
         stopAgent(info.instanceId()); // it remembers a conversation that is no longer the thread's
       }
@@ -1671,7 +1433,7 @@ public final class ThreadEntity
     return Effect().noReply();
   }
 
-  private static String busy(State state, String what) {
+  private static String busy(ThreadState state, String what) {
     return state instanceof New ? "the thread has not been started"
         : "the thread cannot be " + what + " while a turn is running; interrupt it first";
   }
@@ -1729,7 +1491,7 @@ public final class ThreadEntity
     context.scheduleOnce(closeLinkAfter, context.getSelf(), new LinkIdle(generation));
   }
 
-  private void publish(Event event) {
+  private void publish(ThreadEvent event) {
     if (subscribers.isEmpty() && replaying.isEmpty()) {
       return;
     }
@@ -1759,30 +1521,8 @@ public final class ThreadEntity
     return turn.messageId() + "-answer";
   }
 
-  private static ThreadInfo info(State state) {
-    if (state instanceof Ready r) return r.info();
-    if (state instanceof Running r) return r.info();
-    if (state instanceof Waiting w) return w.info();
-    return null;
-  }
-
-  private static Turn turn(State state) {
-    if (state instanceof Running r) return r.turn();
-    if (state instanceof Waiting w) return w.turn();
-    return null;
-  }
-
   private String linkState() {
     return link == null ? "none" : linkConnected ? "connected" : "connecting";
-  }
-
-  private static ThreadStatus status(State state, String link) {
-    ThreadInfo info = info(state);
-    String instance = info == null ? null : info.instanceId();
-    if (state instanceof Running r) return new ThreadStatus("running", r.turn().turnId(), null, instance, link);
-    if (state instanceof Waiting w) return new ThreadStatus("waiting", w.turn().turnId(), w.request().requestId(), instance, link);
-    if (state instanceof Ready) return new ThreadStatus("ready", null, null, instance, link);
-    return new ThreadStatus("new", null, null, null, link);
   }
 
   private static String kind(AgentEvent.PermissionKind kind) {

@@ -180,10 +180,10 @@ class RegistryShardingTest {
           Thread.sleep(20);
         }
 
-        EntityRef<dev.legato.thread.ThreadEntity.Command> thread = ClusterSharding.get(system)
+        EntityRef<dev.legato.thread.ThreadCommand> thread = ClusterSharding.get(system)
             .entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, started.threadId().toString());
-        thread.<dev.legato.thread.ThreadEntity.TurnAccepted>askWithStatus(
-            reply -> new dev.legato.thread.ThreadEntity.StartTurn("say hello to the registry", reply), TIMEOUT)
+        thread.<dev.legato.thread.ThreadCommand.TurnAccepted>askWithStatus(
+            reply -> new dev.legato.thread.ThreadCommand.StartTurn("say hello to the registry", reply), TIMEOUT)
             .toCompletableFuture().get(15, TimeUnit.SECONDS);
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (!threads(system, "tenant-c").get(0).preview().equals("say hello to the registry")) {
@@ -222,8 +222,8 @@ class RegistryShardingTest {
             .toCompletableFuture().get(15, TimeUnit.SECONDS).threadId();
         // Created but never registered, as after a crash between the thread's first event and the registry's.
         ClusterSharding.get(system).entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, unlisted.toString())
-            .<dev.legato.thread.ThreadEntity.Created>askWithStatus(
-                reply -> new dev.legato.thread.ThreadEntity.Create("echo", "/work", null, reply), TIMEOUT)
+            .<dev.legato.thread.ThreadCommand.Created>askWithStatus(
+                reply -> new dev.legato.thread.ThreadCommand.Create("echo", "/work", null, reply), TIMEOUT)
             .toCompletableFuture().get(15, TimeUnit.SECONDS);
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (folders(sessions).size() < 4) { // two threads and two spares (legato.registry.spare-threads)
@@ -251,11 +251,11 @@ class RegistryShardingTest {
           assertEquals(threads, java.util.Set.copyOf(folders(folder)));
           assertEquals(List.of(listed), threads(restarted, "tenant-r").stream().map(ThreadSummary::threadId).toList());
           for (String id : threads) {
-            dev.legato.thread.ThreadEntity.Resumed read = ClusterSharding.get(restarted)
+            dev.legato.thread.ThreadCommand.Resumed read = ClusterSharding.get(restarted)
                 .entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, id)
-                .<dev.legato.thread.ThreadEntity.Resumed>askWithStatus(dev.legato.thread.ThreadEntity.Read::new, TIMEOUT)
+                .<dev.legato.thread.ThreadCommand.Resumed>askWithStatus(dev.legato.thread.ThreadCommand.Read::new, TIMEOUT)
                 .toCompletableFuture().get(15, TimeUnit.SECONDS);
-            assertTrue(read.history().get(0).event() instanceof dev.legato.thread.ThreadEntity.ThreadCreated,
+            assertTrue(read.history().get(0).event() instanceof dev.legato.thread.ThreadEvent.ThreadCreated,
                 "thread " + id + " kept its history: " + read.history());
           }
         } finally {

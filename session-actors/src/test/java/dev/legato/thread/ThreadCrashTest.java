@@ -58,20 +58,20 @@ class ThreadCrashTest {
     ActorTestKit first = ActorTestKit.create("before-crash", config());
     String instanceId;
     try {
-      ActorRef<ThreadEntity.Command> thread = first.spawn(ThreadEntity.create(id));
-      TestProbe<StatusReply<ThreadEntity.Created>> created = first.createTestProbe();
-      thread.tell(new ThreadEntity.Create("coder", "/work", null, created.getRef()));
+      ActorRef<ThreadCommand> thread = first.spawn(ThreadEntity.create(id));
+      TestProbe<StatusReply<ThreadCommand.Created>> created = first.createTestProbe();
+      thread.tell(new ThreadCommand.Create("coder", "/work", null, created.getRef()));
       instanceId = created.receiveMessage(TIMEOUT).getValue().instanceId();
-      TestProbe<ThreadEntity.ThreadUpdate> updates = first.createTestProbe();
+      TestProbe<ThreadUpdate> updates = first.createTestProbe();
       TestProbe<StatusReply<Done>> ack = first.createTestProbe();
-      thread.tell(new ThreadEntity.Subscribe(updates.getRef(), null, ack.getRef()));
+      thread.tell(new ThreadCommand.Subscribe(updates.getRef(), null, ack.getRef()));
       ack.receiveMessage(TIMEOUT);
-      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = first.createTestProbe();
-      thread.tell(new ThreadEntity.StartTurn("/slow /long 100 interrupted by a crash", accepted.getRef()));
+      TestProbe<StatusReply<ThreadCommand.TurnAccepted>> accepted = first.createTestProbe();
+      thread.tell(new ThreadCommand.StartTurn("/slow /long 100 interrupted by a crash", accepted.getRef()));
       assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess());
       // Wait until a window of the answer is durable, then pull the plug in the middle of the message.
-      updates.fishForMessage(TIMEOUT, update -> update instanceof ThreadEntity.ThreadUpdate.Persisted p
-          && p.event() instanceof ThreadEntity.AgentMessageDelta
+      updates.fishForMessage(TIMEOUT, update -> update instanceof ThreadUpdate.Persisted p
+          && p.event() instanceof ThreadEvent.AgentMessageDelta
           ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
           : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
     } finally {
@@ -80,14 +80,14 @@ class ThreadCrashTest {
 
     ActorTestKit second = ActorTestKit.create("after-crash", config());
     try {
-      ActorRef<ThreadEntity.Command> thread = second.spawn(ThreadEntity.create(id));
-      TestProbe<StatusReply<ThreadEntity.Resumed>> resumed = second.createTestProbe();
-      thread.tell(new ThreadEntity.Resume(resumed.getRef()));
-      ThreadEntity.Resumed history = resumed.receiveMessage(TIMEOUT).getValue();
+      ActorRef<ThreadCommand> thread = second.spawn(ThreadEntity.create(id));
+      TestProbe<StatusReply<ThreadCommand.Resumed>> resumed = second.createTestProbe();
+      thread.tell(new ThreadCommand.Resume(resumed.getRef()));
+      ThreadCommand.Resumed history = resumed.receiveMessage(TIMEOUT).getValue();
       assertEquals("ready", history.status().phase(), "not stuck running");
       assertEquals(instanceId, history.status().instanceId(), "its instance still runs: reconnected");
-      ThreadEntity.Event lastEvent = history.history().get(history.history().size() - 1).event();
-      assertTrue(lastEvent instanceof ThreadEntity.TurnEnded ended && ended.outcome().equals("interrupted")
+      ThreadEvent lastEvent = history.history().get(history.history().size() - 1).event();
+      assertTrue(lastEvent instanceof ThreadEvent.TurnEnded ended && ended.outcome().equals("interrupted")
           && ended.error().contains("restarted"), "the turn is recorded interrupted: " + lastEvent);
 
       List<Rows.Message> messages = SessionStorage.get(second.system()).readThread(id, ThreadDatabase::messages)
@@ -97,12 +97,12 @@ class ThreadCrashTest {
       assertEquals("interrupted", SessionStorage.get(second.system()).readThread(id, ThreadDatabase::turns)
           .toCompletableFuture().get(15, TimeUnit.SECONDS).get(0).status());
 
-      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = second.createTestProbe();
-      thread.tell(new ThreadEntity.StartTurn("carry on", accepted.getRef()));
+      TestProbe<StatusReply<ThreadCommand.TurnAccepted>> accepted = second.createTestProbe();
+      thread.tell(new ThreadCommand.StartTurn("carry on", accepted.getRef()));
       assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess(), "the thread takes turns again");
-      TestProbe<ThreadEntity.ThreadStatus> status = second.createTestProbe();
+      TestProbe<ThreadCommand.ThreadStatus> status = second.createTestProbe();
       status.awaitAssert(TIMEOUT, () -> {
-        thread.tell(new ThreadEntity.GetStatus(status.getRef()));
+        thread.tell(new ThreadCommand.GetStatus(status.getRef()));
         assertEquals("ready", status.receiveMessage(TIMEOUT).phase());
         return null;
       });

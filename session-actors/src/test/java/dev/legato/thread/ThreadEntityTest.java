@@ -63,8 +63,8 @@ class ThreadEntityTest {
   static final class Thread {
     final ActorTestKit kit;
     final UUID id = UUID.randomUUID();
-    final ActorRef<ThreadEntity.Command> entity;
-    final TestProbe<ThreadEntity.ThreadUpdate> updates;
+    final ActorRef<ThreadCommand> entity;
+    final TestProbe<ThreadUpdate> updates;
 
     Thread(String agentType) {
       this(testKit, agentType);
@@ -75,49 +75,49 @@ class ThreadEntityTest {
       this.kit = kit;
       this.entity = kit.spawn(ThreadEntity.create(id));
       this.updates = kit.createTestProbe();
-      TestProbe<StatusReply<ThreadEntity.Created>> created = kit.createTestProbe();
-      entity.tell(new ThreadEntity.Create(agentType, "/work", null, created.getRef()));
+      TestProbe<StatusReply<ThreadCommand.Created>> created = kit.createTestProbe();
+      entity.tell(new ThreadCommand.Create(agentType, "/work", null, created.getRef()));
       assertTrue(created.receiveMessage(TIMEOUT).isSuccess());
       TestProbe<StatusReply<Done>> subscribed = kit.createTestProbe();
-      entity.tell(new ThreadEntity.Subscribe(updates.getRef(), null, subscribed.getRef()));
+      entity.tell(new ThreadCommand.Subscribe(updates.getRef(), null, subscribed.getRef()));
       assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
-      updates.expectMessageClass(ThreadEntity.ThreadUpdate.Live.class, TIMEOUT);
+      updates.expectMessageClass(ThreadUpdate.Live.class, TIMEOUT);
     }
 
-    ThreadEntity.Resumed resume() {
-      TestProbe<StatusReply<ThreadEntity.Resumed>> reply = kit.createTestProbe();
-      entity.tell(new ThreadEntity.Resume(reply.getRef()));
+    ThreadCommand.Resumed resume() {
+      TestProbe<StatusReply<ThreadCommand.Resumed>> reply = kit.createTestProbe();
+      entity.tell(new ThreadCommand.Resume(reply.getRef()));
       return reply.receiveMessage(TIMEOUT).getValue();
     }
 
     void awaitLink(String state) {
-      TestProbe<ThreadEntity.ThreadStatus> status = kit.createTestProbe();
+      TestProbe<ThreadCommand.ThreadStatus> status = kit.createTestProbe();
       status.awaitAssert(TIMEOUT, () -> {
-        entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+        entity.tell(new ThreadCommand.GetStatus(status.getRef()));
         assertEquals(state, status.receiveMessage(TIMEOUT).link());
         return null;
       });
     }
 
-    StatusReply<ThreadEntity.TurnAccepted> startTurn(String text) {
-      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> reply = kit.createTestProbe();
-      entity.tell(new ThreadEntity.StartTurn(text, reply.getRef()));
+    StatusReply<ThreadCommand.TurnAccepted> startTurn(String text) {
+      TestProbe<StatusReply<ThreadCommand.TurnAccepted>> reply = kit.createTestProbe();
+      entity.tell(new ThreadCommand.StartTurn(text, reply.getRef()));
       return reply.receiveMessage(TIMEOUT);
     }
 
-    ThreadEntity.ThreadStatus status() {
-      TestProbe<ThreadEntity.ThreadStatus> reply = kit.createTestProbe();
-      entity.tell(new ThreadEntity.GetStatus(reply.getRef()));
+    ThreadCommand.ThreadStatus status() {
+      TestProbe<ThreadCommand.ThreadStatus> reply = kit.createTestProbe();
+      entity.tell(new ThreadCommand.GetStatus(reply.getRef()));
       return reply.receiveMessage(TIMEOUT);
     }
 
     /** Updates up to the next persisted event of {@code type}. */
-    <E extends ThreadEntity.Event> List<ThreadEntity.ThreadUpdate> until(Class<E> type) {
-      List<ThreadEntity.ThreadUpdate> seen = new ArrayList<>();
+    <E extends ThreadEvent> List<ThreadUpdate> until(Class<E> type) {
+      List<ThreadUpdate> seen = new ArrayList<>();
       while (true) {
-        ThreadEntity.ThreadUpdate update = updates.receiveMessage(TIMEOUT);
+        ThreadUpdate update = updates.receiveMessage(TIMEOUT);
         seen.add(update);
-        if (update instanceof ThreadEntity.ThreadUpdate.Persisted p && type.isInstance(p.event())) {
+        if (update instanceof ThreadUpdate.Persisted p && type.isInstance(p.event())) {
           return seen;
         }
       }
@@ -128,8 +128,8 @@ class ThreadEntityTest {
     }
   }
 
-  static <E> E last(List<ThreadEntity.ThreadUpdate> updates, Class<E> type) {
-    ThreadEntity.ThreadUpdate.Persisted persisted = (ThreadEntity.ThreadUpdate.Persisted) updates.get(updates.size() - 1);
+  static <E> E last(List<ThreadUpdate> updates, Class<E> type) {
+    ThreadUpdate.Persisted persisted = (ThreadUpdate.Persisted) updates.get(updates.size() - 1);
     return type.cast(persisted.event());
   }
 
@@ -138,15 +138,15 @@ class ThreadEntityTest {
     Thread thread = new Thread("echo");
     assertEquals("ready", thread.status().phase());
     assertTrue(thread.startTurn("hello durable world").isSuccess());
-    List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
+    List<ThreadUpdate> updates = thread.until(ThreadEvent.TurnEnded.class);
 
     StringBuilder streamed = new StringBuilder();
-    updates.stream().filter(ThreadEntity.ThreadUpdate.TextDelta.class::isInstance)
-        .forEach(u -> streamed.append(((ThreadEntity.ThreadUpdate.TextDelta) u).text()));
+    updates.stream().filter(ThreadUpdate.TextDelta.class::isInstance)
+        .forEach(u -> streamed.append(((ThreadUpdate.TextDelta) u).text()));
     assertTrue(streamed.toString().contains("hello durable world"), streamed.toString());
-    assertEquals("completed", last(updates, ThreadEntity.TurnEnded.class).outcome());
-    long[] seqs = updates.stream().filter(ThreadEntity.ThreadUpdate.Persisted.class::isInstance)
-        .mapToLong(u -> ((ThreadEntity.ThreadUpdate.Persisted) u).sequenceNr()).toArray();
+    assertEquals("completed", last(updates, ThreadEvent.TurnEnded.class).outcome());
+    long[] seqs = updates.stream().filter(ThreadUpdate.Persisted.class::isInstance)
+        .mapToLong(u -> ((ThreadUpdate.Persisted) u).sequenceNr()).toArray();
     for (int i = 1; i < seqs.length; i++) {
       assertTrue(seqs[i] > seqs[i - 1], "sequence numbers increase");
     }
@@ -165,23 +165,23 @@ class ThreadEntityTest {
   void anApprovalPutsTheTurnInWaitingUntilTheClientDecides() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/run ls -la").isSuccess());
-    ThreadEntity.ApprovalRequested request = last(thread.until(ThreadEntity.ApprovalRequested.class), ThreadEntity.ApprovalRequested.class);
+    ThreadEvent.ApprovalRequested request = last(thread.until(ThreadEvent.ApprovalRequested.class), ThreadEvent.ApprovalRequested.class);
     assertEquals("command", request.kind());
     assertEquals("ls -la", request.command());
-    ThreadEntity.ThreadStatus waiting = thread.status();
+    ThreadCommand.ThreadStatus waiting = thread.status();
     assertEquals("waiting", waiting.phase());
     assertEquals(request.requestId(), waiting.pendingRequestId());
 
     assertTrue(thread.startTurn("another").isError(), "no second turn while waiting");
     TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.AnswerApproval("someone-else", AgentCommand.Decision.ACCEPT, reply.getRef()));
+    thread.entity.tell(new ThreadCommand.AnswerApproval("someone-else", AgentCommand.Decision.ACCEPT, reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isError(), "an answer to an unknown request is refused");
     assertEquals(List.of(request.requestId()),
         thread.read(db -> db.approvals(true)).stream().map(Rows.Approval::requestId).toList(), "pending, durably");
 
-    thread.entity.tell(new ThreadEntity.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
+    thread.entity.tell(new ThreadCommand.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
-    assertEquals("completed", last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class).outcome());
+    assertEquals("completed", last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class).outcome());
     Rows.Approval decided = thread.read(db -> db.approvals(false)).get(0);
     assertEquals("accept", decided.decision());
   }
@@ -192,9 +192,9 @@ class ThreadEntityTest {
     assertTrue(thread.startTurn("/slow /long 200").isSuccess());
     thread.updates.receiveMessage(TIMEOUT); // TurnStarted
     TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.Interrupt(reply.getRef()));
+    thread.entity.tell(new ThreadCommand.Interrupt(reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
-    assertEquals("interrupted", last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class).outcome());
+    assertEquals("interrupted", last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class).outcome());
     assertEquals("ready", thread.status().phase());
   }
 
@@ -202,11 +202,11 @@ class ThreadEntityTest {
   void aTurnWhoseAgentDisappearsMidAnswerFailsInsteadOfHanging() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/slow /long 200").isSuccess());
-    while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadEntity.ThreadUpdate.TextDelta)) {
+    while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadUpdate.TextDelta)) {
       // until the agent has started answering: from then on the turn cannot move to another agent
     }
     emulator.faults().killInstance(thread.status().instanceId());
-    ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+    ThreadEvent.TurnEnded ended = last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class);
     assertEquals("failed", ended.outcome());
     assertTrue(ended.error().contains("gone"), ended.error());
     assertEquals("ready", thread.status().phase());
@@ -221,12 +221,12 @@ class ThreadEntityTest {
     assertTrue(thread.startTurn("the lamp room").isSuccess());
     emulator.faults().killInstance(lost); // as if scaled to zero just before the turn came
 
-    List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
-    assertEquals("completed", last(updates, ThreadEntity.TurnEnded.class).outcome());
-    ThreadEntity.InstanceReplaced replaced = updates.stream()
-        .filter(ThreadEntity.ThreadUpdate.Persisted.class::isInstance)
-        .map(u -> ((ThreadEntity.ThreadUpdate.Persisted) u).event())
-        .filter(ThreadEntity.InstanceReplaced.class::isInstance).map(ThreadEntity.InstanceReplaced.class::cast)
+    List<ThreadUpdate> updates = thread.until(ThreadEvent.TurnEnded.class);
+    assertEquals("completed", last(updates, ThreadEvent.TurnEnded.class).outcome());
+    ThreadEvent.InstanceReplaced replaced = updates.stream()
+        .filter(ThreadUpdate.Persisted.class::isInstance)
+        .map(u -> ((ThreadUpdate.Persisted) u).event())
+        .filter(ThreadEvent.InstanceReplaced.class::isInstance).map(ThreadEvent.InstanceReplaced.class::cast)
         .findFirst().orElseThrow();
     assertTrue(!replaced.instanceId().equals(lost), "a new instance");
     List<Rows.Message> messages = thread.read(ThreadDatabase::messages);
@@ -246,7 +246,7 @@ class ThreadEntityTest {
       assertTrue(thread.startTurn("nobody home").isSuccess());
       emulator.faults().failRestCalls(1.0); // Podium refuses the new instance
       emulator.faults().killInstance(lost);
-      ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+      ThreadEvent.TurnEnded ended = last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class);
       assertEquals("failed", ended.outcome());
       assertTrue(ended.error().contains("could not be started again"), ended.error());
     } finally {
@@ -262,11 +262,11 @@ class ThreadEntityTest {
       Thread thread = new Thread(node, "coder");
       String instanceId = thread.status().instanceId();
       assertTrue(thread.startTurn("/slow /long 200").isSuccess());
-      while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadEntity.ThreadUpdate.TextDelta)) {
+      while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadUpdate.TextDelta)) {
         // until the agent has started answering
       }
       emulator.faults().stall(instanceId, Duration.ofMinutes(10)); // it goes on, but nothing reaches the thread
-      ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+      ThreadEvent.TurnEnded ended = last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class);
       assertEquals("failed", ended.outcome());
       assertTrue(ended.error().contains("said nothing"), ended.error());
       assertEquals("ready", thread.status().phase());
@@ -287,33 +287,33 @@ class ThreadEntityTest {
   void aSocketDroppedAfterTheAgentSpokeFailsTheTurnAtOnceWithTheReason() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/slow /long 200").isSuccess());
-    while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadEntity.ThreadUpdate.TextDelta)) {
+    while (!(thread.updates.receiveMessage(TIMEOUT) instanceof ThreadUpdate.TextDelta)) {
       // until the agent has started answering
     }
     long dropped = System.nanoTime();
     emulator.faults().dropSocket(thread.status().instanceId());
-    ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+    ThreadEvent.TurnEnded ended = last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class);
     assertEquals("failed", ended.outcome());
     assertTrue(ended.error().contains("dropped mid-turn"), ended.error());
     assertTrue(System.nanoTime() - dropped < Duration.ofSeconds(5).toNanos(), "not after the link gives up");
     thread.awaitLink("connected");
     assertTrue(thread.startTurn("after the drop").isSuccess());
-    assertEquals("completed", last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class).outcome());
+    assertEquals("completed", last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class).outcome());
   }
 
   @Test
   void anApprovalPendingWhenTheSocketDropsIsVoidAtOnce() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/run ls").isSuccess());
-    thread.until(ThreadEntity.ApprovalRequested.class);
+    thread.until(ThreadEvent.ApprovalRequested.class);
     emulator.faults().restLatency(Duration.ofSeconds(3)); // the link's "is the instance alive?" takes long
     try {
       emulator.faults().dropSocket(thread.status().instanceId());
-      ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+      ThreadEvent.TurnEnded ended = last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class);
       assertEquals("failed", ended.outcome(), "recorded before the link knows more");
       assertTrue(ended.error().contains("waited for the client"), ended.error());
       TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
-      thread.entity.tell(new ThreadEntity.AnswerApproval("any", AgentCommand.Decision.ACCEPT, reply.getRef()));
+      thread.entity.tell(new ThreadCommand.AnswerApproval("any", AgentCommand.Decision.ACCEPT, reply.getRef()));
       assertTrue(reply.receiveMessage(TIMEOUT).isError(), "nothing is pending any more");
     } finally {
       emulator.faults().reset();
@@ -328,7 +328,7 @@ class ThreadEntityTest {
       emulator.faults().dropSocket(thread.status().instanceId());
       java.lang.Thread.sleep(gapMs);
       assertTrue(thread.startTurn("after a drop " + gapMs).isSuccess());
-      ThreadEntity.TurnEnded ended = last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class);
+      ThreadEvent.TurnEnded ended = last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class);
       assertEquals("completed", ended.outcome(), gapMs + " ms after the drop: " + ended.error());
     }
   }
@@ -347,17 +347,17 @@ class ThreadEntityTest {
     thread.updates.receiveMessage(TIMEOUT); // TurnStarted is durable
     testKit.stop(thread.entity, TIMEOUT);
 
-    ActorRef<ThreadEntity.Command> again = testKit.spawn(ThreadEntity.create(thread.id));
-    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    ActorRef<ThreadCommand> again = testKit.spawn(ThreadEntity.create(thread.id));
+    TestProbe<ThreadCommand.ThreadStatus> status = testKit.createTestProbe();
     status.awaitAssert(TIMEOUT, () -> {
-      again.tell(new ThreadEntity.GetStatus(status.getRef()));
+      again.tell(new ThreadCommand.GetStatus(status.getRef()));
       assertEquals("ready", status.receiveMessage(TIMEOUT).phase());
       return null;
     });
     Rows.Turn turn = thread.read(ThreadDatabase::turns).get(0);
     assertEquals("interrupted", turn.status());
     assertTrue(turn.error().contains("restarted"), turn.error());
-    again.tell(new ThreadEntity.GetStatus(status.getRef()));
+    again.tell(new ThreadCommand.GetStatus(status.getRef()));
     String instanceId = status.receiveMessage(TIMEOUT).instanceId();
     status.awaitAssert(TIMEOUT, () -> {
       assertTrue(emulator.framesReceived(instanceId).stream().anyMatch(f -> f.startsWith("interrupt ")),
@@ -370,23 +370,23 @@ class ThreadEntityTest {
   void aTurnAfterTheInstanceIsGoneRespawnsTheAgentWithTheConversation() throws Exception {
     Thread thread = new Thread("echo");
     assertTrue(thread.startTurn("remember the lighthouse").isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     String firstInstance = thread.status().instanceId();
     emulator.faults().killInstance(firstInstance);
-    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    TestProbe<ThreadCommand.ThreadStatus> status = testKit.createTestProbe();
     status.awaitAssert(TIMEOUT, () -> {
-      thread.entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      thread.entity.tell(new ThreadCommand.GetStatus(status.getRef()));
       assertEquals("none", status.receiveMessage(TIMEOUT).link());
       return null;
     });
 
     assertTrue(thread.startTurn("/history").isSuccess());
-    List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
-    assertTrue(updates.stream().anyMatch(u -> u instanceof ThreadEntity.ThreadUpdate.Persisted p
-        && p.event() instanceof ThreadEntity.InstanceReplaced), "a new instance was recorded");
+    List<ThreadUpdate> updates = thread.until(ThreadEvent.TurnEnded.class);
+    assertTrue(updates.stream().anyMatch(u -> u instanceof ThreadUpdate.Persisted p
+        && p.event() instanceof ThreadEvent.InstanceReplaced), "a new instance was recorded");
     String answer = thread.read(ThreadDatabase::messages).stream().map(Rows.Message::text).reduce("", (a, b) -> b);
     assertTrue(answer.contains("remember the lighthouse"), "the new agent knows the conversation: " + answer);
-    ThreadEntity.ThreadStatus now = thread.status();
+    ThreadCommand.ThreadStatus now = thread.status();
     assertTrue(!now.instanceId().equals(firstInstance) && now.link().equals("connected"), now.toString());
   }
 
@@ -394,17 +394,17 @@ class ThreadEntityTest {
   void aRespawnedAgentIsGivenTheThreadsMemories() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/remember editor=helix").isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     emulator.faults().killInstance(thread.status().instanceId());
-    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    TestProbe<ThreadCommand.ThreadStatus> status = testKit.createTestProbe();
     status.awaitAssert(TIMEOUT, () -> {
-      thread.entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      thread.entity.tell(new ThreadCommand.GetStatus(status.getRef()));
       assertEquals("none", status.receiveMessage(TIMEOUT).link());
       return null;
     });
     // The coder agent answers /recall like echo: it lists the memories its instance was created with.
     assertTrue(thread.startTurn("/recall").isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     String answer = thread.read(ThreadDatabase::messages).stream().map(Rows.Message::text).reduce("", (a, b) -> b);
     assertTrue(answer.contains("helix"), answer);
   }
@@ -415,12 +415,12 @@ class ThreadEntityTest {
     assertTrue(thread.startTurn("/slow /long 8 write it").isSuccess());
     thread.updates.receiveMessage(TIMEOUT); // TurnStarted
     TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.Steer("use tabs", reply.getRef()));
+    thread.entity.tell(new ThreadCommand.Steer("use tabs", reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     String answer = thread.read(ThreadDatabase::messages).get(1).text();
     assertTrue(answer.contains("use tabs"), answer);
-    thread.entity.tell(new ThreadEntity.Steer("too late", reply.getRef()));
+    thread.entity.tell(new ThreadCommand.Steer("too late", reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isError(), "no turn to steer");
   }
 
@@ -428,15 +428,15 @@ class ThreadEntityTest {
   void aQuestionWaitsForItsAnswerWhichTheAgentThenUses() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/ask which language").isSuccess());
-    ThreadEntity.QuestionAsked asked = last(thread.until(ThreadEntity.QuestionAsked.class), ThreadEntity.QuestionAsked.class);
+    ThreadEvent.QuestionAsked asked = last(thread.until(ThreadEvent.QuestionAsked.class), ThreadEvent.QuestionAsked.class);
     assertEquals("waiting", thread.status().phase());
     TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.AnswerApproval(asked.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
+    thread.entity.tell(new ThreadCommand.AnswerApproval(asked.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isError(), "a question is not an approval");
     String questionId = asked.questions().get(0).id();
-    thread.entity.tell(new ThreadEntity.AnswerQuestion(asked.requestId(), Map.of(questionId, List.of("java")), false, reply.getRef()));
+    thread.entity.tell(new ThreadCommand.AnswerQuestion(asked.requestId(), Map.of(questionId, List.of("java")), false, reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     assertTrue(thread.read(ThreadDatabase::messages).get(1).text().contains("java"));
     assertTrue(thread.read(db -> db.approvals(false)).get(0).decision().contains("java"));
   }
@@ -445,10 +445,10 @@ class ThreadEntityTest {
   void archiveUnarchiveAndDelete() throws Exception {
     Thread thread = new Thread("echo");
     assertTrue(thread.startTurn("keep this").isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     String archivedInstance = thread.status().instanceId();
     TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.Archive(reply.getRef()));
+    thread.entity.tell(new ThreadCommand.Archive(reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
     assertEquals("none", thread.status().link(), "an archived thread lets its link go");
     TestProbe<Object> poll = testKit.createTestProbe();
@@ -460,10 +460,10 @@ class ThreadEntityTest {
     assertTrue(thread.startTurn("more").isError(), "no turns on an archived thread");
     assertEquals(List.of("keep this"), thread.read(ThreadDatabase::messages).stream()
         .filter(m -> m.role().equals("user")).map(Rows.Message::text).toList(), "its history stays");
-    thread.entity.tell(new ThreadEntity.Unarchive(reply.getRef()));
+    thread.entity.tell(new ThreadCommand.Unarchive(reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
     assertTrue(thread.startTurn("/history").isSuccess(), "unarchived: turns again");
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     String instanceId = thread.status().instanceId();
     assertTrue(!instanceId.equals(archivedInstance), "a new agent for the unarchived thread");
     String answer = thread.read(ThreadDatabase::messages).stream().map(Rows.Message::text).reduce("", (a, b) -> b);
@@ -471,7 +471,7 @@ class ThreadEntityTest {
 
     Path folder = SessionStorage.get(testKit.system()).layout().threadDirectory(thread.id);
     assertTrue(Files.exists(folder));
-    thread.entity.tell(new ThreadEntity.Delete(reply.getRef()));
+    thread.entity.tell(new ThreadCommand.Delete(reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
     testKit.createTestProbe().expectTerminated(thread.entity, TIMEOUT);
     assertTrue(!Files.exists(folder), "its files are gone");
@@ -483,17 +483,17 @@ class ThreadEntityTest {
   void everythingTheAgentDoesIsRecordedOnTheReadSide() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/think /plan read; write /tool /remember lang=java /summarize /run echo hi").isSuccess());
-    ThreadEntity.ApprovalRequested request = last(thread.until(ThreadEntity.ApprovalRequested.class), ThreadEntity.ApprovalRequested.class);
+    ThreadEvent.ApprovalRequested request = last(thread.until(ThreadEvent.ApprovalRequested.class), ThreadEvent.ApprovalRequested.class);
     TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
+    thread.entity.tell(new ThreadCommand.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
-    List<ThreadEntity.ThreadUpdate> updates = thread.until(ThreadEntity.TurnEnded.class);
-    assertTrue(updates.stream().anyMatch(ThreadEntity.ThreadUpdate.CommandOutputDelta.class::isInstance), "command output streamed");
+    List<ThreadUpdate> updates = thread.until(ThreadEvent.TurnEnded.class);
+    assertTrue(updates.stream().anyMatch(ThreadUpdate.CommandOutputDelta.class::isInstance), "command output streamed");
     assertTrue(thread.startTurn("/edit src/App.java").isSuccess());
-    request = last(thread.until(ThreadEntity.ApprovalRequested.class), ThreadEntity.ApprovalRequested.class);
-    thread.entity.tell(new ThreadEntity.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
+    request = last(thread.until(ThreadEvent.ApprovalRequested.class), ThreadEvent.ApprovalRequested.class);
+    thread.entity.tell(new ThreadCommand.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
 
     List<String> kinds = thread.read(ThreadDatabase::elements).stream().map(Rows.Element::kind).distinct().sorted().toList();
     assertEquals(List.of("agentMessage", "commandExecution", "fileChange", "reasoning", "toolCall"), kinds);
@@ -513,50 +513,50 @@ class ThreadEntityTest {
   void subscribersWithCursorsGetTheHistoryAfterItThenLiveUpdatesExactlyOnce() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("first").isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     assertTrue(thread.startTurn("/run echo second").isSuccess());
-    List<ThreadEntity.ThreadUpdate> seen = thread.until(ThreadEntity.ApprovalRequested.class);
-    long requestSeq = ((ThreadEntity.ThreadUpdate.Persisted) seen.get(seen.size() - 1)).sequenceNr();
+    List<ThreadUpdate> seen = thread.until(ThreadEvent.ApprovalRequested.class);
+    long requestSeq = ((ThreadUpdate.Persisted) seen.get(seen.size() - 1)).sequenceNr();
 
     // One joins from the start, one from the middle, while the turn waits for approval.
-    TestProbe<ThreadEntity.ThreadUpdate> fromStart = testKit.createTestProbe();
-    TestProbe<ThreadEntity.ThreadUpdate> fromMiddle = testKit.createTestProbe();
+    TestProbe<ThreadUpdate> fromStart = testKit.createTestProbe();
+    TestProbe<ThreadUpdate> fromMiddle = testKit.createTestProbe();
     TestProbe<StatusReply<Done>> ack = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.Subscribe(fromStart.getRef(), 0L, ack.getRef()));
-    thread.entity.tell(new ThreadEntity.Subscribe(fromMiddle.getRef(), 3L, ack.getRef()));
+    thread.entity.tell(new ThreadCommand.Subscribe(fromStart.getRef(), 0L, ack.getRef()));
+    thread.entity.tell(new ThreadCommand.Subscribe(fromMiddle.getRef(), 3L, ack.getRef()));
     ack.receiveMessage(TIMEOUT);
     ack.receiveMessage(TIMEOUT);
-    ThreadEntity.ApprovalRequested request = (ThreadEntity.ApprovalRequested) ((ThreadEntity.ThreadUpdate.Persisted) seen.get(seen.size() - 1)).event();
+    ThreadEvent.ApprovalRequested request = (ThreadEvent.ApprovalRequested) ((ThreadUpdate.Persisted) seen.get(seen.size() - 1)).event();
 
     // Each gets its replay and then the pending approval offered again.
-    Map<TestProbe<ThreadEntity.ThreadUpdate>, List<Long>> seqs = new java.util.HashMap<>();
-    for (TestProbe<ThreadEntity.ThreadUpdate> probe : List.of(fromStart, fromMiddle)) {
+    Map<TestProbe<ThreadUpdate>, List<Long>> seqs = new java.util.HashMap<>();
+    for (TestProbe<ThreadUpdate> probe : List.of(fromStart, fromMiddle)) {
       List<Long> numbers = new ArrayList<>();
       while (true) {
-        ThreadEntity.ThreadUpdate update = probe.receiveMessage(TIMEOUT);
-        if (update instanceof ThreadEntity.ThreadUpdate.PendingRequest pending) {
+        ThreadUpdate update = probe.receiveMessage(TIMEOUT);
+        if (update instanceof ThreadUpdate.PendingRequest pending) {
           assertEquals(request.requestId(), pending.request().requestId());
           break;
         }
-        if (update instanceof ThreadEntity.ThreadUpdate.Live) {
+        if (update instanceof ThreadUpdate.Live) {
           continue;
         }
-        numbers.add(((ThreadEntity.ThreadUpdate.Persisted) update).sequenceNr());
+        numbers.add(((ThreadUpdate.Persisted) update).sequenceNr());
       }
       seqs.put(probe, numbers);
     }
-    thread.entity.tell(new ThreadEntity.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, ack.getRef()));
+    thread.entity.tell(new ThreadCommand.AnswerApproval(request.requestId(), AgentCommand.Decision.ACCEPT, ack.getRef()));
     assertTrue(ack.receiveMessage(TIMEOUT).isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
 
     // ... then the live rest of the turn: together, in order, no gap, no duplicate.
-    for (TestProbe<ThreadEntity.ThreadUpdate> probe : List.of(fromStart, fromMiddle)) {
+    for (TestProbe<ThreadUpdate> probe : List.of(fromStart, fromMiddle)) {
       List<Long> numbers = seqs.get(probe);
       while (true) {
-        ThreadEntity.ThreadUpdate update = probe.receiveMessage(TIMEOUT);
-        if (update instanceof ThreadEntity.ThreadUpdate.Persisted persisted) {
+        ThreadUpdate update = probe.receiveMessage(TIMEOUT);
+        if (update instanceof ThreadUpdate.Persisted persisted) {
           numbers.add(persisted.sequenceNr());
-          if (persisted.event() instanceof ThreadEntity.TurnEnded) {
+          if (persisted.event() instanceof ThreadEvent.TurnEnded) {
             break;
           }
         }
@@ -572,23 +572,23 @@ class ThreadEntityTest {
   @Test
   void anIdleThreadStopsAndTheNextMessageBringsItBack() throws Exception {
     UUID id = UUID.randomUUID();
-    ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
-    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
-    entity.tell(new ThreadEntity.Create("echo", null, null, created.getRef()));
+    ActorRef<ThreadCommand> entity = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadCommand.Created>> created = testKit.createTestProbe();
+    entity.tell(new ThreadCommand.Create("echo", null, null, created.getRef()));
     String instanceId = created.receiveMessage(TIMEOUT).getValue().instanceId();
     testKit.createTestProbe().expectTerminated(entity, Duration.ofSeconds(10)); // no turn, no subscriber: passivated
 
-    ActorRef<ThreadEntity.Command> revived = testKit.spawn(ThreadEntity.create(id));
-    TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = testKit.createTestProbe();
-    revived.tell(new ThreadEntity.StartTurn("after a nap", accepted.getRef()));
+    ActorRef<ThreadCommand> revived = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadCommand.TurnAccepted>> accepted = testKit.createTestProbe();
+    revived.tell(new ThreadCommand.StartTurn("after a nap", accepted.getRef()));
     assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess());
-    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    TestProbe<ThreadCommand.ThreadStatus> status = testKit.createTestProbe();
     status.awaitAssert(TIMEOUT, () -> {
-      revived.tell(new ThreadEntity.GetStatus(status.getRef()));
+      revived.tell(new ThreadCommand.GetStatus(status.getRef()));
       assertEquals("ready", status.receiveMessage(TIMEOUT).phase());
       return null;
     });
-    revived.tell(new ThreadEntity.GetStatus(status.getRef()));
+    revived.tell(new ThreadCommand.GetStatus(status.getRef()));
     assertEquals(instanceId, status.receiveMessage(TIMEOUT).instanceId(), "its instance still ran: reconnected");
     List<Rows.Message> messages = SessionStorage.get(testKit.system()).readThread(id, ThreadDatabase::messages)
         .toCompletableFuture().get(15, TimeUnit.SECONDS);
@@ -601,7 +601,7 @@ class ThreadEntityTest {
     String instanceId = thread.status().instanceId();
     thread.awaitLink("none"); // close-link-after, although a subscriber is there
     assertTrue(thread.startTurn("still there?").isSuccess());
-    assertEquals("completed", last(thread.until(ThreadEntity.TurnEnded.class), ThreadEntity.TurnEnded.class).outcome());
+    assertEquals("completed", last(thread.until(ThreadEvent.TurnEnded.class), ThreadEvent.TurnEnded.class).outcome());
     assertEquals(instanceId, thread.status().instanceId(), "the instance still ran: reconnected, not re-spawned");
   }
 
@@ -609,15 +609,15 @@ class ThreadEntityTest {
   void resumeReconnectsToALiveInstanceAndRepliesWithTheWholeHistory() throws Exception {
     Thread thread = new Thread("echo");
     assertTrue(thread.startTurn("a turn to remember").isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     String instanceId = thread.status().instanceId();
     thread.awaitLink("none");
 
-    ThreadEntity.Resumed resumed = thread.resume();
+    ThreadCommand.Resumed resumed = thread.resume();
     List<Object> kinds = resumed.history().stream().map(p -> (Object) p.event().getClass()).toList();
-    assertEquals(ThreadEntity.ThreadCreated.class, kinds.get(0));
-    assertTrue(kinds.containsAll(List.of(ThreadEntity.TurnStarted.class, ThreadEntity.AgentMessage.class,
-        ThreadEntity.TurnEnded.class)), kinds.toString());
+    assertEquals(ThreadEvent.ThreadCreated.class, kinds.get(0));
+    assertTrue(kinds.containsAll(List.of(ThreadEvent.TurnStarted.class, ThreadEvent.AgentMessage.class,
+        ThreadEvent.TurnEnded.class)), kinds.toString());
     for (int i = 0; i < resumed.history().size(); i++) {
       assertEquals(i + 1, resumed.history().get(i).sequenceNr(), "the whole history, in order");
     }
@@ -630,26 +630,26 @@ class ThreadEntityTest {
   void resumeRespawnsAGoneInstanceHydratedWithTheConversation() throws Exception {
     Thread thread = new Thread("echo");
     assertTrue(thread.startTurn("the password is heron").isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     String firstInstance = thread.status().instanceId();
     emulator.faults().killInstance(firstInstance);
     thread.awaitLink("none");
 
-    ThreadEntity.Resumed resumed = thread.resume();
-    ThreadEntity.Event lastEvent = resumed.history().get(resumed.history().size() - 1).event();
-    assertTrue(lastEvent instanceof ThreadEntity.InstanceReplaced, "the new instance is part of the history: " + lastEvent);
+    ThreadCommand.Resumed resumed = thread.resume();
+    ThreadEvent lastEvent = resumed.history().get(resumed.history().size() - 1).event();
+    assertTrue(lastEvent instanceof ThreadEvent.InstanceReplaced, "the new instance is part of the history: " + lastEvent);
     assertTrue(!resumed.status().instanceId().equals(firstInstance));
 
     assertTrue(thread.startTurn("/history").isSuccess());
-    thread.until(ThreadEntity.TurnEnded.class);
+    thread.until(ThreadEvent.TurnEnded.class);
     String answer = thread.read(ThreadDatabase::messages).stream().map(Rows.Message::text).reduce("", (a, b) -> b);
     assertTrue(answer.contains("the password is heron"), "the new agent knows the conversation: " + answer);
   }
 
   @Test
   void resumeOfAThreadNeverStartedIsRefused() {
-    TestProbe<StatusReply<ThreadEntity.Resumed>> reply = testKit.createTestProbe();
-    testKit.spawn(ThreadEntity.create(UUID.randomUUID())).tell(new ThreadEntity.Resume(reply.getRef()));
+    TestProbe<StatusReply<ThreadCommand.Resumed>> reply = testKit.createTestProbe();
+    testKit.spawn(ThreadEntity.create(UUID.randomUUID())).tell(new ThreadCommand.Resume(reply.getRef()));
     assertTrue(reply.receiveMessage(TIMEOUT).isError());
   }
 
@@ -657,18 +657,18 @@ class ThreadEntityTest {
   void streamingTextIsDurableInWindowsBeforeTheMessageCompletes() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/slow /long 30 windows").isSuccess());
-    List<ThreadEntity.ThreadUpdate> seen = thread.until(ThreadEntity.AgentMessageDelta.class);
-    assertTrue(seen.stream().noneMatch(u -> u instanceof ThreadEntity.ThreadUpdate.Persisted p
-        && p.event() instanceof ThreadEntity.AgentMessage), "the message is still streaming");
+    List<ThreadUpdate> seen = thread.until(ThreadEvent.AgentMessageDelta.class);
+    assertTrue(seen.stream().noneMatch(u -> u instanceof ThreadUpdate.Persisted p
+        && p.event() instanceof ThreadEvent.AgentMessage), "the message is still streaming");
     String durable = thread.read(db -> db.messages().stream().filter(m -> m.role().equals("assistant"))
         .map(Rows.Message::text).findFirst().orElse(""));
     assertTrue(!durable.isEmpty(), "a window of the answer is on the read side already");
 
-    List<ThreadEntity.ThreadUpdate> rest = thread.until(ThreadEntity.TurnEnded.class);
+    List<ThreadUpdate> rest = thread.until(ThreadEvent.TurnEnded.class);
     StringBuilder streamed = new StringBuilder();
-    for (List<ThreadEntity.ThreadUpdate> part : List.of(seen, rest)) {
-      part.stream().filter(ThreadEntity.ThreadUpdate.TextDelta.class::isInstance)
-          .forEach(u -> streamed.append(((ThreadEntity.ThreadUpdate.TextDelta) u).text()));
+    for (List<ThreadUpdate> part : List.of(seen, rest)) {
+      part.stream().filter(ThreadUpdate.TextDelta.class::isInstance)
+          .forEach(u -> streamed.append(((ThreadUpdate.TextDelta) u).text()));
     }
     String whole = thread.read(ThreadDatabase::messages).get(1).text();
     assertEquals(streamed.toString(), whole, "the whole message replaces its windows");
@@ -679,12 +679,12 @@ class ThreadEntityTest {
   void aSubscriberJoiningMidMessageGetsTheTextSoFarThenTheRestExactlyOnce() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/slow /long 24 join me").isSuccess());
-    thread.until(ThreadEntity.AgentMessageDelta.class); // some text is durable, more is streaming
-    thread.updates.expectMessageClass(ThreadEntity.ThreadUpdate.TextDelta.class, TIMEOUT);
+    thread.until(ThreadEvent.AgentMessageDelta.class); // some text is durable, more is streaming
+    thread.updates.expectMessageClass(ThreadUpdate.TextDelta.class, TIMEOUT);
 
-    TestProbe<ThreadEntity.ThreadUpdate> late = testKit.createTestProbe();
+    TestProbe<ThreadUpdate> late = testKit.createTestProbe();
     TestProbe<StatusReply<Done>> ack = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.Subscribe(late.getRef(), 0L, ack.getRef()));
+    thread.entity.tell(new ThreadCommand.Subscribe(late.getRef(), 0L, ack.getRef()));
     assertTrue(ack.receiveMessage(TIMEOUT).isSuccess());
 
     // History: windows of text are the news; live: deltas are, their windows repeat them.
@@ -692,16 +692,16 @@ class ThreadEntityTest {
     boolean live = false;
     String whole = null;
     while (whole == null) {
-      ThreadEntity.ThreadUpdate update = late.receiveMessage(TIMEOUT);
-      if (update instanceof ThreadEntity.ThreadUpdate.Live) {
+      ThreadUpdate update = late.receiveMessage(TIMEOUT);
+      if (update instanceof ThreadUpdate.Live) {
         live = true;
-      } else if (update instanceof ThreadEntity.ThreadUpdate.TextDelta delta) {
+      } else if (update instanceof ThreadUpdate.TextDelta delta) {
         assertTrue(live, "deltas come after the history");
         text.append(delta.text());
-      } else if (update instanceof ThreadEntity.ThreadUpdate.Persisted p) {
-        if (p.event() instanceof ThreadEntity.AgentMessageDelta window && !live) {
+      } else if (update instanceof ThreadUpdate.Persisted p) {
+        if (p.event() instanceof ThreadEvent.AgentMessageDelta window && !live) {
           text.append(window.text());
-        } else if (p.event() instanceof ThreadEntity.AgentMessage message) {
+        } else if (p.event() instanceof ThreadEvent.AgentMessage message) {
           whole = message.text();
         }
       }
@@ -712,20 +712,20 @@ class ThreadEntityTest {
   @Test
   void aThreadStartedWithoutWaitingForItsAgentGetsItRightAfterAndTakesATurnAtOnce() throws Exception {
     UUID id = UUID.randomUUID();
-    ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
-    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
-    entity.tell(new ThreadEntity.Create("echo", "/work", null, List.of(), false, created.getRef()));
-    ThreadEntity.Created started = created.receiveMessage(TIMEOUT).getValue();
+    ActorRef<ThreadCommand> entity = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadCommand.Created>> created = testKit.createTestProbe();
+    entity.tell(new ThreadCommand.Create("echo", "/work", null, List.of(), false, created.getRef()));
+    ThreadCommand.Created started = created.receiveMessage(TIMEOUT).getValue();
     assertEquals(null, started.instanceId(), "reported before Podium was asked for an instance");
 
     // A turn asked at once waits for the agent, then runs.
-    TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = testKit.createTestProbe();
-    entity.tell(new ThreadEntity.StartTurn("right away", accepted.getRef()));
+    TestProbe<StatusReply<ThreadCommand.TurnAccepted>> accepted = testKit.createTestProbe();
+    entity.tell(new ThreadCommand.StartTurn("right away", accepted.getRef()));
     assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess());
-    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    TestProbe<ThreadCommand.ThreadStatus> status = testKit.createTestProbe();
     status.awaitAssert(TIMEOUT, () -> {
-      entity.tell(new ThreadEntity.GetStatus(status.getRef()));
-      ThreadEntity.ThreadStatus now = status.receiveMessage(TIMEOUT);
+      entity.tell(new ThreadCommand.GetStatus(status.getRef()));
+      ThreadCommand.ThreadStatus now = status.receiveMessage(TIMEOUT);
       assertEquals("ready", now.phase());
       assertTrue(now.instanceId() != null, "the thread has its instance now");
       return null;
@@ -738,15 +738,15 @@ class ThreadEntityTest {
   @Test
   void aThreadStartedWithoutItsAgentStartsItOnItsOwnShortlyAfter() {
     UUID id = UUID.randomUUID();
-    ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
-    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
-    entity.tell(new ThreadEntity.Create("echo", "/work", null, List.of(), false, created.getRef()));
+    ActorRef<ThreadCommand> entity = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadCommand.Created>> created = testKit.createTestProbe();
+    entity.tell(new ThreadCommand.Create("echo", "/work", null, List.of(), false, created.getRef()));
     assertEquals(null, created.receiveMessage(TIMEOUT).getValue().instanceId());
 
-    TestProbe<ThreadEntity.ThreadStatus> status = testKit.createTestProbe();
+    TestProbe<ThreadCommand.ThreadStatus> status = testKit.createTestProbe();
     status.awaitAssert(TIMEOUT, () -> { // no turn, no resume: legato.thread.start-agent-after (10 ms) does it
-      entity.tell(new ThreadEntity.GetStatus(status.getRef()));
-      ThreadEntity.ThreadStatus now = status.receiveMessage(TIMEOUT);
+      entity.tell(new ThreadCommand.GetStatus(status.getRef()));
+      ThreadCommand.ThreadStatus now = status.receiveMessage(TIMEOUT);
       assertTrue(now.instanceId() != null, "the thread has its instance");
       assertEquals("connected", now.link());
       return null;
@@ -757,18 +757,18 @@ class ThreadEntityTest {
   void aTurnDoesNotWaitForTheAgentsDelayedStart() throws Exception {
     ActorTestKit patient = ownNode(Map.of("legato.thread.start-agent-after", "1h"));
     try {
-      ActorRef<ThreadEntity.Command> entity = patient.spawn(ThreadEntity.create(UUID.randomUUID()));
-      TestProbe<StatusReply<ThreadEntity.Created>> created = patient.createTestProbe();
-      entity.tell(new ThreadEntity.Create("echo", "/work", null, List.of(), false, created.getRef()));
+      ActorRef<ThreadCommand> entity = patient.spawn(ThreadEntity.create(UUID.randomUUID()));
+      TestProbe<StatusReply<ThreadCommand.Created>> created = patient.createTestProbe();
+      entity.tell(new ThreadCommand.Create("echo", "/work", null, List.of(), false, created.getRef()));
       assertTrue(created.receiveMessage(TIMEOUT).isSuccess());
-      TestProbe<ThreadEntity.ThreadStatus> status = patient.createTestProbe();
-      entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      TestProbe<ThreadCommand.ThreadStatus> status = patient.createTestProbe();
+      entity.tell(new ThreadCommand.GetStatus(status.getRef()));
       assertEquals(null, status.receiveMessage(TIMEOUT).instanceId(), "the agent waits for its hour");
 
-      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = patient.createTestProbe();
-      entity.tell(new ThreadEntity.StartTurn("now", accepted.getRef()));
+      TestProbe<StatusReply<ThreadCommand.TurnAccepted>> accepted = patient.createTestProbe();
+      entity.tell(new ThreadCommand.StartTurn("now", accepted.getRef()));
       assertTrue(accepted.receiveMessage(TIMEOUT).isSuccess(), "the turn started the agent itself");
-      entity.tell(new ThreadEntity.GetStatus(status.getRef()));
+      entity.tell(new ThreadCommand.GetStatus(status.getRef()));
       assertTrue(status.receiveMessage(TIMEOUT).instanceId() != null);
     } finally {
       patient.shutdownTestKit();
@@ -778,15 +778,15 @@ class ThreadEntityTest {
   @Test
   void aThreadWhoseAgentCannotBeCreatedSaysSoAtItsFirstTurn() throws Exception {
     UUID id = UUID.randomUUID();
-    ActorRef<ThreadEntity.Command> entity = testKit.spawn(ThreadEntity.create(id));
-    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
+    ActorRef<ThreadCommand> entity = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadCommand.Created>> created = testKit.createTestProbe();
     emulator.faults().failRestCalls(1.0); // Podium refuses from now on (the deployment is already known)
     try {
-      entity.tell(new ThreadEntity.Create("echo", null, null, List.of(), false, created.getRef()));
+      entity.tell(new ThreadCommand.Create("echo", null, null, List.of(), false, created.getRef()));
       assertTrue(created.receiveMessage(TIMEOUT).isSuccess(), "started: the deployment was known");
-      TestProbe<StatusReply<ThreadEntity.TurnAccepted>> accepted = testKit.createTestProbe();
-      entity.tell(new ThreadEntity.StartTurn("hello?", accepted.getRef()));
-      StatusReply<ThreadEntity.TurnAccepted> refused = accepted.receiveMessage(Duration.ofSeconds(30));
+      TestProbe<StatusReply<ThreadCommand.TurnAccepted>> accepted = testKit.createTestProbe();
+      entity.tell(new ThreadCommand.StartTurn("hello?", accepted.getRef()));
+      StatusReply<ThreadCommand.TurnAccepted> refused = accepted.receiveMessage(Duration.ofSeconds(30));
       assertTrue(refused.isError(), "the turn is refused with the reason");
       assertTrue(refused.getError().getMessage().contains("could not be started"), refused.getError().getMessage());
     } finally {
@@ -797,24 +797,24 @@ class ThreadEntityTest {
   @Test
   void illegalCommandsAreRefusedAndChangeNothing() throws Exception {
     UUID id = UUID.randomUUID();
-    ActorRef<ThreadEntity.Command> fresh = testKit.spawn(ThreadEntity.create(id));
-    TestProbe<StatusReply<ThreadEntity.TurnAccepted>> turn = testKit.createTestProbe();
-    fresh.tell(new ThreadEntity.StartTurn("hi", turn.getRef()));
+    ActorRef<ThreadCommand> fresh = testKit.spawn(ThreadEntity.create(id));
+    TestProbe<StatusReply<ThreadCommand.TurnAccepted>> turn = testKit.createTestProbe();
+    fresh.tell(new ThreadCommand.StartTurn("hi", turn.getRef()));
     assertTrue(turn.receiveMessage(TIMEOUT).isError(), "no turn before the thread is started");
 
-    TestProbe<StatusReply<ThreadEntity.Created>> created = testKit.createTestProbe();
-    fresh.tell(new ThreadEntity.Create("no-such-agent", null, null, created.getRef()));
-    StatusReply<ThreadEntity.Created> failed = created.receiveMessage(TIMEOUT);
+    TestProbe<StatusReply<ThreadCommand.Created>> created = testKit.createTestProbe();
+    fresh.tell(new ThreadCommand.Create("no-such-agent", null, null, created.getRef()));
+    StatusReply<ThreadCommand.Created> failed = created.receiveMessage(TIMEOUT);
     assertTrue(failed.isError());
     assertTrue(failed.getError().getMessage().contains("no-such-agent"), failed.getError().getMessage());
 
     Thread thread = new Thread("echo");
-    TestProbe<StatusReply<ThreadEntity.Created>> again = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.Create("echo", null, null, again.getRef()));
+    TestProbe<StatusReply<ThreadCommand.Created>> again = testKit.createTestProbe();
+    thread.entity.tell(new ThreadCommand.Create("echo", null, null, again.getRef()));
     assertTrue(again.receiveMessage(TIMEOUT).isError(), "a thread is created once");
     assertTrue(thread.startTurn("   ").isError(), "a turn needs text");
     TestProbe<StatusReply<Done>> interrupt = testKit.createTestProbe();
-    thread.entity.tell(new ThreadEntity.Interrupt(interrupt.getRef()));
+    thread.entity.tell(new ThreadCommand.Interrupt(interrupt.getRef()));
     assertTrue(interrupt.receiveMessage(TIMEOUT).isError(), "nothing to interrupt");
     assertEquals("ready", thread.status().phase());
     assertEquals(List.of(), thread.read(ThreadDatabase::turns));

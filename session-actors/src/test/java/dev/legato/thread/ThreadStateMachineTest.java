@@ -1,56 +1,46 @@
 package dev.legato.thread;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import com.typesafe.config.ConfigFactory;
 import dev.legato.podium.AgentCommand;
 import dev.legato.podium.AgentEvent;
 import dev.legato.podium.PodiumLink;
 import dev.legato.podium.emulator.EmulatorSettings;
 import dev.legato.podium.emulator.PodiumEmulator;
-import dev.legato.thread.ThreadEntity.AgentMessage;
-import dev.legato.thread.ThreadEntity.AgentMessageDelta;
-import dev.legato.thread.ThreadEntity.AnswerApproval;
-import dev.legato.thread.ThreadEntity.AnswerQuestion;
-import dev.legato.thread.ThreadEntity.ApprovalDecided;
-import dev.legato.thread.ThreadEntity.ApprovalRequested;
-import dev.legato.thread.ThreadEntity.Archive;
-import dev.legato.thread.ThreadEntity.Archived;
-import dev.legato.thread.ThreadEntity.Command;
-import dev.legato.thread.ThreadEntity.CommandCompleted;
-import dev.legato.thread.ThreadEntity.Create;
-import dev.legato.thread.ThreadEntity.Created;
-import dev.legato.thread.ThreadEntity.Delete;
-import dev.legato.thread.ThreadEntity.Event;
+import dev.legato.thread.ThreadCommand.AnswerApproval;
+import dev.legato.thread.ThreadCommand.AnswerQuestion;
+import dev.legato.thread.ThreadCommand.Archive;
+import dev.legato.thread.ThreadCommand.Create;
+import dev.legato.thread.ThreadCommand.Created;
+import dev.legato.thread.ThreadCommand.Delete;
+import dev.legato.thread.ThreadCommand.GetStatus;
+import dev.legato.thread.ThreadCommand.Interrupt;
+import dev.legato.thread.ThreadCommand.StartTurn;
+import dev.legato.thread.ThreadCommand.Steer;
+import dev.legato.thread.ThreadCommand.Subscribe;
+import dev.legato.thread.ThreadCommand.ThreadStatus;
+import dev.legato.thread.ThreadCommand.TurnAccepted;
+import dev.legato.thread.ThreadCommand.Unarchive;
 import dev.legato.thread.ThreadEntity.FromLink;
-import dev.legato.thread.ThreadEntity.GetStatus;
-import dev.legato.thread.ThreadEntity.InstanceReplaced;
-import dev.legato.thread.ThreadEntity.Interrupt;
-import dev.legato.thread.ThreadEntity.New;
-import dev.legato.thread.ThreadEntity.Question;
-import dev.legato.thread.ThreadEntity.QuestionAnswered;
-import dev.legato.thread.ThreadEntity.QuestionAsked;
-import dev.legato.thread.ThreadEntity.Ready;
-import dev.legato.thread.ThreadEntity.ReasoningRecorded;
-import dev.legato.thread.ThreadEntity.Running;
-import dev.legato.thread.ThreadEntity.StartTurn;
-import dev.legato.thread.ThreadEntity.State;
-import dev.legato.thread.ThreadEntity.Steer;
-import dev.legato.thread.ThreadEntity.Subscribe;
-import dev.legato.thread.ThreadEntity.ThreadCreated;
-import dev.legato.thread.ThreadEntity.ThreadStatus;
-import dev.legato.thread.ThreadEntity.ThreadUpdate;
-import dev.legato.thread.ThreadEntity.ToolCallRecorded;
-import dev.legato.thread.ThreadEntity.TurnAccepted;
-import dev.legato.thread.ThreadEntity.TurnEnded;
-import dev.legato.thread.ThreadEntity.TurnStarted;
-import dev.legato.thread.ThreadEntity.Unarchive;
-import dev.legato.thread.ThreadEntity.Unarchived;
-import dev.legato.thread.ThreadEntity.Waiting;
+import dev.legato.thread.ThreadEvent.AgentMessage;
+import dev.legato.thread.ThreadEvent.AgentMessageDelta;
+import dev.legato.thread.ThreadEvent.ApprovalDecided;
+import dev.legato.thread.ThreadEvent.ApprovalRequested;
+import dev.legato.thread.ThreadEvent.Archived;
+import dev.legato.thread.ThreadEvent.CommandCompleted;
+import dev.legato.thread.ThreadEvent.InstanceReplaced;
+import dev.legato.thread.ThreadEvent.Question;
+import dev.legato.thread.ThreadEvent.QuestionAnswered;
+import dev.legato.thread.ThreadEvent.QuestionAsked;
+import dev.legato.thread.ThreadEvent.ReasoningRecorded;
+import dev.legato.thread.ThreadEvent.ThreadCreated;
+import dev.legato.thread.ThreadEvent.ToolCallRecorded;
+import dev.legato.thread.ThreadEvent.TurnEnded;
+import dev.legato.thread.ThreadEvent.TurnStarted;
+import dev.legato.thread.ThreadEvent.Unarchived;
+import dev.legato.thread.ThreadState.New;
+import dev.legato.thread.ThreadState.Ready;
+import dev.legato.thread.ThreadState.Running;
+import dev.legato.thread.ThreadState.Waiting;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
@@ -64,15 +54,20 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResult;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit.CommandResultWithReply;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The thread's state machine, command by command: every transition, every refusal (an error reply, no
@@ -120,52 +115,52 @@ class ThreadStateMachineTest {
    * reports ({@link FromLink}) are local by nature (they carry the adapter's decoded frames, which are not
    * {@code CborSerializable}) and never cross nodes, so they are the one kind the testkit must not check.
    */
-  final EventSourcedBehaviorTestKit<Command, Event, State> thread = EventSourcedBehaviorTestKit.create(
+  final EventSourcedBehaviorTestKit<ThreadCommand, ThreadEvent, ThreadState> thread = EventSourcedBehaviorTestKit.create(
       testKit.system(), ThreadEntity.create(id),
       EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false));
   final TestProbe<PodiumLink.Ack> acks = testKit.createTestProbe();
 
   // ---- the client's commands -----------------------------------------------------------------------------
 
-  static <C extends Command> C checked(C command) {
+  static <C extends ThreadCommand> C checked(C command) {
     return serialization.verifySerialization(command, true);
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<Created>> create(String agentType) {
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<Created>> create(String agentType) {
     return thread.runCommand(replyTo -> checked(new Create(agentType, "/work", null, replyTo)));
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<TurnAccepted>> startTurn(String text) {
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<TurnAccepted>> startTurn(String text) {
     return thread.runCommand(replyTo -> checked(new StartTurn(text, replyTo)));
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<Done>> answerApproval(
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<Done>> answerApproval(
       String requestId, AgentCommand.Decision decision) {
     return thread.runCommand(replyTo -> checked(new AnswerApproval(requestId, decision, replyTo)));
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<Done>> answerQuestion(
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<Done>> answerQuestion(
       String requestId, Map<String, List<String>> answers, boolean dismissed) {
     return thread.runCommand(replyTo -> checked(new AnswerQuestion(requestId, answers, dismissed, replyTo)));
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<Done>> steer(String text) {
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<Done>> steer(String text) {
     return thread.runCommand(replyTo -> checked(new Steer(text, replyTo)));
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<Done>> interrupt() {
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<Done>> interrupt() {
     return thread.runCommand(replyTo -> checked(new Interrupt(replyTo)));
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<Done>> archive() {
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<Done>> archive() {
     return thread.runCommand(replyTo -> checked(new Archive(replyTo)));
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<Done>> unarchive() {
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<Done>> unarchive() {
     return thread.runCommand(replyTo -> checked(new Unarchive(replyTo)));
   }
 
-  CommandResultWithReply<Command, Event, State, StatusReply<Done>> delete() {
+  CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, StatusReply<Done>> delete() {
     return thread.runCommand(replyTo -> checked(new Delete(replyTo)));
   }
 
@@ -176,14 +171,14 @@ class ThreadStateMachineTest {
   // ---- the agent's side ----------------------------------------------------------------------------------
 
   /** One batch of frames from the link; the entity acknowledges every batch, persisted or not. */
-  CommandResult<Command, Event, State> agent(AgentEvent... events) {
-    CommandResult<Command, Event, State> result =
+  CommandResult<ThreadCommand, ThreadEvent, ThreadState> agent(AgentEvent... events) {
+    CommandResult<ThreadCommand, ThreadEvent, ThreadState> result =
         thread.runCommand(new FromLink(new PodiumLink.Events(List.of(events), acks.getRef())));
     acks.expectMessage(TIMEOUT, PodiumLink.Ack.INSTANCE);
     return result;
   }
 
-  CommandResult<Command, Event, State> link(PodiumLink.LinkState state) {
+  CommandResult<ThreadCommand, ThreadEvent, ThreadState> link(PodiumLink.LinkState state) {
     return thread.runCommand(new FromLink(new PodiumLink.StateChanged(state)));
   }
 
@@ -244,9 +239,9 @@ class ThreadStateMachineTest {
 
   /** An error reply, no event and the state as it was. */
   <R extends StatusReply<?>> void assertRefused(
-      Supplier<CommandResultWithReply<Command, Event, State, R>> command, String because) {
-    State before = thread.getState();
-    CommandResultWithReply<Command, Event, State, R> result = command.get();
+      Supplier<CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, R>> command, String because) {
+    ThreadState before = thread.getState();
+    CommandResultWithReply<ThreadCommand, ThreadEvent, ThreadState, R> result = command.get();
     assertTrue(result.reply().isError(), () -> "refused: " + result.reply());
     String message = result.reply().getError().getMessage();
     assertTrue(message.contains(because), () -> "'" + message + "' should say '" + because + "'");
@@ -272,7 +267,7 @@ class ThreadStateMachineTest {
     assertEquals("/work", event.cwd());
     assertNull(event.tenant());
     assertEquals(1, result.events().size());
-    assertEquals(new Ready(new ThreadEntity.ThreadInfo("echo", event.deploymentId(), created.instanceId(), "/work", null,
+    assertEquals(new Ready(new ThreadState.ThreadInfo("echo", event.deploymentId(), created.instanceId(), "/work", null,
         event.at(), false)), result.state());
     assertTrue(emulator.instances().containsKey(created.instanceId()), "a real Podium instance");
     awaitLink("connected");
@@ -289,7 +284,7 @@ class ThreadStateMachineTest {
     assertEquals(turnId, started.turnId());
     assertEquals("write the tests", started.text());
     assertTrue(started.messageId().startsWith("msg_"), started.messageId());
-    assertEquals(new Running(ready.info(), new ThreadEntity.Turn(turnId, started.messageId(), started.at())),
+    assertEquals(new Running(ready.info(), new ThreadState.Turn(turnId, started.messageId(), started.at())),
         result.state());
     assertEquals(new ThreadStatus("running", turnId, null, ready.info().instanceId(), "connected"), status());
   }
@@ -580,11 +575,11 @@ class ThreadStateMachineTest {
     var result = agent(new AgentEvent.FileChanged("call_3", "src/App.java", AgentEvent.FileChangeKind.UPDATE, "@@ -1 +1 @@"),
         new AgentEvent.ToolResult("call_3", "applied", false));
     assertEquals(1, result.events().size(), () -> result.events().toString());
-    ThreadEntity.FileChanged change = result.eventOfType(ThreadEntity.FileChanged.class);
-    assertEquals(new ThreadEntity.FileChanged(running.turn().turnId(), "call_3", "src/App.java", "update", "@@ -1 +1 @@",
+    ThreadEvent.FileChanged change = result.eventOfType(ThreadEvent.FileChanged.class);
+    assertEquals(new ThreadEvent.FileChanged(running.turn().turnId(), "call_3", "src/App.java", "update", "@@ -1 +1 @@",
         change.at()), change);
-    ThreadEntity.FileChanged added = agent(new AgentEvent.FileChanged(null, "NEW.md", AgentEvent.FileChangeKind.ADD, "+x"))
-        .eventOfType(ThreadEntity.FileChanged.class);
+    ThreadEvent.FileChanged added = agent(new AgentEvent.FileChanged(null, "NEW.md", AgentEvent.FileChangeKind.ADD, "+x"))
+        .eventOfType(ThreadEvent.FileChanged.class);
     assertEquals("NEW.md", added.toolCallId(), "a change outside a tool call is its own item, named by its path");
     assertEquals("add", added.kind());
   }
@@ -594,13 +589,13 @@ class ThreadStateMachineTest {
     Running running = running();
     var result = agent(new AgentEvent.PlanUpdated(AgentEvent.PlanChange.CREATED, null,
         List.of(new AgentEvent.PlanStep("read", "in_progress"), new AgentEvent.PlanStep("write", "pending")), "why"));
-    ThreadEntity.PlanUpdated plan = result.eventOfType(ThreadEntity.PlanUpdated.class);
+    ThreadEvent.PlanUpdated plan = result.eventOfType(ThreadEvent.PlanUpdated.class);
     assertEquals(running.turn().turnId() + "-plan", plan.planId());
-    assertEquals(List.of(new ThreadEntity.PlanStep("read", "in_progress"), new ThreadEntity.PlanStep("write", "pending")),
+    assertEquals(List.of(new ThreadEvent.PlanStep("read", "in_progress"), new ThreadEvent.PlanStep("write", "pending")),
         plan.steps());
     assertEquals("why", plan.explanation());
     assertEquals("plan_7", agent(new AgentEvent.PlanUpdated(AgentEvent.PlanChange.REVISED, "plan_7", List.of(), null))
-        .eventOfType(ThreadEntity.PlanUpdated.class).planId());
+        .eventOfType(ThreadEvent.PlanUpdated.class).planId());
     assertEquals(running, thread.getState());
   }
 
@@ -624,10 +619,10 @@ class ThreadStateMachineTest {
     Running running = running();
     var result = agent(new AgentEvent.MemoryExtracted("editor", "helix", "{\"source\":\"user\"}"),
         new AgentEvent.SummaryCreated("we wrote tests", List.of("turn_1")));
-    var memory = assertInstanceOf(ThreadEntity.MemoryExtracted.class, result.events().get(0));
-    assertEquals(new ThreadEntity.MemoryExtracted("editor", "helix", "{\"source\":\"user\"}", memory.at()), memory);
-    var summary = assertInstanceOf(ThreadEntity.SummaryCreated.class, result.events().get(1));
-    assertEquals(new ThreadEntity.SummaryCreated("we wrote tests", List.of("turn_1"), summary.at()), summary);
+    var memory = assertInstanceOf(ThreadEvent.MemoryExtracted.class, result.events().get(0));
+    assertEquals(new ThreadEvent.MemoryExtracted("editor", "helix", "{\"source\":\"user\"}", memory.at()), memory);
+    var summary = assertInstanceOf(ThreadEvent.SummaryCreated.class, result.events().get(1));
+    assertEquals(new ThreadEvent.SummaryCreated("we wrote tests", List.of("turn_1"), summary.at()), summary);
     assertEquals(running, result.state());
   }
 
@@ -962,7 +957,7 @@ class ThreadStateMachineTest {
   }
 
   /** Recovers from these events; what the recovery itself persists is returned. */
-  List<Object> recoverFrom(Event... events) {
+  List<Object> recoverFrom(ThreadEvent... events) {
     thread.initialize(events);
     // A turn cut short by the restart is ended by a message the entity sends itself as it recovers; a command
     // sent now is handled after it, once its event is durable.
@@ -992,7 +987,7 @@ class ThreadStateMachineTest {
   void recoveringAReadyThreadReconnectsItsAgent() throws Exception {
     ThreadCreated created = createdEvent();
     assertEquals(List.of(), recoverFrom(created));
-    assertEquals(new Ready(new ThreadEntity.ThreadInfo("echo", created.deploymentId(), created.instanceId(), "/work",
+    assertEquals(new Ready(new ThreadState.ThreadInfo("echo", created.deploymentId(), created.instanceId(), "/work",
         null, 1_000, false)), thread.getState());
     awaitLink("connected");
     assertTrue(startTurn("after the restart").reply().isSuccess());
@@ -1040,7 +1035,7 @@ class ThreadStateMachineTest {
   void recoveringARunningTurnRecordsItInterrupted() throws Exception {
     ThreadCreated created = createdEvent();
     assertTurnRecordedInterrupted(recoverFrom(created, TURN));
-    assertEquals(new Ready(new ThreadEntity.ThreadInfo("echo", created.deploymentId(), created.instanceId(), "/work",
+    assertEquals(new Ready(new ThreadState.ThreadInfo("echo", created.deploymentId(), created.instanceId(), "/work",
         null, 1_000, false)), thread.getState());
   }
 

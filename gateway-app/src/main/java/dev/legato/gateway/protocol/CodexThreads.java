@@ -6,8 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.podium.AgentCommand;
 import dev.legato.registry.ThreadRegistry;
 import dev.legato.registry.ThreadSummary;
-import dev.legato.thread.ThreadEntity;
-import dev.legato.thread.ThreadEntity.ThreadUpdate;
+import dev.legato.thread.ThreadCommand;
+import dev.legato.thread.ThreadEvent;
+import dev.legato.thread.ThreadUpdate;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -82,16 +83,16 @@ public final class CodexThreads {
    * What a fork through {@code lastTurnId} (inclusive) starts with: the source's history up to the end of
    * that turn; all of it when null. Refused for a turn the source does not have, or one not ended yet.
    */
-  public static List<ThreadEntity.Event> forkedHistory(List<ThreadEntity.Event> history, String lastTurnId) {
+  public static List<ThreadEvent> forkedHistory(List<ThreadEvent> history, String lastTurnId) {
     if (lastTurnId == null) {
       return history;
     }
     boolean started = false;
     for (int i = 0; i < history.size(); i++) {
-      ThreadEntity.Event event = history.get(i);
-      if (event instanceof ThreadEntity.TurnStarted s && s.turnId().equals(lastTurnId)) {
+      ThreadEvent event = history.get(i);
+      if (event instanceof ThreadEvent.TurnStarted s && s.turnId().equals(lastTurnId)) {
         started = true;
-      } else if (event instanceof ThreadEntity.TurnEnded e && e.turnId().equals(lastTurnId)) {
+      } else if (event instanceof ThreadEvent.TurnEnded e && e.turnId().equals(lastTurnId)) {
         return history.subList(0, i + 1);
       }
     }
@@ -106,17 +107,17 @@ public final class CodexThreads {
   }
 
   /** A fork, followed from its creation; its Thread names the thread it was forked from. */
-  public static Subscription forked(ThreadSummary summary, ThreadEntity.Resumed read, UUID forkedFrom) {
+  public static Subscription forked(ThreadSummary summary, ThreadCommand.Resumed read, UUID forkedFrom) {
     Subscription subscription = resumed(summary, read);
     subscription.forkedFrom = forkedFrom;
     return subscription;
   }
 
-  public static Subscription resumed(ThreadSummary summary, ThreadEntity.Resumed resumed) {
+  public static Subscription resumed(ThreadSummary summary, ThreadCommand.Resumed resumed) {
     return new Subscription(summary, ThreadHistory.of(resumed.history()), resumed.status().phase());
   }
 
-  public static ObjectNode readResponse(ThreadSummary summary, ThreadEntity.Resumed read, boolean includeTurns) {
+  public static ObjectNode readResponse(ThreadSummary summary, ThreadCommand.Resumed read, boolean includeTurns) {
     return CodexDialect.threadReadResponse(thread(summary, ThreadHistory.of(read.history()), read.status().phase(),
         includeTurns));
   }
@@ -126,7 +127,7 @@ public final class CodexThreads {
    * it lists): newest first unless {@code sortDirection} is {@code asc}; the cursor is the position after the
    * page in that order.
    */
-  public static ObjectNode turnsListResponse(ThreadSummary summary, ThreadEntity.Resumed read, JsonNode params) {
+  public static ObjectNode turnsListResponse(ThreadSummary summary, ThreadCommand.Resumed read, JsonNode params) {
     ObjectNode thread = thread(summary, ThreadHistory.of(read.history()), read.status().phase(), true);
     List<JsonNode> turns = new ArrayList<>();
     thread.withArray("turns").forEach(turns::add);

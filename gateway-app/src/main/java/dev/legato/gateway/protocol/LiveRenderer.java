@@ -4,7 +4,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.CodexDialect.TokenUsage;
 import dev.legato.thread.ThreadEntity;
-import dev.legato.thread.ThreadEntity.ThreadUpdate;
+import dev.legato.thread.ThreadEvent;
+import dev.legato.thread.ThreadUpdate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -111,7 +112,7 @@ public final class LiveRenderer {
    * history up to some point: as {@link #render}, except that a window of streamed text is news here.
    */
   public List<Outbound> renderReplayed(ThreadUpdate.Persisted persisted) {
-    if (persisted.event() instanceof ThreadEntity.AgentMessageDelta delta) {
+    if (persisted.event() instanceof ThreadEvent.AgentMessageDelta delta) {
       List<Outbound> out = new ArrayList<>();
       textDelta(delta.turnId(), delta.itemId(), delta.text(), delta.at(), out);
       return out;
@@ -137,8 +138,8 @@ public final class LiveRenderer {
 
   // ---- persisted events ----------------------------------------------------------------------------------
 
-  private void event(ThreadEntity.Event event, List<Outbound> out) {
-    if (event instanceof ThreadEntity.TurnStarted started) {
+  private void event(ThreadEvent event, List<Outbound> out) {
+    if (event instanceof ThreadEvent.TurnStarted started) {
       startTurn();
       ObjectNode params = params(started.turnId());
       params.remove("turnId");
@@ -149,19 +150,19 @@ public final class LiveRenderer {
       ObjectNode item = CodexDialect.userMessage(started.messageId(), started.text());
       started(out, started.turnId(), item, started.at());
       completed(out, started.turnId(), item, started.at(), started.at());
-    } else if (event instanceof ThreadEntity.AgentMessage message) {
+    } else if (event instanceof ThreadEvent.AgentMessage message) {
       if (agentItemId == null || !message.itemId().equals(agentBase)) {
         openAgentMessage(message.turnId(), message.itemId(), message.at(), out);
       }
       completeAgentMessage(message.turnId(), message.text(), message.at(), out);
-    } else if (event instanceof ThreadEntity.ReasoningRecorded recorded) {
+    } else if (event instanceof ThreadEvent.ReasoningRecorded recorded) {
       OpenItem item = reasoning.remove(recorded.thinkingId());
       if (item == null) {
         item = new OpenItem(ThreadHistory.fresh(itemIds, recorded.thinkingId()), recorded.at());
         started(out, recorded.turnId(), CodexDialect.reasoning(item.id, ""), item.startedAt);
       }
       completed(out, recorded.turnId(), CodexDialect.reasoning(item.id, recorded.text()), item.startedAt, recorded.at());
-    } else if (event instanceof ThreadEntity.CommandCompleted command) {
+    } else if (event instanceof ThreadEvent.CommandCompleted command) {
       long startedAt = command.durationMs() == null ? command.at() : command.at() - command.durationMs();
       OpenItem item = openTool(command.turnId(), command.toolCallId(), null, startedAt, out);
       tools.remove(command.toolCallId());
@@ -172,15 +173,15 @@ public final class LiveRenderer {
           item.command != null && !item.command.isEmpty() ? item.command : command.command(), item.cwd,
           CodexDialect.commandStatus(command.exitCode()), command.output(), command.exitCode(), command.durationMs()),
           item.startedAt, command.at());
-    } else if (event instanceof ThreadEntity.ToolCallRecorded call) {
+    } else if (event instanceof ThreadEvent.ToolCallRecorded call) {
       OpenItem item = openTool(call.turnId(), call.toolCallId(), OpenItem.tool(call.toolName(), call.argumentsJson()),
           call.at(), out);
       tools.remove(call.toolCallId());
       completed(out, call.turnId(), CodexDialect.dynamicToolCall(item.id, item.toolName, item.argumentsJson,
           CodexDialect.toolStatus(call.status()), call.output()), item.startedAt, call.at());
-    } else if (event instanceof ThreadEntity.FileChanged change) {
+    } else if (event instanceof ThreadEvent.FileChanged change) {
       fileChanged(change, out);
-    } else if (event instanceof ThreadEntity.PlanUpdated plan) {
+    } else if (event instanceof ThreadEvent.PlanUpdated plan) {
       ObjectNode params = params(plan.turnId());
       if (plan.explanation() == null) {
         params.putNull("explanation");
@@ -192,11 +193,11 @@ public final class LiveRenderer {
           .put("step", step.step())
           .put("status", CodexDialect.planStepStatus(step.status())));
       notify(out, "turn/plan/updated", params);
-    } else if (event instanceof ThreadEntity.ApprovalRequested request) {
+    } else if (event instanceof ThreadEvent.ApprovalRequested request) {
       request(request, out);
-    } else if (event instanceof ThreadEntity.QuestionAsked question) {
+    } else if (event instanceof ThreadEvent.QuestionAsked question) {
       request(question, out);
-    } else if (event instanceof ThreadEntity.ApprovalDecided decided) {
+    } else if (event instanceof ThreadEvent.ApprovalDecided decided) {
       if (!approves(decided.decision())) {
         approvedCommand = null; // a declined command does not run
         approvedCwd = null;
@@ -204,15 +205,15 @@ public final class LiveRenderer {
       pendingRequestId = null;
       out.add(new Outbound.Resolved(decided.request().requestId(), threadId));
       status(out, "running", null);
-    } else if (event instanceof ThreadEntity.QuestionAnswered answered) {
+    } else if (event instanceof ThreadEvent.QuestionAnswered answered) {
       pendingRequestId = null;
       out.add(new Outbound.Resolved(answered.question().requestId(), threadId));
       status(out, "running", null);
-    } else if (event instanceof ThreadEntity.TurnEnded ended) {
+    } else if (event instanceof ThreadEvent.TurnEnded ended) {
       endTurn(ended, out);
-    } else if (event instanceof ThreadEntity.Archived) {
+    } else if (event instanceof ThreadEvent.Archived) {
       notify(out, "thread/archived", threadParams());
-    } else if (event instanceof ThreadEntity.Unarchived) {
+    } else if (event instanceof ThreadEvent.Unarchived) {
       notify(out, "thread/unarchived", threadParams());
     }
     // AgentMessageDelta: live, its text already went out as deltas. ThreadCreated, InstanceReplaced,
@@ -298,7 +299,7 @@ public final class LiveRenderer {
     return item;
   }
 
-  private void fileChanged(ThreadEntity.FileChanged change, List<Outbound> out) {
+  private void fileChanged(ThreadEvent.FileChanged change, List<Outbound> out) {
     OpenItem tool = tools.remove(change.toolCallId());
     if (tool != null) { // the tool call that made the change: the fileChange item tells the rest
       completed(out, change.turnId(), tool.asItem("completed"), tool.startedAt, change.at());
@@ -328,22 +329,22 @@ public final class LiveRenderer {
     return all.toString();
   }
 
-  private void request(ThreadEntity.Pending pending, List<Outbound> out) {
+  private void request(ThreadEvent.Pending pending, List<Outbound> out) {
     pendingRequestId = pending.requestId();
-    if (pending instanceof ThreadEntity.ApprovalRequested approval) {
+    if (pending instanceof ThreadEvent.ApprovalRequested approval) {
       if ("command".equals(approval.kind())) { // events do not link a command to its approval: the next one is it
         approvedCommand = approval.command();
         approvedCwd = approval.cwd();
       }
       out.add(approvalRequest(approval));
       status(out, "waiting", approval.kind());
-    } else if (pending instanceof ThreadEntity.QuestionAsked question) {
+    } else if (pending instanceof ThreadEvent.QuestionAsked question) {
       out.add(questionRequest(question));
       status(out, "waiting", "question");
     }
   }
 
-  private Outbound.ServerRequest approvalRequest(ThreadEntity.ApprovalRequested approval) {
+  private Outbound.ServerRequest approvalRequest(ThreadEvent.ApprovalRequested approval) {
     ObjectNode params = params(approval.turnId());
     params.put("itemId", approval.toolCallId() != null ? approval.toolCallId() : approval.requestId());
     params.put("startedAtMs", approval.at());
@@ -378,11 +379,11 @@ public final class LiveRenderer {
     return new Outbound.ServerRequest(approval.requestId(), threadId, method, params);
   }
 
-  private Outbound.ServerRequest questionRequest(ThreadEntity.QuestionAsked asked) {
+  private Outbound.ServerRequest questionRequest(ThreadEvent.QuestionAsked asked) {
     ObjectNode params = params(asked.turnId());
     params.put("itemId", asked.requestId());
     ArrayNode questions = params.putArray("questions");
-    for (ThreadEntity.Question q : asked.questions()) {
+    for (ThreadEvent.Question q : asked.questions()) {
       ObjectNode question = questions.addObject();
       question.put("id", q.id());
       question.put("header", q.header() == null ? "" : q.header());
@@ -402,7 +403,7 @@ public final class LiveRenderer {
     return new Outbound.ServerRequest(asked.requestId(), threadId, "item/tool/requestUserInput", params);
   }
 
-  private void endTurn(ThreadEntity.TurnEnded ended, List<Outbound> out) {
+  private void endTurn(ThreadEvent.TurnEnded ended, List<Outbound> out) {
     if (pendingRequestId != null) { // the turn ended without the answer (its agent was lost): nobody waits for it
       out.add(new Outbound.Resolved(pendingRequestId, threadId));
       pendingRequestId = null;

@@ -1,9 +1,11 @@
 package dev.legato.gateway.protocol;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.legato.thread.ThreadUpdate;
+import dev.legato.thread.ThreadEvent;
+import dev.legato.thread.ThreadCommand;
 import dev.legato.gateway.protocol.CodexDialect.ThreadFacts;
 import dev.legato.gateway.protocol.CodexDialect.TokenUsage;
-import dev.legato.thread.ThreadEntity;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -28,27 +30,27 @@ public final class ThreadHistory {
   private String agentType;
   private String preview;
   private boolean archived;
-  private ThreadEntity.Pending pending;
+  private ThreadEvent.Pending pending;
   private TokenUsage total = TokenUsage.NONE;
 
-  /** Folds {@code history} (as {@link ThreadEntity.Resumed#history()} returns it). */
-  public static ThreadHistory of(List<ThreadEntity.ThreadUpdate.Persisted> history) {
+  /** Folds {@code history} (as {@link ThreadCommand.Resumed#history()} returns it). */
+  public static ThreadHistory of(List<ThreadUpdate.Persisted> history) {
     ThreadHistory folded = new ThreadHistory();
     history.forEach(persisted -> folded.apply(persisted.event()));
     return folded;
   }
 
   /** Adds one more event, e.g. a live one, so that the history stays current. */
-  public void apply(ThreadEntity.Event event) {
+  public void apply(ThreadEvent event) {
     long at = at(event);
     if (at > updatedAtMs) {
       updatedAtMs = at;
     }
-    if (event instanceof ThreadEntity.ThreadCreated created) {
+    if (event instanceof ThreadEvent.ThreadCreated created) {
       createdAtMs = created.at();
       cwd = created.cwd();
       agentType = created.agentType();
-    } else if (event instanceof ThreadEntity.TurnStarted started) {
+    } else if (event instanceof ThreadEvent.TurnStarted started) {
       TurnRecord turn = new TurnRecord(started.turnId(), started.at());
       turns.add(turn);
       turnsById.put(turn.id, turn);
@@ -56,44 +58,44 @@ public final class ThreadHistory {
         preview = started.text();
       }
       turn.add(started.messageId(), CodexDialect.userMessage(started.messageId(), started.text()), started.at(), started.at());
-    } else if (event instanceof ThreadEntity.AgentMessageDelta delta) {
+    } else if (event instanceof ThreadEvent.AgentMessageDelta delta) {
       TurnRecord turn = turnsById.get(delta.turnId());
       if (turn != null) {
         turn.agentText(delta.itemId(), delta.at()).append(delta.text());
         turn.agentItem.put("text", turn.agentText.toString());
       }
-    } else if (event instanceof ThreadEntity.AgentMessage message) {
+    } else if (event instanceof ThreadEvent.AgentMessage message) {
       TurnRecord turn = turnsById.get(message.turnId());
       if (turn != null) {
         turn.agentText(message.itemId(), message.at());
         turn.agentItem.put("text", message.text() == null ? "" : message.text());
         turn.closeAgentMessage(message.at());
       }
-    } else if (event instanceof ThreadEntity.ReasoningRecorded reasoning) {
+    } else if (event instanceof ThreadEvent.ReasoningRecorded reasoning) {
       TurnRecord turn = turnsById.get(reasoning.turnId());
       if (turn != null) {
         String id = turn.fresh(reasoning.thinkingId());
         turn.add(id, CodexDialect.reasoning(id, reasoning.text()), reasoning.at(), reasoning.at());
       }
-    } else if (event instanceof ThreadEntity.ApprovalRequested request) {
+    } else if (event instanceof ThreadEvent.ApprovalRequested request) {
       pending = request;
       TurnRecord turn = turnsById.get(request.turnId());
       if (turn != null && "command".equals(request.kind())) {
         turn.approvedCommand = request.command();
         turn.approvedCwd = request.cwd();
       }
-    } else if (event instanceof ThreadEntity.QuestionAsked question) {
+    } else if (event instanceof ThreadEvent.QuestionAsked question) {
       pending = question;
-    } else if (event instanceof ThreadEntity.ApprovalDecided decided) {
+    } else if (event instanceof ThreadEvent.ApprovalDecided decided) {
       pending = null;
       TurnRecord turn = turnsById.get(decided.request().turnId());
       if (turn != null && !LiveRenderer.approves(decided.decision())) {
         turn.approvedCommand = null; // a declined command does not run
         turn.approvedCwd = null;
       }
-    } else if (event instanceof ThreadEntity.QuestionAnswered) {
+    } else if (event instanceof ThreadEvent.QuestionAnswered) {
       pending = null;
-    } else if (event instanceof ThreadEntity.CommandCompleted command) {
+    } else if (event instanceof ThreadEvent.CommandCompleted command) {
       TurnRecord turn = turnsById.get(command.turnId());
       if (turn != null) {
         String id = turn.fresh(command.toolCallId());
@@ -104,7 +106,7 @@ public final class ThreadHistory {
         turn.approvedCommand = null;
         turn.approvedCwd = null;
       }
-    } else if (event instanceof ThreadEntity.FileChanged change) {
+    } else if (event instanceof ThreadEvent.FileChanged change) {
       TurnRecord turn = turnsById.get(change.turnId());
       if (turn != null) {
         String id = turn.fresh(change.toolCallId());
@@ -112,14 +114,14 @@ public final class ThreadHistory {
             change.at(), change.at());
         turn.diff.add(change.diff());
       }
-    } else if (event instanceof ThreadEntity.ToolCallRecorded call) {
+    } else if (event instanceof ThreadEvent.ToolCallRecorded call) {
       TurnRecord turn = turnsById.get(call.turnId());
       if (turn != null) {
         String id = turn.fresh(call.toolCallId());
         turn.add(id, CodexDialect.dynamicToolCall(id, call.toolName(), call.argumentsJson(),
             CodexDialect.toolStatus(call.status()), call.output()), call.at(), call.at());
       }
-    } else if (event instanceof ThreadEntity.PlanUpdated plan) {
+    } else if (event instanceof ThreadEvent.PlanUpdated plan) {
       TurnRecord turn = turnsById.get(plan.turnId());
       if (turn != null) {
         ObjectNode item = planItem(plan.planId(), plan);
@@ -133,7 +135,7 @@ public final class ThreadHistory {
           existing.put("completedAtMs", plan.at());
         }
       }
-    } else if (event instanceof ThreadEntity.TurnEnded ended) {
+    } else if (event instanceof ThreadEvent.TurnEnded ended) {
       TurnRecord turn = turnsById.get(ended.turnId());
       if (turn != null) {
         turn.closeAgentMessage(ended.at());
@@ -144,9 +146,9 @@ public final class ThreadHistory {
         total = total.plus(turn.usage);
       }
       pending = null;
-    } else if (event instanceof ThreadEntity.Archived) {
+    } else if (event instanceof ThreadEvent.Archived) {
       archived = true;
-    } else if (event instanceof ThreadEntity.Unarchived) {
+    } else if (event instanceof ThreadEvent.Unarchived) {
       archived = false;
     }
     // InstanceReplaced, MemoryExtracted, SummaryCreated: nothing a Codex client shows
@@ -161,7 +163,7 @@ public final class ThreadHistory {
     return result;
   }
 
-  /** The Codex facts of this thread; {@code phase} is the thread's own ({@link ThreadEntity.ThreadStatus#phase()}). */
+  /** The Codex facts of this thread; {@code phase} is the thread's own ({@link ThreadCommand.ThreadStatus#phase()}). */
   public ThreadFacts facts(UUID id, String name, String phase) {
     return new ThreadFacts(id, name, preview(), agentType, cwd, createdAtMs, updatedAtMs, phase,
         "waiting".equals(phase) ? pendingKind() : null, archived);
@@ -194,16 +196,16 @@ public final class ThreadHistory {
   }
 
   /** What the thread waits for, if its last turn is waiting. */
-  public ThreadEntity.Pending pending() {
+  public ThreadEvent.Pending pending() {
     return pending;
   }
 
   /** {@code command}, {@code file_change}, {@code permissions}, {@code question}, or null when nothing waits. */
   public String pendingKind() {
-    if (pending instanceof ThreadEntity.ApprovalRequested approval) {
+    if (pending instanceof ThreadEvent.ApprovalRequested approval) {
       return approval.kind();
     }
-    return pending instanceof ThreadEntity.QuestionAsked ? "question" : null;
+    return pending instanceof ThreadEvent.QuestionAsked ? "question" : null;
   }
 
   /** Each ended turn's token usage, by turn id, in order. */
@@ -257,13 +259,13 @@ public final class ThreadHistory {
     return approvalCwd != null ? approvalCwd : cwd;
   }
 
-  static ObjectNode planItem(String id, ThreadEntity.PlanUpdated plan) {
+  static ObjectNode planItem(String id, ThreadEvent.PlanUpdated plan) {
     return CodexDialect.plan(id, plan.explanation(),
         plan.steps().stream().map(step -> new CodexDialect.PlanStepText(step.step(), step.status())).toList());
   }
 
   /** Why a turn ended badly, as a Codex turn error; a completed turn has none. */
-  static String turnError(ThreadEntity.TurnEnded ended) {
+  static String turnError(ThreadEvent.TurnEnded ended) {
     String status = CodexDialect.turnStatus(ended.outcome());
     if ("completed".equals(status)) {
       return null;
@@ -284,26 +286,26 @@ public final class ThreadHistory {
     return id;
   }
 
-  private static long at(ThreadEntity.Event event) {
-    if (event instanceof ThreadEntity.ThreadCreated e) return e.at();
-    if (event instanceof ThreadEntity.TurnStarted e) return e.at();
-    if (event instanceof ThreadEntity.InstanceReplaced e) return e.at();
-    if (event instanceof ThreadEntity.AgentMessage e) return e.at();
-    if (event instanceof ThreadEntity.AgentMessageDelta e) return e.at();
-    if (event instanceof ThreadEntity.ApprovalRequested e) return e.at();
-    if (event instanceof ThreadEntity.QuestionAsked e) return e.at();
-    if (event instanceof ThreadEntity.QuestionAnswered e) return e.at();
-    if (event instanceof ThreadEntity.ToolCallRecorded e) return e.at();
-    if (event instanceof ThreadEntity.CommandCompleted e) return e.at();
-    if (event instanceof ThreadEntity.FileChanged e) return e.at();
-    if (event instanceof ThreadEntity.PlanUpdated e) return e.at();
-    if (event instanceof ThreadEntity.ReasoningRecorded e) return e.at();
-    if (event instanceof ThreadEntity.MemoryExtracted e) return e.at();
-    if (event instanceof ThreadEntity.SummaryCreated e) return e.at();
-    if (event instanceof ThreadEntity.Archived e) return e.at();
-    if (event instanceof ThreadEntity.Unarchived e) return e.at();
-    if (event instanceof ThreadEntity.ApprovalDecided e) return e.at();
-    if (event instanceof ThreadEntity.TurnEnded e) return e.at();
+  private static long at(ThreadEvent event) {
+    if (event instanceof ThreadEvent.ThreadCreated e) return e.at();
+    if (event instanceof ThreadEvent.TurnStarted e) return e.at();
+    if (event instanceof ThreadEvent.InstanceReplaced e) return e.at();
+    if (event instanceof ThreadEvent.AgentMessage e) return e.at();
+    if (event instanceof ThreadEvent.AgentMessageDelta e) return e.at();
+    if (event instanceof ThreadEvent.ApprovalRequested e) return e.at();
+    if (event instanceof ThreadEvent.QuestionAsked e) return e.at();
+    if (event instanceof ThreadEvent.QuestionAnswered e) return e.at();
+    if (event instanceof ThreadEvent.ToolCallRecorded e) return e.at();
+    if (event instanceof ThreadEvent.CommandCompleted e) return e.at();
+    if (event instanceof ThreadEvent.FileChanged e) return e.at();
+    if (event instanceof ThreadEvent.PlanUpdated e) return e.at();
+    if (event instanceof ThreadEvent.ReasoningRecorded e) return e.at();
+    if (event instanceof ThreadEvent.MemoryExtracted e) return e.at();
+    if (event instanceof ThreadEvent.SummaryCreated e) return e.at();
+    if (event instanceof ThreadEvent.Archived e) return e.at();
+    if (event instanceof ThreadEvent.Unarchived e) return e.at();
+    if (event instanceof ThreadEvent.ApprovalDecided e) return e.at();
+    if (event instanceof ThreadEvent.TurnEnded e) return e.at();
     return 0;
   }
 

@@ -1,12 +1,9 @@
 package dev.legato.gateway.protocol;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.legato.thread.ThreadEntity;
-import dev.legato.thread.ThreadEntity.ThreadUpdate;
+import dev.legato.thread.ThreadEvent;
+import dev.legato.thread.ThreadUpdate;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -14,6 +11,8 @@ import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Live thread updates as a Codex client receives them: every message conforms to the Codex schema. */
 class LiveRendererTest {
@@ -33,7 +32,7 @@ class LiveRendererTest {
 
   @Test
   void aFullTurnStreamsTextReasoningAnApprovedCommandAFileChangeAndAPlan() {
-    ThreadEntity.TurnStarted turn = events.turnStarted("turn-1", "Fix the build");
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-1", "Fix the build");
     List<ObjectNode> started = live(turn);
     assertEquals(List.of("turn/started", "thread/status/changed", "item/started", "item/completed"), methods(started));
     assertEquals("turn-1", started.get(0).at("/params/turn/id").asText());
@@ -60,7 +59,7 @@ class LiveRendererTest {
     assertEquals("run it.", text.get(2).at("/params/delta").asText());
     assertTrue(live(events.window("turn-1", "I will run it.")).isEmpty(), "a live window repeats the deltas");
 
-    ThreadEntity.ApprovalRequested approval = events.approval("turn-1", "req-1", "command", "mvn -q test", "to test");
+    ThreadEvent.ApprovalRequested approval = events.approval("turn-1", "req-1", "command", "mvn -q test", "to test");
     List<ObjectNode> asked = live(approval);
     assertEquals(List.of("item/commandExecution/requestApproval", "thread/status/changed"), methods(asked));
     assertEquals("mvn -q test", asked.get(0).at("/params/command").asText());
@@ -122,9 +121,9 @@ class LiveRendererTest {
 
   @Test
   void aQuestionIsARequestForUserInputUntilItIsAnswered() {
-    ThreadEntity.TurnStarted turn = events.turnStarted("turn-q", "Deploy?");
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-q", "Deploy?");
     live(turn);
-    ThreadEntity.QuestionAsked asked = events.question("turn-q", "req-q", "Which environment?", "staging", "prod");
+    ThreadEvent.QuestionAsked asked = events.question("turn-q", "req-q", "Which environment?", "staging", "prod");
     List<ObjectNode> request = live(asked);
     assertEquals(List.of("item/tool/requestUserInput", "thread/status/changed"), methods(request));
     assertEquals("Which environment?", request.get(0).at("/params/questions/0/question").asText());
@@ -138,7 +137,7 @@ class LiveRendererTest {
 
   @Test
   void aFailedTurnCarriesItsErrorAndClosesWhatWasOpen() {
-    ThreadEntity.TurnStarted turn = events.turnStarted("turn-f", "Go");
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-f", "Go");
     live(turn);
     live(new ThreadUpdate.ReasoningDelta("turn-f", "think", "hmm"));
     renderAndCheck(renderer.toolStarted("turn-f", "call-9", "web_fetch", "{\"url\":\"https://example.org\"}", null));
@@ -156,7 +155,7 @@ class LiveRendererTest {
 
   @Test
   void anInterruptedTurnKeepsTheTextThatStreamed() {
-    ThreadEntity.TurnStarted turn = events.turnStarted("turn-i", "Write a poem");
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-i", "Write a poem");
     live(turn);
     String answer = ThreadEvents.answerId("turn-i");
     live(new ThreadUpdate.TextDelta("turn-i", answer, "Roses are"));
@@ -170,7 +169,7 @@ class LiveRendererTest {
 
   @Test
   void toolCallsShowAsRunningThenDone() {
-    ThreadEntity.TurnStarted turn = events.turnStarted("turn-t", "List files");
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-t", "List files");
     live(turn);
     List<ObjectNode> command = renderAndCheck(renderer.toolStarted("turn-t", "call-ls", "bash", "{\"command\":\"ls\"}", "ls"));
     assertEquals("commandExecution", command.get(0).at("/params/item/type").asText());
@@ -194,19 +193,19 @@ class LiveRendererTest {
 
   @Test
   void aPendingRequestIsOfferedAgainToAJoiningClient() {
-    ThreadEntity.ApprovalRequested approval = events.approval("turn-p", "req-p", "file_change", null, "edit pom.xml");
+    ThreadEvent.ApprovalRequested approval = events.approval("turn-p", "req-p", "file_change", null, "edit pom.xml");
     List<ObjectNode> offered = live(new ThreadUpdate.PendingRequest(approval));
     assertEquals(List.of("item/fileChange/requestApproval", "thread/status/changed"), methods(offered));
     assertEquals("edit pom.xml", offered.get(0).at("/params/reason").asText());
 
-    ThreadEntity.ApprovalRequested permissions = events.approval("turn-p", "req-x", "permissions", null, "network");
+    ThreadEvent.ApprovalRequested permissions = events.approval("turn-p", "req-x", "permissions", null, "network");
     List<ObjectNode> asked = live(new ThreadUpdate.PendingRequest(permissions));
     assertEquals("item/permissions/requestApproval", asked.get(0).get("method").asText());
   }
 
   @Test
   void replayedWindowsAreNewsButLiveOnesAreNot() {
-    ThreadEntity.TurnStarted turn = events.turnStarted("turn-r", "Hi");
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-r", "Hi");
     List<ObjectNode> replayed = new ArrayList<>();
     replayed.addAll(replay(events.persisted(turn)));
     replayed.addAll(replay(events.persisted(events.window("turn-r", "Hel"))));
@@ -221,7 +220,7 @@ class LiveRendererTest {
 
   @Test
   void aClientThatResumedMidTurnContinuesTheOpenMessage() {
-    ThreadEntity.TurnStarted turn = events.turnStarted("turn-m", "Hi");
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-m", "Hi");
     events.persisted(events.created("claude-agent"));
     events.persisted(turn);
     events.persisted(events.window("turn-m", "Hel"));
@@ -237,18 +236,18 @@ class LiveRendererTest {
   void archivingAndAFailedReplayAreTold() {
     assertEquals(List.of("thread/archived"), methods(live(events.archived())));
     assertEquals(List.of("thread/unarchived"),
-        methods(live(new ThreadEntity.Unarchived(events.now()))));
+        methods(live(new ThreadEvent.Unarchived(events.now()))));
     List<ObjectNode> warned = live(new ThreadUpdate.ReplayFailed("disk on fire"));
     assertEquals(List.of("warning"), methods(warned));
     assertTrue(warned.get(0).at("/params/message").asText().contains("disk on fire"));
-    assertTrue(live(new ThreadEntity.InstanceReplaced("dep", "inst-2", events.now())).isEmpty());
-    assertTrue(live(new ThreadEntity.MemoryExtracted("k", "v", "{}", events.now())).isEmpty());
+    assertTrue(live(new ThreadEvent.InstanceReplaced("dep", "inst-2", events.now())).isEmpty());
+    assertTrue(live(new ThreadEvent.MemoryExtracted("k", "v", "{}", events.now())).isEmpty());
     assertTrue(live(new ThreadUpdate.Live(3, null)).isEmpty());
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------
 
-  private List<ObjectNode> live(ThreadEntity.Event event) {
+  private List<ObjectNode> live(ThreadEvent event) {
     return live(events.persisted(event));
   }
 

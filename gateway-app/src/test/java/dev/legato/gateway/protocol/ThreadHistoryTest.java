@@ -1,6 +1,7 @@
 package dev.legato.gateway.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import dev.legato.thread.ThreadEvent;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,7 +12,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.CodexDialect.ThreadFacts;
 import dev.legato.gateway.protocol.CodexDialect.TokenUsage;
 import dev.legato.podium.AgentCommand.Decision;
-import dev.legato.thread.ThreadEntity;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -32,13 +32,13 @@ class ThreadHistoryTest {
   @Test
   void aResumedHistoryBecomesTurnsWithTheirItemsInOrder() {
     events.persisted(events.created("claude-agent"));
-    ThreadEntity.TurnStarted first = events.turnStarted("turn-1", "Fix the build");
+    ThreadEvent.TurnStarted first = events.turnStarted("turn-1", "Fix the build");
     events.persisted(first);
     events.persisted(events.reasoning("turn-1", "think-1", "The pom is wrong"));
     events.persisted(events.window("turn-1", "Let me "));
     events.persisted(events.window("turn-1", "look."));
     events.persisted(events.message("turn-1", "Let me look. Fixed."));
-    ThreadEntity.ApprovalRequested approval = events.approval("turn-1", "req-1", "command", "mvn test", null);
+    ThreadEvent.ApprovalRequested approval = events.approval("turn-1", "req-1", "command", "mvn test", null);
     events.persisted(approval);
     events.persisted(events.decided(approval, "accept"));
     events.persisted(events.commandCompleted("turn-1", "call-1", "OK\n", 0));
@@ -47,11 +47,11 @@ class ThreadHistoryTest {
     events.persisted(events.plan("turn-1", "plan-1", "Steps", "Read", "in_progress", "Fix", "pending"));
     events.persisted(events.plan("turn-1", "plan-1", "Steps", "Read", "completed", "Fix", "completed"));
     events.persisted(events.turnEnded(first, "completed", null, 100, 20));
-    ThreadEntity.TurnStarted second = events.turnStarted("turn-2", "Now a poem");
+    ThreadEvent.TurnStarted second = events.turnStarted("turn-2", "Now a poem");
     events.persisted(second);
     events.persisted(events.window("turn-2", "Roses are"));
     events.persisted(events.turnEnded(second, "interrupted", "Legato restarted while the turn was running", 0, 0));
-    ThreadEntity.TurnStarted third = events.turnStarted("turn-3", "Try again");
+    ThreadEvent.TurnStarted third = events.turnStarted("turn-3", "Try again");
     events.persisted(third);
     events.persisted(events.turnEnded(third, "failed", null, 5, 0));
 
@@ -106,7 +106,7 @@ class ThreadHistoryTest {
   @Test
   void aThreadWaitingForAnAnswerIsActiveAndItsTurnInProgress() {
     events.persisted(events.created("claude-agent"));
-    ThreadEntity.TurnStarted turn = events.turnStarted("turn-w", "Deploy");
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-w", "Deploy");
     events.persisted(turn);
     events.persisted(events.question("turn-w", "req-q", "Where?"));
     ThreadHistory history = ThreadHistory.of(events.history());

@@ -1,0 +1,136 @@
+package dev.legato.thread;
+
+import dev.legato.podium.AgentCommand;
+import dev.legato.serialization.CborSerializable;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * What a thread is asked, by clients (through the gateway), its registry and operators, and what it answers.
+ * A command a client waits on is a {@link Request}: it gets a {@link StatusReply}, an error when the
+ * command is not legal in the thread's state. The messages a thread sends itself are its own
+ * ({@link ThreadEntity.Signal}).
+ */
+public sealed interface ThreadCommand extends CborSerializable
+    permits ThreadCommand.Create, ThreadCommand.StartTurn, ThreadCommand.AnswerApproval,
+    ThreadCommand.Interrupt, ThreadCommand.Subscribe, ThreadCommand.GetStatus, ThreadCommand.AnnounceName,
+    ThreadCommand.Prepare, ThreadCommand.GetDetails, ThreadCommand.Resume, ThreadCommand.Read,
+    ThreadCommand.Steer, ThreadCommand.AnswerQuestion, ThreadCommand.Archive, ThreadCommand.Unarchive,
+    ThreadCommand.Delete, ThreadCommand.Restore, ThreadEntity.Signal {
+
+  /** A command whose sender waits for a yes or a reason: refused with one while the thread is being restored. */
+  interface Request {
+    ActorRef<? extends StatusReply<?>> replyTo();
+  }
+
+  /**
+   * Starts the thread: resolves the agent type's deployment, creates the Podium instance, opens the link.
+   * With {@code awaitAgent} false the thread is recorded and reported started once the deployment is known,
+   * and its instance is created right after: a client need not wait for Podium (the first turn waits for the
+   * agent if it is not up yet). {@link Created#instanceId()} is then null.
+   *
+   * @param tenant whose registry lists the thread (it is told of activity); null for a thread outside any
+   */
+  public record Create(String agentType, String cwd, String tenant, List<ThreadEvent> forkOf, boolean awaitAgent,
+                       ActorRef<StatusReply<Created>> replyTo) implements ThreadCommand, Request {
+    public Create(String agentType, String cwd, String tenant, ActorRef<StatusReply<Created>> replyTo) {
+      this(agentType, cwd, tenant, List.of(), true, replyTo);
+    }
+  }
+
+  public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements ThreadCommand, Request {}
+
+  public record AnswerApproval(String requestId, AgentCommand.Decision decision, ActorRef<StatusReply<Done>> replyTo)
+      implements ThreadCommand, Request {}
+
+  public record Interrupt(ActorRef<StatusReply<Done>> replyTo) implements ThreadCommand, Request {}
+
+  /**
+   * Updates until the subscriber stops: first every persisted event after {@code afterSequenceNr} (0: the
+   * whole history; null: none), then live ones, in order and exactly once; a pending approval or question
+   * is offered again after that.
+   */
+  public record Subscribe(ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<StatusReply<Done>> replyTo)
+      implements ThreadCommand, Request {}
+
+  public record GetStatus(ActorRef<ThreadStatus> replyTo) implements ThreadCommand {}
+
+  /** The registry renamed the thread (the name lives there): every subscriber hears it. */
+  public record AnnounceName(String name) implements ThreadCommand {}
+
+  /**
+   * Be ready to be created: start, recover (nothing) and open the database files, so that a later
+   * {@link Create} only records the thread. A thread prepared but never created removes its files when it
+   * passivates. Ignored by a thread that exists.
+   */
+  public record Prepare() implements ThreadCommand {}
+
+  /** What an operator wants to know about a live thread. */
+  public record GetDetails(ActorRef<ThreadDetails> replyTo) implements ThreadCommand {}
+
+  /**
+   * @param lastError the latest thing that went wrong (a failed turn, a lost link, a failed re-spawn), or null
+   */
+  public record ThreadDetails(UUID threadId, ThreadStatus status, String agentType, String tenant, boolean archived,
+                              int subscribers, long lastSequenceNr, String lastError) implements CborSerializable {}
+
+  /**
+   * Brings the thread back for a client: if its agent has no link, asks Podium whether the instance still
+   * runs and reconnects to it, or re-spawns it hydrated with the conversation; then replies with the whole
+   * history. An archived thread replies with its history and stays without an agent.
+   */
+  public record Resume(ActorRef<StatusReply<Resumed>> replyTo) implements ThreadCommand, Request {}
+
+  /** The history and status, as {@link Resume} answers, without bringing the agent back. */
+  public record Read(ActorRef<StatusReply<Resumed>> replyTo) implements ThreadCommand, Request {}
+
+  /** Guidance for the running turn. */
+  public record Steer(String text, ActorRef<StatusReply<Done>> replyTo) implements ThreadCommand, Request {}
+
+  public record AnswerQuestion(String requestId, Map<String, List<String>> answers, boolean dismissed,
+                               ActorRef<StatusReply<Done>> replyTo) implements ThreadCommand, Request {}
+
+  /** Archives an idle thread: its link closes, its files stay; it still answers reads. */
+  public record Archive(ActorRef<StatusReply<Done>> replyTo) implements ThreadCommand, Request {}
+
+  public record Unarchive(ActorRef<StatusReply<Done>> replyTo) implements ThreadCommand, Request {}
+
+  /** Deletes the thread: its Podium instance, its link and its files; the entity stops. */
+  public record Delete(ActorRef<StatusReply<Done>> replyTo) implements ThreadCommand, Request {}
+
+  /**
+   * An operator's restore: the thread's files replaced with its replica's state at {@code at} (null: the
+   * newest, which brings a deleted thread back), refused while a turn runs. The entity then stops, so that
+   * the next command recovers the restored state; the agent's instance is deleted (the next turn or resume
+   * re-spawns one, told the restored conversation).
+   */
+  public record Restore(java.time.Instant at, ActorRef<StatusReply<RestoreDone>> replyTo) implements ThreadCommand, Request {}
+
+  /**
+   * What a restore brought back: the replica generation it came from, the time of the last transaction it
+   * holds (ISO-8601), and, when the replica was damaged, where it had to stop (null when it is whole).
+   */
+  public record RestoreDone(String generation, String stateAt, String problem) implements CborSerializable {}
+
+  public record Created(UUID threadId, String instanceId) implements CborSerializable {}
+
+  public record TurnAccepted(String turnId) implements CborSerializable {}
+
+  /** @param history every persisted event, in order; the last one's number is where to subscribe after */
+  public record Resumed(ThreadStatus status, List<ThreadUpdate.Persisted> history) implements CborSerializable {
+    public long lastSequenceNr() {
+      return history.isEmpty() ? 0 : history.get(history.size() - 1).sequenceNr();
+    }
+  }
+
+  /**
+   * @param phase {@code new}, {@code ready}, {@code running} or {@code waiting}
+   * @param link {@code connected}, {@code connecting} or {@code none} (no instance, or it is gone)
+   */
+  public record ThreadStatus(String phase, String turnId, String pendingRequestId, String instanceId, String link)
+      implements CborSerializable {}
+}

@@ -1,0 +1,40 @@
+package dev.legato.thread;
+
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import dev.legato.serialization.CborSerializable;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/** What a subscriber receives: persisted events with their sequence number, and live deltas. */
+public sealed interface ThreadUpdate extends CborSerializable {
+  // An event or a pending request held as its interface names its class, or a subscriber on another node
+  // could not read it back (the journal stores events by their own class and needs no such name).
+  record Persisted(long sequenceNr, @JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) ThreadEvent event) implements ThreadUpdate {}
+
+  record TextDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
+
+  record ReasoningDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
+
+  record CommandOutputDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
+
+  /** The agent started a tool call (not persisted: its outcome is). {@code command} for a shell command. */
+  record ToolStarted(String turnId, String toolCallId, String toolName, String argumentsJson, String command)
+      implements ThreadUpdate {}
+
+  /** What the waiting turn waits for, offered to a subscriber that joins while it waits. */
+  record PendingRequest(@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) ThreadEvent.Pending request) implements ThreadUpdate {}
+
+  /** The thread was renamed (not an event of the thread: its registry keeps the name). */
+  record NameChanged(String name) implements ThreadUpdate {}
+
+  /** The history could not be replayed; live updates follow anyway. */
+  record ReplayFailed(String reason) implements ThreadUpdate {}
+
+  /**
+   * Everything up to here was history; live updates follow. A live {@link AgentMessageDelta} repeats text
+   * already delivered as {@link TextDelta}s (it is the same text made durable): only the history's are news.
+   */
+  record Live(long afterSequenceNr, ActorRef<ThreadCommand> thread) implements ThreadUpdate {
+    /** @param thread the entity sending it: a subscriber may watch it, and follow the thread anew if it stops */
+    public Live {}
+  }
+}
