@@ -13,14 +13,14 @@ import org.apache.pekko.pattern.StatusReply;
  * What a thread is asked, by clients (through the gateway), its registry and operators, and what it answers.
  * A command a client waits on is a {@link Request}: it gets a {@link StatusReply}, an error when the
  * command is not legal in the thread's state. The messages a thread sends itself are its own
- * ({@link ThreadEntity.Signal}).
+ * ({@link Signal}).
  */
 public sealed interface ThreadCommand extends CborSerializable
     permits ThreadCommand.Create, ThreadCommand.StartTurn, ThreadCommand.AnswerApproval,
     ThreadCommand.Interrupt, ThreadCommand.Subscribe, ThreadCommand.GetStatus, ThreadCommand.AnnounceName,
     ThreadCommand.Prepare, ThreadCommand.GetDetails, ThreadCommand.Resume, ThreadCommand.Read,
     ThreadCommand.Steer, ThreadCommand.AnswerQuestion, ThreadCommand.Archive, ThreadCommand.Unarchive,
-    ThreadCommand.Delete, ThreadCommand.Restore, ThreadEntity.Signal {
+    ThreadCommand.Delete, ThreadCommand.Restore, Signal {
 
   /** A command whose sender waits for a yes or a reason: refused with one while the thread is being restored. */
   interface Request {

@@ -141,6 +141,71 @@ public final class ThreadMeters implements Extension {
     return adders;
   }
 
+  /** One thread's view of the meters: what it last reported, so that its phase and link move, never double. */
+  Gauges gauges() {
+    return new Gauges();
+  }
+
+  final class Gauges {
+    private boolean recovered;
+    private String phase;
+    private String link;
+
+    /** Recovery is over: the thread counts in its phase from now on, and what happens is counted. */
+    void recovered(String now) {
+      recovered = true;
+      phase(now);
+    }
+
+    /** Counted only live, not while the journal is replayed. */
+    boolean live() {
+      return recovered;
+    }
+
+    void applied(ThreadEvent event, String now) {
+      if (!recovered) {
+        return;
+      }
+      phase(now);
+      if (event instanceof ThreadEvent.TurnStarted) {
+        turnStarted();
+      } else if (event instanceof ThreadEvent.TurnEnded ended) {
+        turnEnded(ended.outcome());
+      }
+    }
+
+    void link(String now) {
+      ThreadMeters.this.link(link, now);
+      link = now;
+    }
+
+    void stopped() {
+      ThreadMeters.this.phase(phase, null);
+      ThreadMeters.this.link(link, null);
+    }
+
+    void deltas(int count) {
+      ThreadMeters.this.deltas(count);
+    }
+
+    void persisted(long nanos) {
+      ThreadMeters.this.persisted(nanos);
+    }
+
+    void promptResent() {
+      ThreadMeters.this.promptResent();
+    }
+
+    void linkLost() {
+      ThreadMeters.this.linkLost();
+    }
+
+    private void phase(String now) {
+      ThreadMeters.this.phase(phase, now);
+      phase = now;
+    }
+  }
+
   private static final class Id extends AbstractExtensionId<ThreadMeters> {
     static final Id INSTANCE = new Id();
 

@@ -20,7 +20,7 @@ import dev.legato.thread.ThreadCommand.Subscribe;
 import dev.legato.thread.ThreadCommand.ThreadStatus;
 import dev.legato.thread.ThreadCommand.TurnAccepted;
 import dev.legato.thread.ThreadCommand.Unarchive;
-import dev.legato.thread.ThreadEntity.FromLink;
+import dev.legato.thread.Signal.FromLink;
 import dev.legato.thread.ThreadEvent.AgentMessage;
 import dev.legato.thread.ThreadEvent.AgentMessageDelta;
 import dev.legato.thread.ThreadEvent.ApprovalDecided;

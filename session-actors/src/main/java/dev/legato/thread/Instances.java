@@ -1,0 +1,97 @@
+package dev.legato.thread;
+
+import dev.legato.podium.AgentCommand;
+import dev.legato.podium.PodiumClient;
+import dev.legato.storage.SessionStorage;
+import dev.legato.thread.ThreadCommand.Create;
+import dev.legato.thread.ThreadState.ThreadInfo;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A thread's work with Podium: creating its instance, bringing it back (reconnect or re-spawn, hydrated with
+ * the conversation and the memories), deleting it. Each result is the {@link Signal} the thread receives.
+ */
+final class Instances {
+  private static final Logger log = LoggerFactory.getLogger(Instances.class);
+
+  private final UUID threadId;
+  private final PodiumClient client;
+  private final SessionStorage storage;
+
+  Instances(UUID threadId, PodiumClient client, SessionStorage storage) {
+    this.threadId = threadId;
+    this.client = client;
+    this.storage = storage;
+  }
+
+  /** Resolves the agent type's deployment and, if the client waits for the agent, creates its instance. */
+  CompletionStage<Signal> create(Create create) {
+    return client.resolveDeployment(create.agentType())
+        .thenCompose(deployment -> !create.awaitAgent()
+            ? CompletableFuture.completedFuture((Signal) new Signal.InstanceReady(deployment, null, create))
+            : client.createInstance(deployment, create.cwd() == null ? Map.of() : Map.of("cwd", create.cwd()), Map.of())
+                .thenApply(instance -> (Signal) new Signal.InstanceReady(deployment, instance.instanceId(), create)))
+        .exceptionally(error -> new Signal.CreateFailed(PodiumClient.unwrap(error).getMessage(), create));
+  }
+
+  /**
+   * If Podium still runs the thread's instance, reconnects to it; otherwise (scaled to zero, killed) starts
+   * a new instance of the same agent type. {@code lostTurnId}'s prompt is sent on its own, not as history.
+   */
+  CompletionStage<Signal> bringBack(ThreadInfo info, String lostTurnId) {
+    CompletionStage<Signal> next = info.instanceId() == null ? start(info, lostTurnId) // never had one
+        : client.instance(info.instanceId())
+            .handle((instance, error) -> instance != null && instance.status().live())
+            .thenCompose(alive -> alive
+                ? CompletableFuture.completedFuture((Signal) new Signal.Reconnect(info.instanceId()))
+                : start(info, lostTurnId));
+    return next.exceptionally(error -> new Signal.RespawnFailed(PodiumClient.unwrap(error).getMessage()));
+  }
+
+  /** A new instance, hydrated: its config carries the thread's memories, its first message the conversation. */
+  private CompletionStage<Signal> start(ThreadInfo info, String lostTurnId) {
+    record Known(List<AgentCommand.HistoryMessage> history, List<Map<String, String>> memories) {}
+    CompletionStage<Known> known = storage.readThread(threadId, db -> new Known(
+        db.messages().stream().filter(m -> lostTurnId == null || !lostTurnId.equals(m.turnId()))
+            .map(m -> new AgentCommand.HistoryMessage(
+                m.role().equals("user") ? AgentCommand.Role.USER : AgentCommand.Role.ASSISTANT, m.text())).toList(),
+        db.memories().stream().map(m -> Map.of("key", m.key(), "value", m.value())).toList()));
+    return client.resolveDeployment(info.agentType()).thenCompose(deployment -> known.thenCompose(k -> {
+      Map<String, Object> config = new HashMap<>();
+      if (info.cwd() != null) {
+        config.put("cwd", info.cwd());
+      }
+      config.put("memories", k.memories());
+      return client.createInstance(deployment, config, Map.of())
+          .thenApply(instance -> (Signal) new Signal.Respawned(deployment, instance.instanceId(), k.history()));
+    }));
+  }
+
+  /** Deletes the instance; a Podium that cannot delete it now reclaims it itself (scale to zero). */
+  CompletionStage<Void> delete(String instanceId) {
+    return client.deleteInstance(instanceId).thenApply(done -> null);
+  }
+
+  /**
+   * An archived (or restored) thread keeps no agent: its instance is deleted on Podium (the databases stay).
+   * A Podium that cannot delete it now reclaims it when it scales to zero; a new one is started when needed.
+   */
+  void stop(String instanceId) {
+    if (instanceId == null) {
+      return;
+    }
+    client.deleteInstance(instanceId).whenComplete((done, error) -> {
+      if (error != null) {
+        log.warn("thread {}: its agent {} could not be stopped now: {}", threadId, instanceId,
+            PodiumClient.unwrap(error).getMessage());
+      }
+    });
+  }
+}
