@@ -2,6 +2,7 @@ package dev.legato.thread;
 
 import dev.legato.podium.AgentCommand;
 import dev.legato.podium.PodiumClient;
+import dev.legato.podium.PodiumLink;
 import dev.legato.storage.SessionStorage;
 import dev.legato.thread.ThreadCommand.Create;
 import dev.legato.thread.ThreadState.ThreadInfo;
@@ -11,24 +12,55 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A thread's work with Podium: creating its instance, bringing it back (reconnect or re-spawn, hydrated with
- * the conversation and the memories), deleting it. Each result is the {@link Signal} the thread receives.
+ * the conversation and the memories), opening its link, deleting it. Each result is the {@link Signal} the
+ * thread receives; as the agent lifecycle's {@link AgentLifecycle.Port} it starts links and re-spawns.
  */
-final class Instances {
+final class Instances implements AgentLifecycle.Port {
   private static final Logger log = LoggerFactory.getLogger(Instances.class);
 
   private final UUID threadId;
+  private final ActorContext<ThreadCommand> context;
+  private final Podium podium;
   private final PodiumClient client;
   private final SessionStorage storage;
+  private final ActorRef<PodiumLink.Output> linkOutput;
+  private final Runnable linkOpened;
+  private final ThreadMeters.Gauges gauges;
 
-  Instances(UUID threadId, PodiumClient client, SessionStorage storage) {
+  /** {@code linkOutput} hears what links report; {@code linkOpened} runs whenever one is opened. */
+  Instances(UUID threadId, ActorContext<ThreadCommand> context, Podium podium, SessionStorage storage,
+            ActorRef<PodiumLink.Output> linkOutput, Runnable linkOpened, ThreadMeters.Gauges gauges) {
     this.threadId = threadId;
-    this.client = client;
+    this.context = context;
+    this.podium = podium;
+    this.client = podium.client();
     this.storage = storage;
+    this.linkOutput = linkOutput;
+    this.linkOpened = linkOpened;
+    this.gauges = gauges;
+  }
+
+  @Override
+  public ActorRef<PodiumLink.Command> openLink(String instanceId) {
+    linkOpened.run();
+    return context.spawnAnonymous(PodiumLink.create(client, client.settings(), podium.codec(), instanceId, linkOutput));
+  }
+
+  @Override
+  public void respawn(ThreadInfo info, String lostTurnId) {
+    context.pipeToSelf(bringBack(info, lostTurnId), (signal, error) -> signal);
+  }
+
+  @Override
+  public void linkStateChanged(String linkState) {
+    gauges.link(linkState);
   }
 
   /** Resolves the agent type's deployment and, if the client waits for the agent, creates its instance. */

@@ -33,6 +33,14 @@ final class Subscribers {
     live.add(subscriber);
   }
 
+  /** The follower goes live and is offered {@code pending} (an approval or question waiting for an answer), if any. */
+  void goLive(ActorRef<ThreadUpdate> subscriber, ThreadEvent.Pending pending) {
+    live.add(subscriber);
+    if (pending != null) {
+      subscriber.tell(new ThreadUpdate.PendingRequest(pending));
+    }
+  }
+
   /** The follower's replay starts: {@code first} goes out after it, then what is published meanwhile. */
   void startReplay(ActorRef<ThreadUpdate> subscriber, List<ThreadUpdate> first) {
     replaying.put(subscriber, new ArrayList<>(first));

@@ -1,12 +1,9 @@
 package dev.legato.thread;
 
 import com.typesafe.config.Config;
-import dev.legato.podium.AgentCommand;
 import dev.legato.podium.PodiumClient;
 import dev.legato.podium.PodiumLink;
 import dev.legato.storage.SessionStorage;
-import dev.legato.storage.SqliteReadJournal;
-import dev.legato.thread.AgentLifecycle.TurnFate;
 import dev.legato.thread.Signal.*;
 import dev.legato.thread.ThreadCommand.*;
 import dev.legato.thread.ThreadEvent.*;
@@ -14,21 +11,18 @@ import dev.legato.thread.ThreadState.*;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -37,7 +31,6 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
-import org.apache.pekko.stream.javadsl.Sink;
 
 /**
  * One conversation thread: an event-sourced actor ({@code Thread|<uuid>}) that runs the turn state machine
@@ -88,17 +81,11 @@ public final class ThreadEntity
   private final AgentLifecycle agent;
   private final TurnRecorder recorder;
   private final Subscribers followers = new Subscribers();
+  private final JournalReads reads;
+  private final TurnDriver turns;
   private final ThreadMeters.Gauges gauges;
-  private final ActorRef<StatusReply<Done>> sendResults;
-  private final Duration textWindow;
-  private final Duration closeLinkAfter;
   private final Duration startAgentAfter;
-  private final Duration turnSilenceTimeout;
   private Mode mode = Mode.SERVING;
-  /** When the agent last did something for the running turn (or the turn started, or the client answered). */
-  private long lastAgentActivity;
-  private int linkIdleGeneration;
-  private String lastError;
 
   private ThreadEntity(UUID threadId, ActorContext<ThreadCommand> context,
                        ActorRef<ClusterSharding.ShardCommand> shard, FailedWrites writes) {
@@ -110,37 +97,22 @@ public final class ThreadEntity
     Config config = context.getSystem().settings().config().getConfig("legato.thread");
     // Any message resets it; when it fires, an idle thread (no turn, no follower) stops and lets its link go.
     context.setReceiveTimeout(config.getDuration("passivate-after"), new IdleTimeout());
-    this.textWindow = config.getDuration("text-window");
+    Duration textWindow = config.getDuration("text-window");
     this.recorder = new TurnRecorder(textWindow, (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes")));
-    this.closeLinkAfter = config.getDuration("close-link-after");
     this.startAgentAfter = config.getDuration("start-agent-after");
-    this.turnSilenceTimeout = config.getDuration("turn-silence-timeout");
     this.gauges = ThreadMeters.get(context.getSystem()).gauges();
     this.storage = SessionStorage.get(context.getSystem());
-    Podium podium = Podium.get(context.getSystem());
-    this.instances = new Instances(threadId, podium.client(), storage);
+    this.reads = new JournalReads(context.getSystem(), persistenceId().id());
     ActorRef<PodiumLink.Output> linkOutput = context.messageAdapter(PodiumLink.Output.class, FromLink::new);
     @SuppressWarnings("unchecked")
     Class<StatusReply<Done>> replyClass = (Class<StatusReply<Done>>) (Class<?>) StatusReply.class;
-    this.sendResults = context.messageAdapter(replyClass, SendResult::new);
-    this.agent = new AgentLifecycle(new AgentLifecycle.Port() {
-      @Override
-      public ActorRef<PodiumLink.Command> openLink(String instanceId) {
-        armLinkIdleTimer();
-        return context.spawnAnonymous(PodiumLink.create(podium.client(), podium.client().settings(), podium.codec(),
-            instanceId, linkOutput));
-      }
-
-      @Override
-      public void respawn(ThreadInfo info, String lostTurnId) {
-        context.pipeToSelf(instances.bringBack(info, lostTurnId), (signal, error) -> signal);
-      }
-
-      @Override
-      public void linkStateChanged(String linkState) {
-        gauges.link(linkState);
-      }
-    }, context.getSystem().ignoreRef());
+    ActorRef<StatusReply<Done>> sendResults = context.messageAdapter(replyClass, SendResult::new);
+    this.instances = new Instances(threadId, context, Podium.get(context.getSystem()), storage, linkOutput,
+        this::linkOpened, gauges);
+    this.agent = new AgentLifecycle(instances, context.getSystem().ignoreRef());
+    this.turns = new TurnDriver(threadId, context, Effect(), writes, agent, recorder, followers, gauges,
+        () -> lastSequenceNumber(context), sendResults, textWindow, config.getDuration("turn-silence-timeout"),
+        config.getDuration("close-link-after"));
     gauges.link(agent.linkState());
   }
 
@@ -195,9 +167,9 @@ public final class ThreadEntity
     } else if (state instanceof Ready s) {
       effect = inReady(s, command);
     } else if (state instanceof Running s) {
-      effect = inTurn(s, command);
+      effect = turns.inTurn(s, command);
     } else if (state instanceof Waiting s) {
-      effect = inWaiting(s, command);
+      effect = turns.inWaiting(s, command);
     }
     return effect != null ? effect : inAnyState(state, command);
   }
@@ -208,7 +180,7 @@ public final class ThreadEntity
     }
     mode = Mode.SERVING;
     return state.turn() == null ? Effect().noReply().thenUnstashAll()
-        : endWithoutAgent(state.turn(), "interrupted", end.reason()).thenNoReply().thenUnstashAll();
+        : turns.endWithoutAgent(state.turn(), "interrupted", end.reason()).thenNoReply().thenUnstashAll();
   }
 
   private ReplyEffect<ThreadEvent, ThreadState> inNew(New state, ThreadCommand command) {
@@ -262,11 +234,11 @@ public final class ThreadEntity
 
   private ReplyEffect<ThreadEvent, ThreadState> inReady(Ready state, ThreadCommand command) {
     if (command instanceof StartTurn c) {
-      return startTurn(state, c);
+      return turns.startTurn(state, c);
     }
     if (command instanceof Resume c) {
       if (agent.link() == null && !state.info().archived()) {
-        return bringAgentBack(state, c.replyTo().unsafeUpcast()); // answered once it is back (unstashed)
+        return turns.bringAgentBack(state, c.replyTo().unsafeUpcast()); // answered once it is back (unstashed)
       }
       return replyWithHistory(state, c.replyTo());
     }
@@ -296,71 +268,11 @@ public final class ThreadEntity
     return null;
   }
 
-  private ReplyEffect<ThreadEvent, ThreadState> inTurn(ThreadState state, ThreadCommand command) {
-    if (command instanceof StartTurn c) {
-      return Effect().reply(c.replyTo(), StatusReply.error("turn " + state.turn().turnId() + " is still running"));
-    }
-    if (command instanceof Steer c) {
-      if (c.text() == null || c.text().isBlank()) {
-        return Effect().reply(c.replyTo(), StatusReply.error("steering needs text"));
-      }
-      if (!agent.tell(new AgentCommand.Steer(c.text()), c.replyTo())) { // else the link answers
-        return Effect().reply(c.replyTo(), StatusReply.error(FailureKind.PODIUM.describe("the agent is not connected")));
-      }
-      return Effect().noReply();
-    }
-    if (command instanceof Interrupt c) {
-      if (agent.interrupt(state.turn(), sendResults)) {
-        return Effect().reply(c.replyTo(), StatusReply.ack());
-      }
-      writes.awaiting(c.replyTo()); // no agent has the prompt: the turn ends here
-      return endWithoutAgent(state.turn(), "interrupted", "interrupted while the agent was unreachable")
-          .thenReply(c.replyTo(), s -> StatusReply.ack());
-    }
-    return null;
-  }
-
-  private ReplyEffect<ThreadEvent, ThreadState> inWaiting(Waiting state, ThreadCommand command) {
-    Pending pending = state.request();
-    if (command instanceof StartTurn c) {
-      return Effect().reply(c.replyTo(), StatusReply.error("turn " + state.turn().turnId() + " is waiting for "
-          + (pending instanceof QuestionAsked ? "an answer to " : "approval ") + pending.requestId()));
-    }
-    if (command instanceof AnswerApproval c) {
-      if (!(pending instanceof ApprovalRequested request) || !request.requestId().equals(c.requestId())) {
-        return Effect().reply(c.replyTo(), StatusReply.error("no approval " + c.requestId()
-            + " is pending (waiting for " + pending.requestId() + ")"));
-      }
-      return answered(new ApprovalDecided(request, wire(c.decision()), System.currentTimeMillis()), c.replyTo(),
-          new AgentCommand.ApprovalResponse(c.requestId(), c.decision()));
-    }
-    if (command instanceof AnswerQuestion c) {
-      if (!(pending instanceof QuestionAsked question) || !question.requestId().equals(c.requestId())) {
-        return Effect().reply(c.replyTo(), StatusReply.error("no question " + c.requestId()
-            + " is pending (waiting for " + pending.requestId() + ")"));
-      }
-      Map<String, List<String>> answers = c.dismissed() || c.answers() == null ? Map.of() : Map.copyOf(c.answers());
-      return answered(new QuestionAnswered(question, answers, c.dismissed(), System.currentTimeMillis()), c.replyTo(),
-          new AgentCommand.Answer(question.requestId(), answers, c.dismissed()));
-    }
-    return inTurn(state, command);
-  }
-
   /** What every state answers alike (after the mode's and the state's own handling did not). */
   private ReplyEffect<ThreadEvent, ThreadState> inAnyState(ThreadState state, ThreadCommand command) {
-    if (command instanceof FromLink c) {
-      return c.output() instanceof PodiumLink.Events batch ? agentSaid(state, batch)
-          : c.output() instanceof PodiumLink.Delivered delivered
-              ? failIf(agent.delivered(state.turn(), delivered), state, "the agent could not be reached: " + delivered.error())
-              : linkChanged(state, ((PodiumLink.StateChanged) c.output()).state());
-    }
-    if (command instanceof SendResult c) { // a command the agent never got fails its turn: nothing waits forever
-      return c.result().isSuccess() ? Effect().noReply() : failIf(TurnFate.FAILS, state,
-          "the agent could not be reached: " + c.result().getError().getMessage());
-    }
-    if (command instanceof FlushText) {
-      List<ThreadEvent> events = recorder.flush(state.turn(), System.currentTimeMillis());
-      return events.isEmpty() ? Effect().noReply() : persistAndPublish(events).thenNoReply();
+    ReplyEffect<ThreadEvent, ThreadState> effect = turns.news(state, command);
+    if (effect != null) {
+      return effect;
     }
     if (command instanceof Subscribe c) {
       return subscribe(state, c);
@@ -378,62 +290,21 @@ public final class ThreadEntity
       ThreadInfo info = state.info();
       return Effect().reply(c.replyTo(), new ThreadDetails(threadId, state.status(agent.linkState()),
           info == null ? null : info.agentType(), info == null ? null : info.tenant(), info != null && info.archived(),
-          followers.size(), lastSequenceNumber(context), lastError));
-    }
-    if (command instanceof EndInterruptedTurn c) {
-      return state.turn() == null ? Effect().noReply() : endWithoutAgent(state.turn(), "interrupted", c.reason()).thenNoReply();
-    }
-    if (command instanceof SilenceCheck c) {
-      return silenceCheck(state, c);
+          followers.size(), lastSequenceNumber(context), turns.lastError));
     }
     if (command instanceof AnnounceName c) {
-      publish(new ThreadUpdate.NameChanged(c.name()));
+      followers.publish(new ThreadUpdate.NameChanged(c.name()));
       return Effect().noReply();
     }
-    ReplyEffect<ThreadEvent, ThreadState> effect = agentNews(state, command);
-    if (effect == null) {
-      effect = housekeeping(state, command);
-    }
+    effect = housekeeping(state, command);
     return effect != null ? effect : refusal(state, command);
-  }
-
-  /** What the work of bringing the agent back reports. */
-  private ReplyEffect<ThreadEvent, ThreadState> agentNews(ThreadState state, ThreadCommand command) {
-    if (command instanceof Respawned r) {
-      InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
-      return Effect().persist(replaced).thenRun(after -> {
-        publish(replaced);
-        agent.respawned(r.instanceId(), r.history());
-      }).thenNoReply().thenUnstashAll(); // a waiting Resume is answered; turns wait for the connection
-    }
-    if (command instanceof Reconnect r) {
-      agent.reconnected(r.instanceId()); // it still runs: the stashed turns (or a lost prompt) go out once connected
-      return Effect().noReply().thenUnstashAll();
-    }
-    if (command instanceof RespawnFailed r) {
-      lastError = "cannot re-spawn the agent: " + r.reason();
-      context.getLog().warn("thread {}: cannot re-spawn its agent: {}", threadId, r.reason());
-      if (agent.respawnFailed(r.reason(), state.turn())) {
-        return endWithoutAgent(state.turn(), "failed", "the agent is gone and could not be started again: " + r.reason())
-            .thenNoReply().thenUnstashAll();
-      }
-      return Effect().noReply().thenUnstashAll(); // the waiting turns are refused now, with the reason
-    }
-    if (command instanceof StartAgent) {
-      ThreadInfo info = state.info();
-      if (info != null && agent.agent() instanceof AgentLifecycle.Agent.Absent && !info.archived()) {
-        agent.respawn(info); // no turn or resume got here first (either would have started it)
-      }
-      return Effect().noReply();
-    }
-    return null;
   }
 
   /** Timers and followers' news: closing an idle link, passivating an idle thread, replays ending. */
   private ReplyEffect<ThreadEvent, ThreadState> housekeeping(ThreadState state, ThreadCommand command) {
     if (command instanceof LinkIdle c) {
       // Not while connecting: a turn or resume may wait (stashed) for that link.
-      if (c.generation() == linkIdleGeneration && state.turn() == null
+      if (turns.linkIdleTimerCurrent(c.generation()) && state.turn() == null
           && agent.agent() instanceof AgentLifecycle.Agent.Connected) {
         agent.close(); // the instance stays; the next turn or resume reconnects (or re-spawns) first
         storage.closeThread(threadId); // a quiet thread holds no database connection either
@@ -479,63 +350,11 @@ public final class ThreadEntity
     return Effect().reply(((Request) command).replyTo().unsafeUpcast(), StatusReply.error(reason));
   }
 
-  private ReplyEffect<ThreadEvent, ThreadState> startTurn(Ready state, StartTurn start) {
-    if (start.text() == null || start.text().isBlank()) {
-      return Effect().reply(start.replyTo(), StatusReply.error("a turn needs text"));
-    }
-    if (state.info().archived()) {
-      return Effect().reply(start.replyTo(), StatusReply.error("the thread is archived; unarchive it first"));
-    }
-    if (!(agent.agent() instanceof AgentLifecycle.Agent.Connected)) {
-      return bringAgentBack(state, start.replyTo().unsafeUpcast()); // the turn starts once it is connected
-    }
-    Turn turn = new Turn("turn_" + UUID.randomUUID(), "msg_" + UUID.randomUUID(), System.currentTimeMillis());
-    TurnStarted started = new TurnStarted(turn.turnId(), turn.messageId(), start.text(), turn.startedAt());
-    writes.awaiting(start.replyTo());
-    return Effect().persist(started).thenRun(after -> {
-      linkIdleGeneration++; // the link stays while the turn runs
-      recorder.turnStarted();
-      publish(started);
-      if (state.info().tenant() != null) { // the listing shows the latest prompt and activity
-        context.getSystem().eventStream().tell(new EventStream.Publish<>(
-            new TurnActivity(threadId, state.info().tenant(), started.text(), started.at())));
-      }
-      agent.turnStarted(turn, started.text());
-      watchSilence(turn.turnId());
-    }).thenReply(start.replyTo(), after -> StatusReply.success(new TurnAccepted(turn.turnId())));
-  }
-
-  /**
-   * A turn or resume needs the agent: without a link it is brought back (reconnect or re-spawn) and the
-   * command waits (stashed), unless the last attempt failed: then the client hears why, once.
-   */
-  private ReplyEffect<ThreadEvent, ThreadState> bringAgentBack(Ready state, ActorRef<StatusReply<Object>> replyTo) {
-    if (agent.agent() instanceof AgentLifecycle.Agent.Absent) {
-      String failure = agent.takeFailure();
-      if (failure != null) {
-        return Effect().reply(replyTo, StatusReply.error(FailureKind.PODIUM.describe("the agent could not be started: " + failure)));
-      }
-      agent.respawn(state.info());
-    }
-    return Effect().stash(); // unstashed when the agent is back, connected, or could not be brought back
-  }
-
-  /** The client answered the pending request: recorded, announced, passed on to the agent. */
-  private ReplyEffect<ThreadEvent, ThreadState> answered(ThreadEvent answer, ActorRef<StatusReply<Done>> replyTo,
-                                                         AgentCommand toAgent) {
-    writes.awaiting(replyTo);
-    return Effect().persist(answer).thenRun(after -> {
-      lastAgentActivity = System.nanoTime(); // the agent's turn again: its silence counts from now
-      publish(answer);
-      agent.tell(toAgent, sendResults);
-    }).thenReply(replyTo, after -> StatusReply.ack());
-  }
-
   private ReplyEffect<ThreadEvent, ThreadState> persistAnnounced(ThreadEvent event, ActorRef<StatusReply<Done>> replyTo,
                                                                  Runnable then) {
     writes.awaiting(replyTo);
     return Effect().persist(event).thenRun(after -> {
-      publish(event); // every client following the thread hears it
+      turns.publish(event); // every client following the thread hears it
       then.run();
     }).thenReply(replyTo, after -> StatusReply.ack());
   }
@@ -555,161 +374,24 @@ public final class ThreadEntity
       goLive(state, subscriber);
     } else { // everything persisted from here on is numbered above upTo: held back, it follows the replay
       followers.startReplay(subscriber, first);
-      readJournal().currentEventsByPersistenceId(persistenceId().id(), Math.max(1, after + 1), upTo)
-          .runForeach(e -> subscriber.tell(new ThreadUpdate.Persisted(e.sequenceNr(), (ThreadEvent) e.event())),
-              context.getSystem())
-          .whenComplete((done, error) -> context.getSelf().tell(
+      reads.replay(after + 1, upTo, subscriber).whenComplete((done, error) -> context.getSelf().tell(
               new ReplayDone(subscriber, error == null ? null : String.valueOf(PodiumClient.unwrap(error)))));
     }
     return Effect().reply(subscribe.replyTo(), StatusReply.ack());
   }
 
+  /** A pending approval or question is offered again to a follower that goes live. */
   private void goLive(ThreadState state, ActorRef<ThreadUpdate> subscriber) {
-    followers.goLive(subscriber);
-    if (state instanceof Waiting waiting) {
-      subscriber.tell(new ThreadUpdate.PendingRequest(waiting.request()));
-    }
+    followers.goLive(subscriber, state instanceof Waiting waiting ? waiting.request() : null);
   }
 
   private ReplyEffect<ThreadEvent, ThreadState> replyWithHistory(ThreadState state, ActorRef<StatusReply<Resumed>> replyTo) {
     ThreadStatus status = state.status(agent.linkState());
-    readJournal().currentEventsByPersistenceId(persistenceId().id(), 1, lastSequenceNumber(context))
-        .map(e -> new ThreadUpdate.Persisted(e.sequenceNr(), (ThreadEvent) e.event()))
-        .runWith(Sink.seq(), context.getSystem())
-        .whenComplete((history, error) -> replyTo.tell(error == null
+    reads.history(lastSequenceNumber(context)).whenComplete((history, error) -> replyTo.tell(error == null
             ? StatusReply.success(new Resumed(status, List.copyOf(history)))
             : StatusReply.error(FailureKind.STORAGE.describe("the thread's history could not be read: "
                 + PodiumClient.unwrap(error).getMessage()))));
     return Effect().noReply();
-  }
-
-  private SqliteReadJournal readJournal() {
-    return PersistenceQuery.get(context.getSystem().classicSystem())
-        .getReadJournalFor(SqliteReadJournal.class, SqliteReadJournal.IDENTIFIER);
-  }
-
-  private void publish(ThreadEvent event) {
-    if (!followers.isEmpty()) {
-      followers.publish(new ThreadUpdate.Persisted(lastSequenceNumber(context), event));
-    }
-  }
-
-  private void publish(ThreadUpdate update) {
-    followers.publish(update);
-  }
-
-  // ---- what the agent does -------------------------------------------------------------------------------
-
-  private ReplyEffect<ThreadEvent, ThreadState> agentSaid(ThreadState state, PodiumLink.Events batch) {
-    Turn turn = state.turn();
-    if (turn == null || agent.link() == null) { // nothing is running, or a link let go still spoke: stray frames
-      batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
-      return Effect().noReply();
-    }
-    if (!batch.events().isEmpty()) {
-      agent.heard();
-      lastAgentActivity = System.nanoTime();
-    }
-    TurnRecorder.Recorded recorded = recorder.record(turn, state instanceof Waiting, batch.events(),
-        !followers.isEmpty(), System.currentTimeMillis(), System.nanoTime());
-    gauges.deltas(recorded.deltas());
-    followers.publishAll(recorded.live());
-    if (recorder.armFlush()) { // the agent may pause: the window closes on time anyway
-      context.scheduleOnce(textWindow, context.getSelf(), new FlushText());
-    }
-    if (recorded.events().isEmpty()) {
-      batch.ackTo().tell(PodiumLink.Ack.INSTANCE);
-      return Effect().noReply();
-    }
-    return persistAndPublish(recorded.events())
-        .thenRun(after -> batch.ackTo().tell(PodiumLink.Ack.INSTANCE)) // more frames only once these are durable
-        .thenNoReply();
-  }
-
-  private ReplyEffect<ThreadEvent, ThreadState> linkChanged(ThreadState state, PodiumLink.LinkState linkState) {
-    if (linkState instanceof PodiumLink.LinkState.Closed) {
-      return Effect().noReply(); // only ever on our request, when that link was already let go
-    }
-    if (agent.link() == null) { // a link let go still reports (it is closing): what waited decides anew
-      return Effect().noReply().thenUnstashAll();
-    }
-    if (linkState instanceof PodiumLink.LinkState.Connected) {
-      if (agent.connected(state.turn())) {
-        gauges.promptResent();
-      }
-      return Effect().noReply().thenUnstashAll();
-    }
-    if (linkState instanceof PodiumLink.LinkState.Dropped dropped) {
-      return failIf(agent.dropped(state), state, "the connection to the agent dropped while the turn waited for the "
-          + "client (" + dropped.reason() + "); Podium keeps no replay, so this turn cannot go on");
-    }
-    if (linkState instanceof PodiumLink.LinkState.Reconnecting reconnecting) {
-      return failIf(agent.reconnecting(state.turn()), state, "the connection to the agent dropped mid-turn ("
-          + reconnecting.reason() + "); Podium keeps no replay, so the rest of this turn is lost");
-    }
-    gauges.linkLost(); // gone or gave up: turns waiting for it are refused from now on
-    lastError = "link lost: " + linkState;
-    TurnFate fate = agent.gone(state, linkState);
-    if (fate == TurnFate.GOES_TO_NEW_AGENT) {
-      gauges.promptResent();
-    }
-    return state.turn() == null ? Effect().noReply().thenUnstashAll()
-        : failIf(fate, state, "the agent is gone: " + linkState);
-  }
-
-  /** Ends the running turn as failed with {@code reason} if its fate says so. */
-  private ReplyEffect<ThreadEvent, ThreadState> failIf(TurnFate fate, ThreadState state, String reason) {
-    if (fate != TurnFate.FAILS || state.turn() == null) {
-      return Effect().noReply();
-    }
-    return endWithoutAgent(state.turn(), "failed", reason).thenNoReply();
-  }
-
-  /** Arms the watchdog of a turn that just started: a silent agent never leaves a turn running forever. */
-  private void watchSilence(String turnId) {
-    lastAgentActivity = System.nanoTime();
-    context.scheduleOnce(turnSilenceTimeout, context.getSelf(), new SilenceCheck(turnId));
-  }
-
-  /**
-   * The running turn's agent said nothing for {@code turn-silence-timeout}: the turn fails with that reason
-   * and the agent is told to stop. Waiting for the client does not count; the watch goes on meanwhile.
-   */
-  private ReplyEffect<ThreadEvent, ThreadState> silenceCheck(ThreadState state, SilenceCheck check) {
-    Turn turn = state.turn();
-    if (turn == null || !turn.turnId().equals(check.turnId())) {
-      return Effect().noReply(); // that turn is over
-    }
-    long silent = System.nanoTime() - lastAgentActivity;
-    if (state instanceof Waiting || silent < turnSilenceTimeout.toNanos()) {
-      long wait = state instanceof Waiting ? turnSilenceTimeout.toNanos() : turnSilenceTimeout.toNanos() - silent;
-      context.scheduleOnce(Duration.ofNanos(Math.max(wait, 1_000_000)), context.getSelf(), check);
-      return Effect().noReply();
-    }
-    context.getLog().warn("thread {}: turn {} failed: its agent said nothing for {}", threadId, turn.turnId(),
-        turnSilenceTimeout);
-    agent.abandon(turn);
-    return endWithoutAgent(turn, "failed", "the agent said nothing for " + turnSilenceTimeout.toSeconds()
-        + " s (legato.thread.turn-silence-timeout); it was told to stop").thenNoReply();
-  }
-
-  /** Ends the turn without its agent (it failed, was interrupted or went silent). */
-  private EffectBuilder<ThreadEvent, ThreadState> endWithoutAgent(Turn turn, String outcome, String error) {
-    return persistAndPublish(recorder.endWithoutAgent(turn, outcome, error, System.currentTimeMillis()));
-  }
-
-  private EffectBuilder<ThreadEvent, ThreadState> persistAndPublish(List<ThreadEvent> events) {
-    long started = System.nanoTime();
-    return Effect().persist(events).thenRun(after -> {
-      gauges.persisted(System.nanoTime() - started);
-      long first = lastSequenceNumber(context) - events.size() + 1;
-      for (int i = 0; i < events.size(); i++) {
-        publish(new ThreadUpdate.Persisted(first + i, events.get(i)));
-      }
-      if (after instanceof Ready) {
-        armLinkIdleTimer(); // the turn ended
-      }
-    });
   }
 
   // ---- events --------------------------------------------------------------------------------------------
@@ -721,7 +403,7 @@ public final class ThreadEntity
       ThreadState next = state.apply(event);
       gauges.applied(event, next.status("none").phase());
       if (gauges.live() && event instanceof TurnEnded ended && ended.error() != null) {
-        lastError = "turn " + ended.turnId() + " " + ended.outcome() + ": " + ended.error();
+        turns.lastError = "turn " + ended.turnId() + " " + ended.outcome() + ": " + ended.error();
       }
       return next;
     };
@@ -739,8 +421,8 @@ public final class ThreadEntity
     mode = Mode.RESTORING;
     agent.close();
     context.pipeToSelf(storage.restoreThread(threadId, restore.at()), (result, error) -> error != null
-        ? new RestoreFinished(restore, null,
-            FailureKind.STORAGE.describe("the restore failed: " + PodiumClient.unwrap(error).getMessage()))
+        ? new RestoreFinished(restore, null, FailureKind.STORAGE.describe("the restore failed: "
+            + PodiumClient.unwrap(error).getMessage()))
         : new RestoreFinished(restore, new RestoreDone(result.generation(),
             result.time() == null ? null : result.time().toString(), result.problem()), null));
     return Effect().noReply();
@@ -756,7 +438,7 @@ public final class ThreadEntity
   private ReplyEffect<ThreadEvent, ThreadState> whileRestoring(ThreadState state, ThreadCommand command) {
     if (command instanceof RestoreFinished finished) {
       if (finished.error() != null) {
-        lastError = finished.error();
+        turns.lastError = finished.error();
         context.getLog().warn("thread {}: {}", threadId, finished.error());
       } else {
         if (state.info() != null) {
@@ -810,17 +492,8 @@ public final class ThreadEntity
     }
   }
 
-  /** Closes the link after {@code close-link-after} unless a turn starts (or the timer is armed again) first. */
-  private void armLinkIdleTimer() {
-    context.scheduleOnce(closeLinkAfter, context.getSelf(), new LinkIdle(++linkIdleGeneration));
-  }
-
-  private static String wire(AgentCommand.Decision decision) {
-    return switch (decision) {
-      case ACCEPT -> "accept";
-      case ACCEPT_FOR_SESSION -> "acceptForSession";
-      case DECLINE -> "decline";
-      case CANCEL -> "cancel";
-    };
+  /** A link opened: it closes after {@code close-link-after} unless a turn starts first. */
+  private void linkOpened() {
+    turns.armLinkIdleTimer();
   }
 }
