@@ -1,18 +1,13 @@
 package dev.legato.storage;
 
 import dev.legato.storage.readside.Projection;
-import java.io.IOException;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import dev.legato.storage.replica.DbReplica;
 import dev.legato.storage.replica.Restorer;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,16 +16,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.pekko.persistence.AtomicWrite;
-import org.apache.pekko.persistence.PersistentRepr;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * The single writer of one database file. Work for the file queues here and runs on the storage
  * dispatcher, one task at a time, in arrival order; writes that queued up while the previous task ran are
- * committed together in one transaction (group commit), each atomic write inside its own savepoint so one
- * rejected write does not take its neighbours down.
+ * committed together ({@link GroupCommit}). The writer owns the file's connection and its life: opened on
+ * first use (after its replicas' checks), closed, deleted or restored on request.
  */
 final class DatabaseFile {
   private static final Logger log = LoggerFactory.getLogger(DatabaseFile.class);
@@ -56,13 +49,14 @@ final class DatabaseFile {
   record Replicate(Consumer<Connection> work, CompletableFuture<Void> result) implements Op {}
 
   /** Closes the file and replaces it with its replica's state at {@code at} (null: the newest); see {@link #restore}. */
-  record Restore(java.time.Instant at, CompletableFuture<Restorer.Result> result) implements Op {}
+  record Restore(Instant at, CompletableFuture<Restorer.Result> result) implements Op {}
 
   private final StorageLayout.Location location;
   private final Projection projection;
   private final Databases owner;
   /** The replicas of this file's databases (session.db, then memory.db when attached); empty when off. */
   private final List<DbReplica> replicas;
+  private final GroupCommit commits;
   private final ArrayDeque<Op> queue = new ArrayDeque<>();
   private boolean scheduled;
   private boolean retired;
@@ -75,6 +69,7 @@ final class DatabaseFile {
     this.projection = projection;
     this.owner = owner;
     this.replicas = owner.replicasOf(location, projection != null);
+    this.commits = new GroupCommit(this, location, projection, owner, replicas);
   }
 
   /** Replication's way onto this file's writer; when this writer has retired, the work runs with no connection. */
@@ -150,7 +145,7 @@ final class DatabaseFile {
         for (int k = i; k < j; k++) {
           writes.add((Write) batch.get(k));
         }
-        commit(writes);
+        commits.commit(writes);
         i = j;
       } else {
         if (op instanceof Task<?> task) {
@@ -168,167 +163,7 @@ final class DatabaseFile {
     }
   }
 
-  // ---- writes -------------------------------------------------------------------------------------------
-
-  /** Thrown inside a write when the projection (not the journal) refused an event. */
-  private static final class Rejected extends Exception {
-    Rejected(Exception cause) {
-      super(cause);
-    }
-  }
-
-  private void commit(List<Write> writes) {
-    // Serialize before the transaction: a payload that cannot be serialized is rejected without touching disk.
-    List<List<List<EventCodec.Encoded>>> encoded = new ArrayList<>(writes.size());
-    List<List<Optional<Exception>>> results = new ArrayList<>(writes.size());
-    int storable = 0;
-    for (Write write : writes) {
-      List<List<EventCodec.Encoded>> perWrite = new ArrayList<>(write.writes().size());
-      List<Optional<Exception>> perResult = new ArrayList<>(write.writes().size());
-      for (AtomicWrite atomicWrite : write.writes()) {
-        try {
-          List<EventCodec.Encoded> events = new ArrayList<>(atomicWrite.size());
-          for (PersistentRepr repr : CollectionConverters.asJava(atomicWrite.payload())) {
-            events.add(owner.codec().encode(repr));
-          }
-          perWrite.add(events);
-          perResult.add(Optional.empty());
-          storable++;
-        } catch (Exception notSerializable) {
-          perWrite.add(null);
-          perResult.add(Optional.of(notSerializable));
-        }
-      }
-      encoded.add(perWrite);
-      results.add(perResult);
-    }
-    if (storable == 0) {
-      complete(writes, results);
-      return;
-    }
-    for (DbReplica replica : replicas) {
-      String newer = replica.fencedBy();
-      if (newer != null) {
-        closeDatabase(); // the next use restores the newer writer's state first
-        failAll(writes, new StorageException("'" + location.persistenceId() + "' has a newer writer elsewhere (replica"
-            + " generation " + newer + "); this node stopped writing it", null));
-        return;
-      }
-    }
-    OpenDatabase db;
-    try {
-      db = database();
-    } catch (RuntimeException cannotOpen) {
-      failAll(writes, cannotOpen);
-      return;
-    }
-    boolean savepoints = storable > 1;
-    boolean stored = false;
-    long now = System.currentTimeMillis();
-    try (Statement control = db.connection.createStatement()) {
-      for (int w = 0; w < writes.size(); w++) {
-        for (int a = 0; a < encoded.get(w).size(); a++) {
-          List<EventCodec.Encoded> events = encoded.get(w).get(a);
-          if (events == null) {
-            continue;
-          }
-          if (savepoints) {
-            control.execute("SAVEPOINT atomic_write");
-          }
-          try {
-            store(db, events, now);
-            stored = true;
-            if (savepoints) {
-              control.execute("RELEASE atomic_write");
-            }
-          } catch (Rejected rejected) {
-            if (savepoints) {
-              control.execute("ROLLBACK TO atomic_write");
-              control.execute("RELEASE atomic_write");
-            } else {
-              db.connection.rollback();
-            }
-            results.get(w).set(a, Optional.of((Exception) rejected.getCause()));
-          }
-        }
-      }
-      db.connection.commit();
-      if (stored) {
-        owner.committed();
-      }
-    } catch (SQLException | RuntimeException failure) {
-      // One line per failed write, without a stack trace: the writer (the thread) is told the cause too.
-      log.error("storage: writing events of {} to {} failed: {}", location.persistenceId(), location.database(),
-          failure.getMessage());
-      closeDatabase();
-      failAll(writes, new StorageException("writing events of '" + location.persistenceId() + "' to "
-          + location.database() + " failed: " + failure.getMessage(), failure));
-      return;
-    }
-    if (!stored || replicas.isEmpty()) {
-      complete(writes, results);
-      return;
-    }
-    CompletableFuture<?>[] shipped = replicas.stream().map(r -> r.committed(db.connection)).filter(f -> f != null)
-        .toArray(CompletableFuture[]::new);
-    if (shipped.length == 0) {
-      complete(writes, results); // async: acknowledged now, shipped within the sync interval
-      return;
-    }
-    // sync: acknowledged once stored in the replica (the output gate); the transactions are committed locally already
-    CompletableFuture.allOf(shipped).whenComplete((done, failure) -> {
-      if (failure == null) {
-        complete(writes, results);
-      } else {
-        Throwable cause = failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
-        failAll(writes, new StorageException("the events of '" + location.persistenceId() + "' are written locally but"
-            + " could not be stored in the replica: " + cause.getMessage(), cause));
-      }
-    });
-  }
-
-  private void store(OpenDatabase db, List<EventCodec.Encoded> events, long now) throws SQLException, Rejected {
-    db.insert(events, now);
-    if (projection == null) {
-      return;
-    }
-    long memorySeq = -1;
-    for (EventCodec.Encoded event : events) {
-      long seq = event.repr().sequenceNr();
-      db.readSide.begin(seq, false);
-      try {
-        projection.project(
-            new Projection.JournaledEvent(location.persistenceId(), seq, writtenAt(event.repr(), now), event.event()),
-            db.readSide);
-      } catch (Exception e) {
-        throw new Rejected(e);
-      }
-      if (db.readSide.wroteMemory()) {
-        memorySeq = seq;
-      }
-    }
-    if (memorySeq >= 0) {
-      db.recordMemorySeq(memorySeq);
-    }
-  }
-
-  static long writtenAt(PersistentRepr repr, long now) {
-    return repr.timestamp() > 0 ? repr.timestamp() : now;
-  }
-
-  private static void complete(List<Write> writes, List<List<Optional<Exception>>> results) {
-    for (int w = 0; w < writes.size(); w++) {
-      writes.get(w).result().complete(results.get(w));
-    }
-  }
-
-  private static void failAll(List<Write> writes, Throwable failure) {
-    for (Write write : writes) {
-      write.result().completeExceptionally(failure);
-    }
-  }
-
-  // ---- other work ---------------------------------------------------------------------------------------
+  // ---- tasks, closes and restores -----------------------------------------------------------------------
 
   private <T> void run(Task<T> task) {
     OpenDatabase db = null;
@@ -361,7 +196,7 @@ final class DatabaseFile {
     closedByRequest = true;
     if (close.delete()) {
       try {
-        deleteTree(location.directory());
+        StorageLayout.deleteTree(location.directory());
       } catch (IOException e) {
         close.result().completeExceptionally(
             new StorageException("cannot delete " + location.directory() + ": " + OpenDatabase.describe(e), e));
@@ -412,7 +247,8 @@ final class DatabaseFile {
 
   // ---- the connection -----------------------------------------------------------------------------------
 
-  private OpenDatabase database() {
+  /** The open connection, opened (after its replicas' checks) when it is not; on the file's writer. */
+  OpenDatabase database() {
     if (database == null) {
       refuseWhileStopping();
       replicas.forEach(r -> r.beforeOpen(this::runOnWriter));
@@ -489,39 +325,5 @@ final class DatabaseFile {
     } catch (SQLException ignored) {
       // the failure being reported matters more
     }
-  }
-
-  /**
-   * Removes a folder and everything in it; nothing when it is not there. Files that vanish during the walk
-   * are no error: SQLite removes a database's -wal and -shm files as it closes it, maybe just then.
-   */
-  static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-        if (e instanceof NoSuchFileException) {
-          return FileVisitResult.CONTINUE;
-        }
-        throw e;
-      }
-
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.deleteIfExists(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-        if (e != null && !(e instanceof NoSuchFileException)) {
-          throw e;
-        }
-        Files.deleteIfExists(dir);
-        return FileVisitResult.CONTINUE;
-      }
-    });
   }
 }

@@ -35,7 +35,12 @@ final class EventCodec {
    * @param tags comma-separated tags, or null
    * @param metadata the serialized metadata, or null
    */
-  record Encoded(PersistentRepr repr, Object event, String tags, Blob payload, Blob metadata) {}
+  record Encoded(PersistentRepr repr, Object event, String tags, Blob payload, Blob metadata) {
+    /** When the event was written: its own timestamp when it has one, else {@code now}. */
+    long writtenAt(long now) {
+      return repr.timestamp() > 0 ? repr.timestamp() : now;
+    }
+  }
 
   Encoded encode(PersistentRepr repr) throws NotSerializableException {
     Object event = repr.payload();

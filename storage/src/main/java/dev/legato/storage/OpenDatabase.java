@@ -143,7 +143,7 @@ final class OpenDatabase implements AutoCloseable {
 
   private static void bind(PreparedStatement s, EventCodec.Encoded event, long now) throws SQLException {
     s.setLong(1, event.repr().sequenceNr());
-    s.setLong(2, DatabaseFile.writtenAt(event.repr(), now));
+    s.setLong(2, event.writtenAt(now));
     s.setString(3, event.repr().writerUuid());
     s.setString(4, event.repr().manifest());
     s.setInt(5, event.payload().serializerId());

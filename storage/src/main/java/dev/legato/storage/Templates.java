@@ -86,7 +86,7 @@ final class Templates {
     } finally {
       if (directory != null) {
         try {
-          DatabaseFile.deleteTree(directory);
+          StorageLayout.deleteTree(directory);
         } catch (IOException e) {
           // a temporary directory left behind
         }

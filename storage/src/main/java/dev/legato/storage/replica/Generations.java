@@ -1,5 +1,6 @@
 package dev.legato.storage.replica;
 
+import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
@@ -39,5 +40,10 @@ final class Generations {
 
   static Optional<String> newest(List<String> names) {
     return names.stream().filter(Generations::isName).max(String::compareTo);
+  }
+
+  /** The newest generation of the replica at {@code root}, as the target lists it now. */
+  static Optional<String> newest(ReplicaTarget target, String root) throws IOException {
+    return newest(target.children(ReplicaLayout.generations(root)));
   }
 }

@@ -25,6 +25,16 @@ final class ReplicaLayout {
     return generations(root) + generation + "/";
   }
 
+  /** The generation a key below {@code generations/} belongs to; null for a key outside it (the deletion mark). */
+  static String generationOf(String root, String key) {
+    String prefix = generations(root);
+    if (!key.startsWith(prefix)) {
+      return null;
+    }
+    String rest = key.substring(prefix.length());
+    return rest.substring(0, rest.indexOf('/'));
+  }
+
   static String snapshot(String root, String generation, int index) {
     return generation(root, generation) + "snapshots/" + hex(Integer.toUnsignedLong(index), 8) + ".snapshot.lz4";
   }
