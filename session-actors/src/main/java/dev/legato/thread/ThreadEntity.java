@@ -221,7 +221,7 @@ public final class ThreadEntity
     List<ThreadEvent> forked = Forks.endedTurns(request.forkOf());
     events.addAll(forked);
     writes.awaiting(request.replyTo());
-    return Effect().persist(events).thenRun(after -> {
+    return turns.persist(events).thenRun(after -> {
       agent.created();
       agent.hydrate(Forks.conversation(forked)); // a fork's agent is told the conversation it continues
       if (ready.instanceId() != null) {
@@ -353,7 +353,7 @@ public final class ThreadEntity
   private ReplyEffect<ThreadEvent, ThreadState> persistAnnounced(ThreadEvent event, ActorRef<StatusReply<Done>> replyTo,
                                                                  Runnable then) {
     writes.awaiting(replyTo);
-    return Effect().persist(event).thenRun(after -> {
+    return turns.persist(List.of(event)).thenRun(after -> {
       turns.publish(event); // every client following the thread hears it
       then.run();
     }).thenReply(replyTo, after -> StatusReply.ack());
@@ -396,17 +396,10 @@ public final class ThreadEntity
 
   // ---- events --------------------------------------------------------------------------------------------
 
-  /** The state's own pure {@link ThreadState#apply}, and the thread's meters for what happens live. */
+  /** The state's own {@link ThreadState#apply}, pure: what is counted is counted once persisted ({@link TurnDriver#persist}). */
   @Override
   public EventHandler<ThreadState, ThreadEvent> eventHandler() {
-    return (state, event) -> {
-      ThreadState next = state.apply(event);
-      gauges.applied(event, next.status("none").phase());
-      if (gauges.live() && event instanceof TurnEnded ended && ended.error() != null) {
-        turns.lastError = "turn " + ended.turnId() + " " + ended.outcome() + ": " + ended.error();
-      }
-      return next;
-    };
+    return ThreadState::apply;
   }
 
   // ---- restore -------------------------------------------------------------------------------------------

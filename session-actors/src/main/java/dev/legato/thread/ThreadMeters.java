@@ -147,31 +147,20 @@ public final class ThreadMeters implements Extension {
   }
 
   final class Gauges {
-    private boolean recovered;
     private String phase;
     private String link;
 
-    /** Recovery is over: the thread counts in its phase from now on, and what happens is counted. */
+    /** Recovery is over: the thread counts in its phase from now on. */
     void recovered(String now) {
-      recovered = true;
       phase(now);
     }
 
-    /** Counted only live, not while the journal is replayed. */
-    boolean live() {
-      return recovered;
+    void turnStarted() {
+      ThreadMeters.this.turnStarted();
     }
 
-    void applied(ThreadEvent event, String now) {
-      if (!recovered) {
-        return;
-      }
-      phase(now);
-      if (event instanceof ThreadEvent.TurnStarted) {
-        turnStarted();
-      } else if (event instanceof ThreadEvent.TurnEnded ended) {
-        turnEnded(ended.outcome());
-      }
+    void turnEnded(String outcome) {
+      ThreadMeters.this.turnEnded(outcome);
     }
 
     void link(String now) {
@@ -200,7 +189,7 @@ public final class ThreadMeters implements Extension {
       ThreadMeters.this.linkLost();
     }
 
-    private void phase(String now) {
+    void phase(String now) {
       ThreadMeters.this.phase(phase, now);
       phase = now;
     }

@@ -101,6 +101,27 @@ final class TurnDriver {
     context.scheduleOnce(closeLinkAfter, context.getSelf(), new LinkIdle(++linkIdleGeneration));
   }
 
+  /**
+   * Every persist of the thread goes through here: once the events are durable, the thread's meters count
+   * them (phase, turns started and ended) and a failed turn becomes the thread's last trouble. Replayed
+   * events are not counted: the event handler stays pure.
+   */
+  EffectBuilder<ThreadEvent, ThreadState> persist(List<ThreadEvent> events) {
+    return effect.persist(events).thenRun(after -> {
+      gauges.phase(after.status("none").phase());
+      for (ThreadEvent event : events) {
+        if (event instanceof TurnStarted) {
+          gauges.turnStarted();
+        } else if (event instanceof TurnEnded ended) {
+          gauges.turnEnded(ended.outcome());
+          if (ended.error() != null) {
+            lastError = "turn " + ended.turnId() + " " + ended.outcome() + ": " + ended.error();
+          }
+        }
+      }
+    });
+  }
+
   void publish(ThreadEvent event) {
     if (!followers.isEmpty()) {
       followers.publish(new ThreadUpdate.Persisted(lastSequenceNr.getAsLong(), event));
@@ -161,7 +182,7 @@ final class TurnDriver {
   ReplyEffect<ThreadEvent, ThreadState> agentNews(ThreadState state, ThreadCommand command) {
     if (command instanceof Respawned r) {
       InstanceReplaced replaced = new InstanceReplaced(r.deploymentId(), r.instanceId(), System.currentTimeMillis());
-      return effect.persist(replaced).thenRun(after -> {
+      return persist(List.of(replaced)).thenRun(after -> {
         publish(replaced);
         agent.respawned(r.instanceId(), r.history());
       }).thenNoReply().thenUnstashAll(); // a waiting Resume is answered; turns wait for the connection
@@ -202,7 +223,7 @@ final class TurnDriver {
     Turn turn = new Turn("turn_" + UUID.randomUUID(), "msg_" + UUID.randomUUID(), System.currentTimeMillis());
     TurnStarted started = new TurnStarted(turn.turnId(), turn.messageId(), start.text(), turn.startedAt());
     writes.awaiting(start.replyTo());
-    return effect.persist(started).thenRun(after -> {
+    return persist(List.of(started)).thenRun(after -> {
       linkIdleGeneration++; // the link stays while the turn runs
       recorder.turnStarted();
       publish(started);
@@ -234,7 +255,7 @@ final class TurnDriver {
   private ReplyEffect<ThreadEvent, ThreadState> answered(ThreadEvent answer, ActorRef<StatusReply<Done>> replyTo,
                                                          AgentCommand toAgent) {
     writes.awaiting(replyTo);
-    return effect.persist(answer).thenRun(after -> {
+    return persist(List.of(answer)).thenRun(after -> {
       lastAgentActivity = System.nanoTime(); // the agent's turn again: its silence counts from now
       publish(answer);
       agent.tell(toAgent, sendResults);
@@ -343,7 +364,7 @@ final class TurnDriver {
 
   EffectBuilder<ThreadEvent, ThreadState> persistAndPublish(List<ThreadEvent> events) {
     long started = System.nanoTime();
-    return effect.persist(events).thenRun(after -> {
+    return persist(events).thenRun(after -> {
       gauges.persisted(System.nanoTime() - started);
       long first = lastSequenceNr.getAsLong() - events.size() + 1;
       for (int i = 0; i < events.size(); i++) {
