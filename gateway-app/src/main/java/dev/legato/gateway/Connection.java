@@ -333,7 +333,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     }
     ThreadQuery query = new ThreadQuery(archived, firstText(params, "searchTerm", "search"), sortBy,
         text(params, "cursor"), limit);
-    await(id, registry.<ThreadRegistry.ThreadPage>askWithStatus(reply -> new ThreadRegistry.List(query, reply),
+    await(id, registry.<ThreadRegistry.ThreadPage>askWithStatus(reply -> new ThreadRegistry.ListThreads(query, reply),
         settings.askTimeout()), page -> reply(id, CodexThreads.listResponse(page)));
   }
 

@@ -229,7 +229,7 @@ final class Operations {
     dev.legato.storage.SessionStorage.get(system).replication().ifPresent(replication -> {
       ObjectNode files = result.putObject("replicas");
       files.put("target", replication.target().describe());
-      for (String file : java.util.List.of("session.db", "memory.db")) {
+      for (String file : List.of("session.db", "memory.db")) {
         replication.status("sessions/" + threadId + "/" + file).ifPresent(status -> {
           ObjectNode node = files.putObject(file);
           node.put("generation", status.generation());
