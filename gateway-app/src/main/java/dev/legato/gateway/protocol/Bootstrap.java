@@ -2,7 +2,9 @@ package dev.legato.gateway.protocol;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Collection;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * Answers to the calls a Codex client makes before (and besides) its threads: who the server is, the
@@ -107,6 +109,13 @@ public final class Bootstrap {
   public static ObjectNode emptyPage() {
     ObjectNode result = emptyData();
     result.putNull("nextCursor");
+    return result;
+  }
+
+  /** {@code thread/loaded/list}: the threads this connection follows, in one page. */
+  public static ObjectNode loadedThreads(Collection<UUID> threads) {
+    ObjectNode result = emptyPage();
+    threads.forEach(thread -> result.withArray("data").add(thread.toString()));
     return result;
   }
 

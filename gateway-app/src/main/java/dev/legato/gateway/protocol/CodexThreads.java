@@ -182,29 +182,6 @@ public final class CodexThreads {
         System.currentTimeMillis(), null));
   }
 
-  /** The user's text: Codex's {@code input:[{type:"text", text}]}, or the seed forms' {@code text} / {@code content}. */
-  public static String inputText(JsonNode params) {
-    JsonNode input = params.get("input");
-    if (input != null && input.isArray()) {
-      StringBuilder text = new StringBuilder();
-      for (JsonNode part : input) {
-        if ("text".equals(part.path("type").asText()) && part.hasNonNull("text")) {
-          if (text.length() > 0) {
-            text.append('\n');
-          }
-          text.append(part.get("text").asText());
-        }
-      }
-      return text.toString();
-    }
-    for (String field : List.of("text", "content")) {
-      if (params.hasNonNull(field) && params.get(field).isTextual()) {
-        return params.get(field).asText();
-      }
-    }
-    return null;
-  }
-
   public static AgentCommand.Decision decision(JsonNode clientResult) {
     try {
       return CodexDialect.decision(clientResult);
