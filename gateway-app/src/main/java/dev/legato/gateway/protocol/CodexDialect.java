@@ -159,6 +159,18 @@ public final class CodexDialect {
     };
   }
 
+  /** Why a turn ended badly ({@code error}, or a default for a failure), as a Codex turn error; a completed turn has none. */
+  public static String turnError(String outcome, String error) {
+    String status = turnStatus(outcome);
+    if ("completed".equals(status)) {
+      return null;
+    }
+    if (error != null && !error.isBlank()) {
+      return error;
+    }
+    return "failed".equals(status) ? "the turn failed" : null;
+  }
+
   /** A {@code TurnError}. */
   public static ObjectNode error(String message) {
     ObjectNode error = NODES.objectNode();
