@@ -130,7 +130,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
             return this;
           }
           // A socket that never says who it is holds a place for nothing: let it go.
-          session.close(Gateway.POLICY_VIOLATION, "no initialize within " + settings.handshakeTimeout().toSeconds() + " s");
+          session.close(Gateway.POLICY_VIOLATION,
+              "no initialize within " + settings.handshakeTimeout().toSeconds() + " s");
           return Behaviors.stopped();
         })
         .onMessage(Closed.class, closed -> Behaviors.stopped())
@@ -175,7 +176,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     session.requireInitialized();
     switch (method) {
       case "account/read" -> session.reply(id, Bootstrap.account());
-      case "config/read" -> session.reply(id, Bootstrap.config(settings.defaultAgentType(), ClientParams.text(params, "cwd")));
+      case "config/read" ->
+          session.reply(id, Bootstrap.config(settings.defaultAgentType(), ClientParams.text(params, "cwd")));
       case "configRequirements/read" -> session.reply(id, Bootstrap.configRequirements());
       case "model/list" -> session.reply(id, Bootstrap.models(settings.agentTypes(), settings.defaultAgentType()));
       case "collaborationMode/list", "hooks/list", "skills/list" -> session.reply(id, Bootstrap.emptyData());
@@ -184,7 +186,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
       case "account/bedrock/checkGovCloudRequirements" -> session.reply(id, Bootstrap.govCloudRequirements());
       case "account/rateLimits/read" -> session.reply(id, Bootstrap.rateLimits());
       case "thread/goal/get" -> session.reply(id, Bootstrap.noGoal());
-      case "config/batchWrite", "config/value/write" -> session.reply(id, Bootstrap.configWritten(codexHome + "/config.toml"));
+      case "config/batchWrite", "config/value/write" ->
+          session.reply(id, Bootstrap.configWritten(codexHome + "/config.toml"));
       case "thread/loaded/list" -> session.reply(id, Bootstrap.loadedThreads(subscriptions.threads()));
       case "thread/start" -> threadMethods.start(id, params);
       case "thread/resume" -> threadMethods.resume(id, params);

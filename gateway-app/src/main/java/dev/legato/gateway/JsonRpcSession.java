@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.auth.Identity;
+import dev.legato.gateway.protocol.Json;
 import dev.legato.gateway.protocol.JsonRpc;
 import dev.legato.gateway.protocol.JsonRpc.Failure;
 import dev.legato.thread.FailureKind;
@@ -58,7 +59,7 @@ final class JsonRpcSession {
   Incoming read(String text) {
     JsonNode message;
     try {
-      message = JsonRpc.JSON.readTree(text);
+      message = Json.read(text);
     } catch (JsonProcessingException e) {
       send(JsonRpc.error(null, JsonRpc.PARSE_ERROR, "not JSON: " + e.getOriginalMessage()));
       return null;
@@ -97,7 +98,7 @@ final class JsonRpcSession {
       send(JsonRpc.error(id, JsonRpc.INVALID_PARAMS, "params must be an object"));
       return null;
     }
-    return new Request(id, method.asText(), params == null || params.isNull() ? JsonRpc.object() : (ObjectNode) params);
+    return new Request(id, method.asText(), params == null || params.isNull() ? Json.object() : (ObjectNode) params);
   }
 
   /** The transport's rules were broken (a frame too large, a binary one): the client is told, the socket closes. */
@@ -126,7 +127,8 @@ final class JsonRpcSession {
 
   // ---- Legato → client -----------------------------------------------------------------------------------
 
-  void reply(JsonNode id, JsonNode result) {
+  /** Answers request {@code id} with {@code result}: a JSON tree, or a record of the Codex dialect. */
+  void reply(JsonNode id, Object result) {
     send(JsonRpc.response(id, result));
   }
 
@@ -135,14 +137,14 @@ final class JsonRpcSession {
     send(JsonRpc.error(id, failure.code(), failure.getMessage()));
   }
 
-  void send(ObjectNode message) {
+  void send(JsonRpc.Message message) {
     if (closing) {
       return;
     }
-    if (message.has("error")) {
-      metrics.error(message.path("error").path("code").asInt());
+    if (message instanceof JsonRpc.ErrorResponse refused) {
+      metrics.error(refused.error().code());
     }
-    if (!out.offer(message.toString())) {
+    if (!out.offer(Json.write(message))) {
       // Too slow to read what its threads produce: cut it loose before it costs memory. Threads go on.
       closing = true;
       metrics.slowClient();
@@ -175,7 +177,7 @@ final class JsonRpcSession {
   }
 
   /** Answers request {@code id} with what {@code result} completes with, or with its error. */
-  void answer(JsonNode id, CompletionStage<? extends JsonNode> result) {
+  void answer(JsonNode id, CompletionStage<?> result) {
     await(id, result, value -> reply(id, value));
   }
 

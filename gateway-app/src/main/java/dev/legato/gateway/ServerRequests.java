@@ -2,8 +2,8 @@ package dev.legato.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.LongNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.CodexThreads.PendingRequest;
+import dev.legato.gateway.protocol.JsonRpc;
 import dev.legato.gateway.protocol.Outbound;
 import java.util.HashMap;
 import java.util.Map;
@@ -19,7 +19,7 @@ final class ServerRequests {
   private long nextId = 1;
 
   /** The request to send, with a new JSON-RPC id; null when it was sent already and is still unanswered. */
-  ObjectNode send(UUID threadId, Outbound.ServerRequest request) {
+  JsonRpc.Request send(UUID threadId, Outbound.ServerRequest request) {
     if (pending.values().stream().anyMatch(p -> p.requestId().equals(request.legatoRequestId()))) {
       return null; // offered again while we still wait for the client's answer
     }
@@ -29,7 +29,7 @@ final class ServerRequests {
   }
 
   /** {@code serverRequest/resolved} for the request, which is no longer pending; null when it was never sent. */
-  ObjectNode resolve(Outbound.Resolved resolved) {
+  JsonRpc.Notification resolve(Outbound.Resolved resolved) {
     Long id = pending.entrySet().stream()
         .filter(entry -> entry.getValue().requestId().equals(resolved.legatoRequestId()))
         .map(Map.Entry::getKey).findFirst().orElse(null);

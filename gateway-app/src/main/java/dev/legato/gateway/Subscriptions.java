@@ -1,7 +1,8 @@
 package dev.legato.gateway;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.legato.gateway.protocol.CodexNotifications;
 import dev.legato.gateway.protocol.CodexThreads;
+import dev.legato.gateway.protocol.JsonRpc;
 import dev.legato.gateway.protocol.Outbound;
 import dev.legato.thread.ThreadUpdate;
 import java.util.HashMap;
@@ -72,7 +73,7 @@ final class Subscriptions {
 
   void refused(Connection.FollowRefused refused) {
     UUID threadId = refused.threadId();
-    session.send(CodexThreads.warning(threadId, "could not follow thread " + threadId + ": "
+    session.send(CodexNotifications.warning(threadId.toString(), "could not follow thread " + threadId + ": "
         + refused.error().getMessage()));
     unfollow(threadId);
   }
@@ -117,7 +118,7 @@ final class Subscriptions {
     }
   }
 
-  private void sendIfAny(ObjectNode message) {
+  private void sendIfAny(JsonRpc.Message message) {
     if (message != null) {
       session.send(message);
     }

@@ -53,7 +53,8 @@ final class TenantThreads {
    * tenant's thread, or none, is refused without being woken.
    */
   <T> CompletionStage<Owned<T>> owned(UUID threadId, Function<UUID, CompletionStage<T>> ask) {
-    return owned(threadId).thenCompose(summary -> ask.apply(threadId).thenApply(answer -> new Owned<>(summary, answer)));
+    return owned(threadId)
+        .thenCompose(summary -> ask.apply(threadId).thenApply(answer -> new Owned<>(summary, answer)));
   }
 
   CompletionStage<ThreadSummary> start(NewThread thread) {
@@ -106,7 +107,8 @@ final class TenantThreads {
   }
 
   CompletionStage<Done> answerApproval(UUID threadId, String requestId, AgentCommand.Decision decision) {
-    return thread(threadId).askWithStatus(reply -> new ThreadCommand.AnswerApproval(requestId, decision, reply), timeout);
+    return thread(threadId).askWithStatus(
+        reply -> new ThreadCommand.AnswerApproval(requestId, decision, reply), timeout);
   }
 
   CompletionStage<Done> answerQuestion(UUID threadId, String requestId, Map<String, List<String>> answers,

@@ -9,9 +9,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.TenantThreads.NewThread;
 import dev.legato.gateway.TenantThreads.Owned;
-import dev.legato.gateway.protocol.CodexDialect;
+import dev.legato.gateway.protocol.CodexNotifications;
 import dev.legato.gateway.protocol.CodexThreads;
-import dev.legato.gateway.protocol.JsonRpc;
+import dev.legato.gateway.protocol.Json;
 import dev.legato.gateway.protocol.JsonRpc.Failure;
 import dev.legato.registry.ThreadQuery;
 import dev.legato.registry.ThreadSummary;
@@ -112,7 +112,8 @@ final class ThreadMethods {
   }
 
   void list(JsonNode id, ObjectNode params) {
-    ThreadQuery.Archived archived = flag(params, "archived") ? ThreadQuery.Archived.ARCHIVED : ThreadQuery.Archived.ACTIVE;
+    ThreadQuery.Archived archived = flag(params, "archived")
+        ? ThreadQuery.Archived.ARCHIVED : ThreadQuery.Archived.ACTIVE;
     String sortKey = text(params, "sortKey");
     ThreadQuery.SortBy sortBy = "updated_at".equals(sortKey) || "updatedAt".equals(sortKey)
         ? ThreadQuery.SortBy.UPDATED : ThreadQuery.SortBy.CREATED;
@@ -129,10 +130,10 @@ final class ThreadMethods {
   void archive(JsonNode id, ObjectNode params, boolean archive) {
     UUID threadId = threadId(params);
     session.await(id, threads.owned(threadId, thread -> threads.archive(thread, archive)), archived -> {
-      session.reply(id, archive ? JsonRpc.object() : CodexThreads.unarchiveResponse(archived.answer()));
+      session.reply(id, archive ? Json.object() : CodexThreads.unarchiveResponse(archived.answer()));
       if (!subscriptions.follows(threadId)) {
-        session.send(JsonRpc.notification(archive ? "thread/archived" : "thread/unarchived",
-            JsonRpc.object().put("threadId", threadId.toString())));
+        session.send(archive ? CodexNotifications.archived(threadId.toString())
+            : CodexNotifications.unarchived(threadId.toString()));
       }
     });
   }
@@ -141,8 +142,8 @@ final class ThreadMethods {
     UUID threadId = threadId(params);
     session.await(id, threads.owned(threadId, threads::delete), deleted -> {
       subscriptions.unfollow(threadId);
-      session.reply(id, JsonRpc.object());
-      session.send(JsonRpc.notification("thread/deleted", JsonRpc.object().put("threadId", threadId.toString())));
+      session.reply(id, Json.object());
+      session.send(CodexNotifications.deleted(threadId.toString()));
     });
   }
 
@@ -155,16 +156,16 @@ final class ThreadMethods {
     }
     session.await(id, threads.owned(threadId, thread -> threads.rename(thread, name)), renamed -> {
       ThreadSummary summary = renamed.answer();
-      session.reply(id, JsonRpc.object());
+      session.reply(id, Json.object());
       threads.announceName(threadId, summary.name());
       if (!subscriptions.follows(threadId)) { // followers hear it from the thread, this client now
-        session.send(CodexDialect.nameUpdated(threadId.toString(), summary.name()));
+        session.send(CodexNotifications.nameUpdated(threadId.toString(), summary.name()));
       }
     });
   }
 
   void unsubscribe(JsonNode id, ObjectNode params) {
     boolean was = subscriptions.unfollow(threadId(params));
-    session.reply(id, JsonRpc.object().put("status", was ? "unsubscribed" : "notSubscribed"));
+    session.reply(id, Json.object().put("status", was ? "unsubscribed" : "notSubscribed"));
   }
 }

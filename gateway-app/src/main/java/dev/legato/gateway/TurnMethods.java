@@ -7,9 +7,10 @@ import static dev.legato.gateway.protocol.ClientParams.threadId;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.legato.gateway.protocol.ClientParams;
 import dev.legato.gateway.protocol.CodexThreads;
 import dev.legato.gateway.protocol.CodexThreads.PendingRequest;
-import dev.legato.gateway.protocol.JsonRpc;
+import dev.legato.gateway.protocol.Json;
 import dev.legato.gateway.protocol.JsonRpc.Failure;
 import dev.legato.podium.AgentCommand;
 import dev.legato.registry.ThreadSummary;
@@ -76,12 +77,12 @@ final class TurnMethods {
     if (status.turnId() == null) {
       throw Failure.state("no turn is running");
     }
-    return threads.steer(threadId, text).thenApply(done -> JsonRpc.object().put("turnId", status.turnId()));
+    return threads.steer(threadId, text).thenApply(done -> Json.object().put("turnId", status.turnId()));
   }
 
   void interrupt(JsonNode id, ObjectNode params) {
     UUID threadId = threadId(params);
-    session.answer(id, threads.owned(threadId, threads::interrupt).thenApply(done -> JsonRpc.object()));
+    session.answer(id, threads.owned(threadId, threads::interrupt).thenApply(done -> Json.object()));
   }
 
   // ---- approvals and questions ---------------------------------------------------------------------------
@@ -103,9 +104,9 @@ final class TurnMethods {
     try {
       JsonNode result = answer.message().path("result");
       if (request.isQuestion()) {
-        decide(request, null, CodexThreads.answers(result), false, null);
+        decide(request, null, ClientParams.answers(result), false, null);
       } else {
-        decide(request, CodexThreads.decision(result), null, false, null);
+        decide(request, decision(result), null, false, null);
       }
     } catch (Failure failure) {
       log.debug("unusable answer to {}: {}", request, failure.getMessage());
@@ -116,7 +117,7 @@ final class TurnMethods {
   void approve(JsonNode id, ObjectNode params) {
     PendingRequest request = pending(params);
     String decision = text(params, "decision");
-    AgentCommand.Decision chosen = decision != null ? CodexThreads.decision(JsonRpc.object().put("decision", decision))
+    AgentCommand.Decision chosen = decision != null ? decision(Json.object().put("decision", decision))
         : flag(params, "approved") ? AgentCommand.Decision.ACCEPT : AgentCommand.Decision.DECLINE;
     decide(request, chosen, null, false, id);
   }
@@ -127,7 +128,7 @@ final class TurnMethods {
     if (!request.isQuestion()) {
       throw Failure.state("request " + request.requestId() + " is an approval; answer it with item/approve");
     }
-    decide(request, null, CodexThreads.answers(params), flag(params, "dismissed"), id);
+    decide(request, null, ClientParams.answers(params), flag(params, "dismissed"), id);
   }
 
   private PendingRequest pending(ObjectNode params) {
@@ -142,6 +143,15 @@ final class TurnMethods {
     return request;
   }
 
+  /** The decision in a client's answer; an answer that holds none is refused as bad params. */
+  private static AgentCommand.Decision decision(JsonNode answer) {
+    try {
+      return ClientParams.decision(answer);
+    } catch (IllegalArgumentException e) {
+      throw Failure.params(e.getMessage());
+    }
+  }
+
   /** Answers the thread; {@code replyId} when the answer came as a request (seed forms) that wants a reply. */
   private void decide(PendingRequest request, AgentCommand.Decision decision, Map<String, List<String>> answers,
                       boolean dismissed, JsonNode replyId) {
@@ -149,7 +159,7 @@ final class TurnMethods {
         ? threads.answerQuestion(request.threadId(), request.requestId(), answers, dismissed)
         : threads.answerApproval(request.threadId(), request.requestId(), decision);
     if (replyId != null) {
-      session.answer(replyId, answered.thenApply(done -> JsonRpc.object()));
+      session.answer(replyId, answered.thenApply(done -> Json.object()));
     } else {
       answered.whenComplete((done, error) -> {
         if (error != null) {

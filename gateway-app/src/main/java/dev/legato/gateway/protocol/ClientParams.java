@@ -2,13 +2,19 @@ package dev.legato.gateway.protocol;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.legato.gateway.protocol.JsonRpc.Failure;
+import dev.legato.podium.AgentCommand;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
 
 /**
- * The members of a client's request params that Legato's methods read, checked: what is missing or
- * malformed is refused with {@link Failure#params} before anything is asked of a thread.
+ * What a client sends, read: the members of its request params that Legato's methods take, checked (what is
+ * missing or malformed is refused with {@link Failure#params} before anything is asked of a thread), and its
+ * answers to the approvals and questions Legato asked it.
  */
 public final class ClientParams {
   private ClientParams() {}
@@ -52,7 +58,9 @@ public final class ClientParams {
     return params.path(field).asBoolean(false);
   }
 
-  /** The user's text: Codex's {@code input:[{type:"text", text}]}, or the seed forms' {@code text} / {@code content}. */
+  /**
+   * The user's text: Codex's {@code input:[{type:"text", text}]}, or the seed forms' {@code text} / {@code content}.
+   */
   public static String inputText(JsonNode params) {
     JsonNode input = params.get("input");
     if (input != null && input.isArray()) {
@@ -73,5 +81,98 @@ public final class ClientParams {
       }
     }
     return null;
+  }
+
+  // ---- the client's answers to approvals and questions ---------------------------------------------------
+
+  /**
+   * The decision in a client's answer to an approval request: {@code {"decision": "accept" | "acceptForSession"
+   * | "decline" | "cancel"}}, a command approval's object decisions (an exec-policy amendment approves for the
+   * session; a network-policy amendment approves or declines as its action says), a permissions approval's
+   * {@code {"permissions": {...}, "scope"}} (an empty grant declines), the older {@code approved},
+   * {@code approved_for_session}, {@code denied}, {@code abort}, or Legato's {@code {"approved": true|false}}.
+   *
+   * @throws IllegalArgumentException when the answer holds no decision
+   */
+  public static AgentCommand.Decision decision(JsonNode clientResult) {
+    if (clientResult == null || !clientResult.isObject()) {
+      throw new IllegalArgumentException("an approval answer is an object with a decision");
+    }
+    JsonNode decision = clientResult.path("decision");
+    if (decision.isTextual()) {
+      return switch (decision.asText()) {
+        case "accept", "approved" -> AgentCommand.Decision.ACCEPT;
+        case "acceptForSession", "approved_for_session" -> AgentCommand.Decision.ACCEPT_FOR_SESSION;
+        case "decline", "denied" -> AgentCommand.Decision.DECLINE;
+        case "cancel", "abort" -> AgentCommand.Decision.CANCEL;
+        default -> throw new IllegalArgumentException("unknown decision: " + decision.asText());
+      };
+    }
+    if (decision.isObject()) {
+      if (decision.has("acceptWithExecpolicyAmendment")) {
+        return AgentCommand.Decision.ACCEPT_FOR_SESSION;
+      }
+      JsonNode network = decision.path("applyNetworkPolicyAmendment").path("network_policy_amendment");
+      if (!network.isMissingNode()) {
+        return "deny".equals(network.path("action").asText())
+            ? AgentCommand.Decision.DECLINE : AgentCommand.Decision.ACCEPT_FOR_SESSION;
+      }
+      throw new IllegalArgumentException("unknown decision: " + decision);
+    }
+    JsonNode permissions = clientResult.path("permissions");
+    if (permissions.isObject()) {
+      boolean granted = granted(permissions.path("fileSystem")) || granted(permissions.path("network"));
+      if (!granted) {
+        return AgentCommand.Decision.DECLINE;
+      }
+      return "session".equals(clientResult.path("scope").asText())
+          ? AgentCommand.Decision.ACCEPT_FOR_SESSION : AgentCommand.Decision.ACCEPT;
+    }
+    JsonNode approved = clientResult.path("approved");
+    if (approved.isBoolean()) {
+      return approved.asBoolean() ? AgentCommand.Decision.ACCEPT : AgentCommand.Decision.DECLINE;
+    }
+    throw new IllegalArgumentException("an approval answer needs a decision");
+  }
+
+  /**
+   * The answers in a client's answer to {@code item/tool/requestUserInput}: {@code {"answers": {questionId:
+   * {"answers": [..]}}}}; a bare list or string per question is taken too (Legato's {@code item/answer}).
+   */
+  public static Map<String, List<String>> answers(JsonNode clientResult) {
+    Map<String, List<String>> answers = new LinkedHashMap<>();
+    JsonNode all = clientResult == null ? null : clientResult.path("answers");
+    if (all == null || !all.isObject()) {
+      return answers;
+    }
+    Iterator<Map.Entry<String, JsonNode>> fields = all.fields();
+    while (fields.hasNext()) {
+      Map.Entry<String, JsonNode> field = fields.next();
+      JsonNode value = field.getValue().isObject() ? field.getValue().path("answers") : field.getValue();
+      List<String> chosen = new ArrayList<>();
+      if (value.isArray()) {
+        value.forEach(answer -> chosen.add(answer.asText()));
+      } else if (value.isValueNode() && !value.isNull()) {
+        chosen.add(value.asText());
+      }
+      answers.put(field.getKey(), List.copyOf(chosen));
+    }
+    return answers;
+  }
+
+  /** Whether a granted permission profile part grants anything. */
+  private static boolean granted(JsonNode part) {
+    if (part == null || part.isNull() || part.isMissingNode()) {
+      return false;
+    }
+    if (part.isObject()) {
+      for (JsonNode value : part) {
+        if ((value.isArray() && !value.isEmpty()) || (value.isBoolean() && value.asBoolean())) {
+          return true;
+        }
+      }
+      return false;
+    }
+    return true;
   }
 }

@@ -1,7 +1,5 @@
 package dev.legato.gateway.protocol;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.CodexDialect.TokenUsage;
 import dev.legato.thread.ThreadEvent;
 import dev.legato.thread.ThreadUpdate;
@@ -63,11 +61,10 @@ public final class LiveRenderer {
     } else if (update instanceof ThreadUpdate.PendingRequest pending) {
       request(pending.request(), out);
     } else if (update instanceof ThreadUpdate.NameChanged renamed) {
-      out.add(new Outbound.Notification(CodexDialect.nameUpdated(threadId, renamed.name())));
+      tell(out, CodexNotifications.nameUpdated(threadId, renamed.name()));
     } else if (update instanceof ThreadUpdate.ReplayFailed failed) {
       // There is no turn to hang an `error` on (Codex requires one): the client is warned instead.
-      out.add(new Outbound.Notification(CodexDialect.warning(threadId,
-          "The thread's history could not be replayed: " + failed.reason())));
+      tell(out, CodexNotifications.warning(threadId, "The thread's history could not be replayed: " + failed.reason()));
     }
     // Live: nothing to send
     return out;
@@ -104,10 +101,8 @@ public final class LiveRenderer {
   private void event(ThreadEvent event, List<Outbound> out) {
     if (event instanceof ThreadEvent.TurnStarted started) {
       items = TurnItems.live(cwd);
-      ObjectNode params = params(started.turnId());
-      params.remove("turnId");
-      params.set("turn", CodexDialect.turn(started.turnId(), null, "inProgress", null, started.at(), null));
-      tell(out, "turn/started", params);
+      tell(out, CodexNotifications.turnStarted(threadId,
+          CodexDialect.turn(started.turnId(), null, "inProgress", null, started.at(), null)));
       status(out, "running", null);
       items.userMessage(started, new Told(out));
     } else if (event instanceof ThreadEvent.AgentMessage message) {
@@ -122,17 +117,9 @@ public final class LiveRenderer {
       items.fileChanged(change, new Told(out));
     } else if (event instanceof ThreadEvent.PlanUpdated plan) {
       items.plan(plan);
-      ObjectNode params = params(plan.turnId());
-      if (plan.explanation() == null) {
-        params.putNull("explanation");
-      } else {
-        params.put("explanation", plan.explanation());
-      }
-      ArrayNode steps = params.putArray("plan");
-      plan.steps().forEach(step -> steps.addObject()
-          .put("step", step.step())
-          .put("status", CodexDialect.planStepStatus(step.status())));
-      tell(out, "turn/plan/updated", params);
+      tell(out, CodexNotifications.planUpdated(threadId, plan.turnId(), plan.explanation(), plan.steps().stream()
+          .map(step -> new CodexNotifications.PlanStep(step.step(), CodexDialect.planStepStatus(step.status())))
+          .toList()));
     } else if (event instanceof ThreadEvent.ApprovalRequested request) {
       request(request, out);
     } else if (event instanceof ThreadEvent.QuestionAsked question) {
@@ -149,9 +136,9 @@ public final class LiveRenderer {
     } else if (event instanceof ThreadEvent.TurnEnded ended) {
       endTurn(ended, out);
     } else if (event instanceof ThreadEvent.Archived) {
-      tell(out, "thread/archived", threadParams());
+      tell(out, CodexNotifications.archived(threadId));
     } else if (event instanceof ThreadEvent.Unarchived) {
-      tell(out, "thread/unarchived", threadParams());
+      tell(out, CodexNotifications.unarchived(threadId));
     }
     // AgentMessageDelta: live, its text already went out as deltas. ThreadCreated, InstanceReplaced,
     // MemoryExtracted, SummaryCreated: nothing a Codex client shows.
@@ -161,71 +148,12 @@ public final class LiveRenderer {
     pendingRequestId = pending.requestId();
     if (pending instanceof ThreadEvent.ApprovalRequested approval) {
       items.approvalRequested(approval);
-      out.add(approvalRequest(approval));
+      out.add(CodexRequests.approval(threadId, approval, cwd));
       status(out, "waiting", approval.kind());
     } else if (pending instanceof ThreadEvent.QuestionAsked question) {
-      out.add(questionRequest(question));
+      out.add(CodexRequests.question(threadId, question));
       status(out, "waiting", "question");
     }
-  }
-
-  private Outbound.ServerRequest approvalRequest(ThreadEvent.ApprovalRequested approval) {
-    ObjectNode params = params(approval.turnId());
-    params.put("itemId", approval.toolCallId() != null ? approval.toolCallId() : approval.requestId());
-    params.put("startedAtMs", approval.at());
-    String method;
-    switch (approval.kind() == null ? "" : approval.kind()) {
-      case "file_change" -> {
-        method = "item/fileChange/requestApproval";
-        nullable(params, "reason", approval.reason());
-        params.putNull("grantRoot");
-      }
-      case "permissions" -> {
-        method = "item/permissions/requestApproval";
-        params.putNull("environmentId");
-        params.put("cwd", CodexDialect.absolute(approval.cwd() != null ? approval.cwd() : cwd));
-        nullable(params, "reason", approval.reason());
-        // Legato's agents name no particular grant: the client approves or declines the request as a whole.
-        params.putObject("permissions").putNull("fileSystem").putNull("network");
-      }
-      default -> {
-        method = "item/commandExecution/requestApproval";
-        String command = approval.command() == null ? "" : approval.command();
-        params.put("kind", "command");
-        params.putNull("environmentId");
-        nullable(params, "reason", approval.reason());
-        params.put("command", command);
-        params.put("cwd", CodexDialect.absolute(approval.cwd() != null ? approval.cwd() : cwd));
-        params.set("commandActions", CodexDialect.commandActions(command));
-        ArrayNode decisions = params.putArray("availableDecisions");
-        CodexDialect.DECISIONS.forEach(decisions::add);
-      }
-    }
-    return new Outbound.ServerRequest(approval.requestId(), threadId, method, params);
-  }
-
-  private Outbound.ServerRequest questionRequest(ThreadEvent.QuestionAsked asked) {
-    ObjectNode params = params(asked.turnId());
-    params.put("itemId", asked.requestId());
-    ArrayNode questions = params.putArray("questions");
-    for (ThreadEvent.Question q : asked.questions()) {
-      ObjectNode question = questions.addObject();
-      question.put("id", q.id());
-      question.put("header", q.header() == null ? "" : q.header());
-      question.put("question", q.question() == null ? "" : q.question());
-      boolean choices = q.options() != null && !q.options().isEmpty();
-      question.put("isOther", choices); // with choices the user may still type an answer of their own
-      question.put("isSecret", false);
-      if (choices) {
-        ArrayNode options = question.putArray("options");
-        q.options().forEach(option -> options.addObject().put("label", option).put("description", ""));
-      } else {
-        question.putNull("options");
-      }
-    }
-    params.put("isBlocking", true);
-    params.putNull("autoResolutionMs");
-    return new Outbound.ServerRequest(asked.requestId(), threadId, "item/tool/requestUserInput", params);
   }
 
   private void endTurn(ThreadEvent.TurnEnded ended, List<Outbound> out) {
@@ -238,50 +166,23 @@ public final class LiveRenderer {
     TokenUsage usage = new TokenUsage(ended.inputTokens(), ended.outputTokens());
     if (!usage.isEmpty()) {
       total = total.plus(usage);
-      out.add(new Outbound.Notification(CodexDialect.tokenUsageUpdated(threadId, ended.turnId(), usage, total)));
+      tell(out, CodexNotifications.tokenUsageUpdated(threadId, ended.turnId(), usage, total));
     }
     if ("failed".equals(status) && ended.error() != null) { // the client shows why, as for Codex's own failures
-      ObjectNode error = params(ended.turnId());
-      error.set("error", CodexDialect.error(ended.error()));
-      error.put("willRetry", false);
-      tell(out, "error", error);
+      tell(out, CodexNotifications.turnFailed(threadId, ended.turnId(), ended.error()));
     }
-    ObjectNode params = threadParams();
-    params.set("turn", CodexDialect.turn(ended.turnId(), null, status,
-        CodexDialect.turnError(ended.outcome(), ended.error()), ended.startedAt(), ended.at()));
-    tell(out, "turn/completed", params);
+    tell(out, CodexNotifications.turnCompleted(threadId, CodexDialect.turn(ended.turnId(), null, status,
+        CodexDialect.turnError(ended.outcome(), ended.error()), ended.startedAt(), ended.at())));
     status(out, "ready", null);
     items = TurnItems.live(cwd);
   }
 
-  // ---- helpers -------------------------------------------------------------------------------------------
-
   private void status(List<Outbound> out, String phase, String pendingKind) {
-    out.add(new Outbound.Notification(CodexDialect.threadStatusChanged(threadId, CodexDialect.status(phase, pendingKind))));
+    tell(out, CodexNotifications.statusChanged(threadId, CodexDialect.status(phase, pendingKind)));
   }
 
-  private static void tell(List<Outbound> out, String method, ObjectNode params) {
-    out.add(new Outbound.Notification(CodexDialect.notification(method, params)));
-  }
-
-  private ObjectNode threadParams() {
-    ObjectNode params = CodexDialect.NODES.objectNode();
-    params.put("threadId", threadId);
-    return params;
-  }
-
-  private ObjectNode params(String turn) {
-    ObjectNode params = threadParams();
-    params.put("turnId", turn);
-    return params;
-  }
-
-  private static void nullable(ObjectNode node, String field, String value) {
-    if (value == null) {
-      node.putNull(field);
-    } else {
-      node.put(field, value);
-    }
+  private static void tell(List<Outbound> out, JsonRpc.Notification notification) {
+    out.add(new Outbound.Notification(notification));
   }
 
   /** The changes of the running turn's items, told as notifications. */
@@ -293,37 +194,33 @@ public final class LiveRenderer {
     }
 
     @Override
-    public void started(String turnId, ObjectNode item, long at) {
-      out.add(new Outbound.Notification(CodexDialect.itemStarted(threadId, turnId, item, at)));
+    public void started(String turnId, CodexItem item) {
+      tell(out, CodexNotifications.itemStarted(threadId, turnId, item));
     }
 
     @Override
-    public void completed(String turnId, ObjectNode item, long at) {
-      out.add(new Outbound.Notification(CodexDialect.itemCompleted(threadId, turnId, item, at)));
+    public void completed(String turnId, CodexItem item) {
+      tell(out, CodexNotifications.itemCompleted(threadId, turnId, item));
     }
 
     @Override
     public void agentText(String turnId, String itemId, String delta) {
-      tell(out, "item/agentMessage/delta", delta(turnId, itemId, delta));
+      tell(out, CodexNotifications.agentMessageDelta(threadId, turnId, itemId, delta));
     }
 
     @Override
     public void reasoningText(String turnId, String itemId, String delta) {
-      tell(out, "item/reasoning/summaryTextDelta", delta(turnId, itemId, delta).put("summaryIndex", 0));
+      tell(out, CodexNotifications.reasoningDelta(threadId, turnId, itemId, delta));
     }
 
     @Override
     public void commandOutput(String turnId, String itemId, String delta) {
-      tell(out, "item/commandExecution/outputDelta", delta(turnId, itemId, delta));
+      tell(out, CodexNotifications.commandOutputDelta(threadId, turnId, itemId, delta));
     }
 
     @Override
     public void diff(String turnId, String diff) {
-      tell(out, "turn/diff/updated", params(turnId).put("diff", diff));
-    }
-
-    private ObjectNode delta(String turnId, String itemId, String delta) {
-      return params(turnId).put("itemId", itemId).put("delta", delta);
+      tell(out, CodexNotifications.diffUpdated(threadId, turnId, diff));
     }
   }
 }

@@ -2,7 +2,6 @@ package dev.legato.gateway.protocol;
 
 import static dev.legato.gateway.protocol.TurnItems.Changes.NONE;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.gateway.protocol.CodexDialect.ThreadFacts;
 import dev.legato.gateway.protocol.CodexDialect.TokenUsage;
 import dev.legato.thread.ThreadCommand;
@@ -102,13 +101,9 @@ public final class ThreadHistory {
     // InstanceReplaced, MemoryExtracted, SummaryCreated: nothing a Codex client shows
   }
 
-  /** The turns with their items (copies: the caller may change them). */
-  public List<ObjectNode> turns() {
-    List<ObjectNode> result = new ArrayList<>(turns.size());
-    for (TurnRecord turn : turns) {
-      result.add(turn.toTurn());
-    }
-    return result;
+  /** The turns with their items. */
+  public List<CodexTurn> turns() {
+    return turns.stream().map(TurnRecord::toTurn).toList();
   }
 
   /** The Codex facts of this thread; {@code phase} is the thread's own ({@link ThreadCommand.ThreadStatus#phase()}). */
@@ -219,7 +214,7 @@ public final class ThreadHistory {
       this.items = TurnItems.kept(threadCwd);
     }
 
-    ObjectNode toTurn() {
+    CodexTurn toTurn() {
       return CodexDialect.turn(id, items.items(), status, error, startedAtMs, completedAtMs);
     }
   }

@@ -1,6 +1,5 @@
 package dev.legato.gateway.protocol;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.legato.thread.ThreadEvent;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,10 +24,10 @@ final class TurnItems {
     Changes NONE = new Changes() {};
 
     /** {@code item/started}, with the item as it starts. */
-    default void started(String turnId, ObjectNode item, long at) {}
+    default void started(String turnId, CodexItem item) {}
 
     /** {@code item/completed}, with the item's final shape. */
-    default void completed(String turnId, ObjectNode item, long at) {}
+    default void completed(String turnId, CodexItem item) {}
 
     default void agentText(String turnId, String itemId, String delta) {}
 
@@ -89,11 +88,9 @@ final class TurnItems {
     return live;
   }
 
-  /** The turn's items as they stand (copies: the caller may change them); only for a turn that keeps them. */
-  List<ObjectNode> items() {
-    List<ObjectNode> items = new ArrayList<>(kept.size());
-    kept.forEach(item -> items.add(item.shape().deepCopy()));
-    return items;
+  /** The turn's items as they stand; only for a turn that keeps them. */
+  List<CodexItem> items() {
+    return kept.stream().map(Item::shape).toList();
   }
 
   // ---- the user's message and the agent's text -----------------------------------------------------------
@@ -101,8 +98,8 @@ final class TurnItems {
   /** The user's message that starts the turn: whole as it starts. */
   void userMessage(ThreadEvent.TurnStarted started, Changes changes) {
     Item item = open(Kind.USER_MESSAGE, started.messageId(), started.at());
-    ObjectNode message = timed(CodexDialect.userMessage(item.id, started.text()), item.startedAt, started.at());
-    changes.started(started.turnId(), message, started.at());
+    CodexItem message = CodexItem.userMessage(item.id, started.text(), item.startedAt, started.at());
+    changes.started(started.turnId(), message);
     complete(item, message, started.turnId(), changes);
   }
 
@@ -129,11 +126,11 @@ final class TurnItems {
     }
     agent = open(Kind.AGENT_MESSAGE, fresh(messageId), at);
     agent.messageId = messageId;
-    changes.started(turnId, agent.shape(), at);
+    changes.started(turnId, agent.shape());
   }
 
   private void completeAgentMessage(String turnId, String text, long at, Changes changes) {
-    complete(agent, timed(CodexDialect.agentMessage(agent.id, text), agent.startedAt, at), turnId, changes);
+    complete(agent, CodexItem.agentMessage(agent.id, text, agent.startedAt, at), turnId, changes);
     agent = null;
   }
 
@@ -156,13 +153,13 @@ final class TurnItems {
     if (item == null) {
       item = openReasoning(recorded.turnId(), recorded.thinkingId(), recorded.at(), changes);
     }
-    complete(item, timed(CodexDialect.reasoning(item.id, recorded.text()), item.startedAt, recorded.at()),
-        recorded.turnId(), changes);
+    complete(item, CodexItem.reasoning(item.id, recorded.text(), item.startedAt, recorded.at()), recorded.turnId(),
+        changes);
   }
 
   private Item openReasoning(String turnId, String thinkingId, long at, Changes changes) {
     Item item = open(Kind.REASONING, fresh(thinkingId), at);
-    changes.started(turnId, item.shape(), at);
+    changes.started(turnId, item.shape());
     return item;
   }
 
@@ -191,18 +188,20 @@ final class TurnItems {
     commands.remove(command.toolCallId());
     approvedCommand = null; // that approval was this command's
     approvedCwd = null;
-    complete(item, timed(CodexDialect.commandExecution(item.id, command.command() != null ? command.command() : item.command,
-            item.cwd, CodexDialect.commandStatus(command.exitCode()), command.output(), command.exitCode(),
-            command.durationMs()), item.startedAt, command.at()), command.turnId(), changes);
+    complete(item, CodexItem.commandExecution(item.id, command.command() != null ? command.command() : item.command,
+        item.cwd, CodexDialect.commandStatus(command.exitCode()), command.output(), command.exitCode(),
+        command.durationMs(), item.startedAt, command.at()), command.turnId(), changes);
   }
 
   /** A tool call (not a command, not a file change) ended. */
   void toolCall(ThreadEvent.ToolCallRecorded call, Changes changes) {
-    Item item = openTool(call.turnId(), call.toolCallId(), true, call.toolName(), call.argumentsJson(), call.at(), changes);
+    Item item = openTool(call.turnId(), call.toolCallId(), true, call.toolName(), call.argumentsJson(), call.at(),
+        changes);
     tools.remove(call.toolCallId());
-    complete(item, timed(CodexDialect.dynamicToolCall(item.id, call.toolName() != null ? call.toolName() : item.toolName,
-            call.argumentsJson() != null ? call.argumentsJson() : item.argumentsJson, CodexDialect.toolStatus(call.status()),
-            call.output()), item.startedAt, call.at()), call.turnId(), changes);
+    String tool = call.toolName() != null ? call.toolName() : item.toolName;
+    String arguments = call.argumentsJson() != null ? call.argumentsJson() : item.argumentsJson;
+    complete(item, CodexItem.dynamicToolCall(item.id, tool, arguments, CodexDialect.toolStatus(call.status()),
+        call.output(), item.startedAt, call.at()), call.turnId(), changes);
   }
 
   /** A file the agent changed: the tool call that changed it is done, the change is an item of its own. */
@@ -210,13 +209,13 @@ final class TurnItems {
     String turnId = change.turnId();
     Item tool = tools.remove(change.toolCallId());
     if (tool != null) {
-      complete(tool, timed(tool.tool("completed"), tool.startedAt, change.at()), turnId, changes);
+      complete(tool, tool.tool("completed", change.at()), turnId, changes);
     }
     Item item = open(Kind.FILE_CHANGE, fresh(change.toolCallId()), change.at());
-    changes.started(turnId, timed(CodexDialect.fileChange(item.id, change.path(), change.kind(), change.diff(),
-        "inProgress"), change.at(), null), change.at());
-    complete(item, timed(CodexDialect.fileChange(item.id, change.path(), change.kind(), change.diff(), "completed"),
-        change.at(), change.at()), turnId, changes);
+    changes.started(turnId, CodexItem.fileChange(item.id, change.path(), change.kind(), change.diff(), "inProgress",
+        change.at(), null));
+    complete(item, CodexItem.fileChange(item.id, change.path(), change.kind(), change.diff(), "completed", change.at(),
+        change.at()), turnId, changes);
     if (change.diff() != null && !change.diff().isEmpty()) {
       diffs.add(change.diff());
     }
@@ -240,7 +239,7 @@ final class TurnItems {
     item.command = command != null ? command : approvedCommand;
     item.cwd = approvedCwd != null ? approvedCwd : threadCwd;
     tools.put(toolCallId, item);
-    changes.started(turnId, item.shape(), at);
+    changes.started(turnId, item.shape());
     return item;
   }
 
@@ -255,8 +254,8 @@ final class TurnItems {
       plans.put(plan.planId(), item);
       keep(item);
     }
-    item.done = timed(CodexDialect.plan(item.id, plan.explanation(), plan.steps().stream()
-        .map(step -> new CodexDialect.PlanStepText(step.step(), step.status())).toList()), item.startedAt, plan.at());
+    item.done = CodexItem.plan(item.id, plan.explanation(), plan.steps().stream()
+        .map(step -> new CodexItem.PlanStepText(step.step(), step.status())).toList(), item.startedAt, plan.at());
   }
 
   void approvalRequested(ThreadEvent.ApprovalRequested request) {
@@ -279,10 +278,10 @@ final class TurnItems {
       completeAgentMessage(turnId, agent.text.toString(), at, changes);
     }
     for (Item item : reasoning.values()) {
-      complete(item, timed(CodexDialect.reasoning(item.id, item.text.toString()), item.startedAt, at), turnId, changes);
+      complete(item, CodexItem.reasoning(item.id, item.text.toString(), item.startedAt, at), turnId, changes);
     }
     for (Item item : tools.values()) {
-      complete(item, timed(item.tool("failed"), item.startedAt, at), turnId, changes);
+      complete(item, item.tool("failed", at), turnId, changes);
     }
     reasoning.clear();
     tools.clear();
@@ -329,19 +328,9 @@ final class TurnItems {
     }
   }
 
-  private void complete(Item item, ObjectNode shape, String turnId, Changes changes) {
+  private void complete(Item item, CodexItem shape, String turnId, Changes changes) {
     item.done = shape;
-    changes.completed(turnId, shape, shape.path("completedAtMs").asLong());
-  }
-
-  private static ObjectNode timed(ObjectNode item, long startedAt, Long completedAt) {
-    item.put("startedAtMs", startedAt);
-    if (completedAt == null) {
-      item.putNull("completedAtMs");
-    } else {
-      item.put("completedAtMs", completedAt);
-    }
-    return item;
+    changes.completed(turnId, shape);
   }
 
   private enum Kind { USER_MESSAGE, AGENT_MESSAGE, REASONING, COMMAND, TOOL_CALL, FILE_CHANGE, PLAN }
@@ -359,7 +348,7 @@ final class TurnItems {
     String argumentsJson;
     String command;
     String cwd;
-    ObjectNode done;
+    CodexItem done;
 
     Item(Kind kind, String id, long startedAt) {
       this.kind = kind;
@@ -380,22 +369,23 @@ final class TurnItems {
     }
 
     /** The item as it stands: its final shape once completed, else as it runs. */
-    ObjectNode shape() {
+    CodexItem shape() {
       if (done != null) {
         return done;
       }
-      return timed(switch (kind) {
-        case AGENT_MESSAGE -> CodexDialect.agentMessage(id, text.toString());
-        case REASONING -> CodexDialect.reasoning(id, text.toString());
-        case COMMAND, TOOL_CALL -> tool("inProgress");
+      return switch (kind) {
+        case AGENT_MESSAGE -> CodexItem.agentMessage(id, text.toString(), startedAt, null);
+        case REASONING -> CodexItem.reasoning(id, text.toString(), startedAt, null);
+        case COMMAND, TOOL_CALL -> tool("inProgress", null);
         default -> throw new IllegalStateException(kind + " items complete as they start");
-      }, startedAt, null);
+      };
     }
 
-    /** This command or tool call with {@code status} and no result. */
-    ObjectNode tool(String status) {
-      return kind == Kind.TOOL_CALL ? CodexDialect.dynamicToolCall(id, toolName, argumentsJson, status, null)
-          : CodexDialect.commandExecution(id, command, cwd, status, null, null, null);
+    /** This command or tool call with {@code status} and no result, completed at {@code completedAt} (or not). */
+    CodexItem tool(String status, Long completedAt) {
+      return kind == Kind.TOOL_CALL
+          ? CodexItem.dynamicToolCall(id, toolName, argumentsJson, status, null, startedAt, completedAt)
+          : CodexItem.commandExecution(id, command, cwd, status, null, null, null, startedAt, completedAt);
     }
   }
 }
