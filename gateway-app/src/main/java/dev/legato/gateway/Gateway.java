@@ -14,11 +14,13 @@ import static org.apache.pekko.http.javadsl.server.Directives.pathPrefix;
 import static org.apache.pekko.http.javadsl.server.Directives.pathSingleSlash;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import dev.legato.gateway.auth.AuthDirectives;
 import dev.legato.gateway.auth.GatewayAuth;
 import dev.legato.gateway.auth.Identity;
 import dev.legato.gateway.protocol.Bootstrap;
+import dev.legato.gateway.protocol.Json;
 import dev.legato.registry.ThreadRegistry;
 import dev.legato.thread.ThreadEntity;
 import dev.legato.thread.ThreadMeters;
@@ -344,7 +346,7 @@ public final class Gateway implements AutoCloseable {
             return complete(StatusCodes.BAD_REQUEST, e.getMessage());
           }
           return onSuccess(operations.restore(threadId, at), answer -> complete(HttpResponse.create()
-              .withStatus(answer.status()).withEntity(ContentTypes.APPLICATION_JSON, answer.body().toString())));
+              .withStatus(answer.status()).withEntity(ContentTypes.APPLICATION_JSON, Json.write(answer.body()))));
         })))))));
     Route notASocket = complete(StatusCodes.BAD_REQUEST,
         "Legato speaks the Codex app-server protocol over WebSocket here; connect with a WebSocket client");
@@ -373,8 +375,8 @@ public final class Gateway implements AutoCloseable {
             + " admin claim (legato.gateway.auth.jwt.admin-claim)");
   }
 
-  private static Route json(com.fasterxml.jackson.databind.JsonNode body) {
-    return complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, body.toString()));
+  private static Route json(JsonNode body) {
+    return complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, Json.write(body)));
   }
 
   /**

@@ -12,7 +12,7 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.legato.gateway.protocol.JsonRpc;
+import dev.legato.gateway.protocol.Json;
 import dev.legato.thread.Podium;
 import dev.legato.thread.ThreadEntity;
 import dev.legato.thread.ThreadFiles;
@@ -59,7 +59,7 @@ final class Operations {
       List<CompletableFuture<ThreadCommand.ThreadDetails>> details = ids.stream().sorted().limit(limit)
           .map(id -> details(UUID.fromString(id)).toCompletableFuture()).toList();
       return CompletableFuture.allOf(details.toArray(CompletableFuture[]::new)).handle((done, error) -> {
-        ObjectNode result = JsonRpc.object().put("node", system.address().toString()).put("live", ids.size());
+        ObjectNode result = Json.object().put("node", system.address().toString()).put("live", ids.size());
         ArrayNode threads = result.putArray("threads");
         for (CompletableFuture<ThreadCommand.ThreadDetails> one : details) {
           if (!one.isCompletedExceptionally()) {
@@ -147,7 +147,7 @@ final class Operations {
     Duration restoreTimeout = timeout.compareTo(Duration.ofMinutes(2)) > 0 ? timeout : Duration.ofMinutes(2);
     return ThreadRestore.restore(system, id, at, restoreTimeout).handle((outcome, error) -> {
       if (error == null) {
-        ObjectNode body = JsonRpc.object().put("threadId", id.toString())
+        ObjectNode body = Json.object().put("threadId", id.toString())
             .put("at", at == null ? null : at.toString())
             .put("generation", outcome.restored().generation())
             .put("stateAt", outcome.restored().stateAt())
@@ -177,7 +177,7 @@ final class Operations {
           case STORAGE -> StatusCodes.INTERNAL_SERVER_ERROR;
         };
       }
-      return new Answer(status, JsonRpc.object().put("threadId", id.toString()).put("error", String.valueOf(cause.getMessage())));
+      return new Answer(status, Json.object().put("threadId", id.toString()).put("error", String.valueOf(cause.getMessage())));
     });
   }
 
@@ -229,7 +229,7 @@ final class Operations {
     dev.legato.storage.SessionStorage.get(system).replication().ifPresent(replication -> {
       ObjectNode files = result.putObject("replicas");
       files.put("target", replication.target().describe());
-      for (String file : java.util.List.of("session.db", "memory.db")) {
+      for (String file : List.of("session.db", "memory.db")) {
         replication.status("sessions/" + threadId + "/" + file).ifPresent(status -> {
           ObjectNode node = files.putObject(file);
           node.put("generation", status.generation());
@@ -250,7 +250,7 @@ final class Operations {
   }
 
   private static ObjectNode json(ThreadCommand.ThreadDetails details) {
-    ObjectNode thread = JsonRpc.object();
+    ObjectNode thread = Json.object();
     thread.put("threadId", details.threadId().toString());
     if (details.status().phase().equals("new")) {
       // Not a thread yet, so nothing else to say: a spare the registry prepared for its next start (or,

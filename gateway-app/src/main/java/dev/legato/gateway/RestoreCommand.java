@@ -1,7 +1,7 @@
 package dev.legato.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.legato.gateway.protocol.Json;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -118,7 +118,7 @@ public final class RestoreCommand {
   private static int report(String thread, int status, String body) {
     JsonNode json;
     try {
-      json = new ObjectMapper().readTree(body);
+      json = Json.read(body);
     } catch (IOException notJson) {
       json = null;
     }

@@ -14,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -127,7 +128,7 @@ class GatewayRestoreTest {
 
   private static void turn(CodexClient client, String threadId, String text) throws Exception {
     client.result("turn/start", params().put("threadId", threadId).put("text", text));
-    java.util.List<JsonNode> messages = client.untilTurnCompleted();
+    List<JsonNode> messages = client.untilTurnCompleted();
     JsonNode completed = messages.get(messages.size() - 1);
     assertEquals("completed", completed.path("params").path("turn").path("status").asText(), completed.toString());
   }

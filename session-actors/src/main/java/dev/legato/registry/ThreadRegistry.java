@@ -57,10 +57,10 @@ public final class ThreadRegistry
    * Podium), then registered. Replies with the listing entry.
    */
   /** @param forkOf the turns of the thread this one forks (its journal starts with them); empty for a new one */
-  public record StartThread(String agentType, String name, String cwd, java.util.List<ThreadEvent> forkOf,
+  public record StartThread(String agentType, String name, String cwd, List<ThreadEvent> forkOf,
                             ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {
     public StartThread(String agentType, String name, String cwd, ActorRef<StatusReply<ThreadSummary>> replyTo) {
-      this(agentType, name, cwd, java.util.List.of(), replyTo);
+      this(agentType, name, cwd, List.of(), replyTo);
     }
   }
 
@@ -108,10 +108,10 @@ public final class ThreadRegistry
 
   public record Get(UUID threadId, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
 
-  public record List(ThreadQuery query, ActorRef<StatusReply<ThreadPage>> replyTo) implements Command {}
+  public record ListThreads(ThreadQuery query, ActorRef<StatusReply<ThreadPage>> replyTo) implements Command {}
 
   /** A page of threads; {@code nextCursor} is null on the last page. */
-  public record ThreadPage(java.util.List<ThreadSummary> threads, String nextCursor) implements CborSerializable {}
+  public record ThreadPage(List<ThreadSummary> threads, String nextCursor) implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {}
 
@@ -245,7 +245,7 @@ public final class ThreadRegistry
         .onCommand(Unregister.class, this::unregister)
         .onCommand(Restored.class, this::restored)
         .onCommand(Get.class, (state, get) -> Effect().reply(get.replyTo(), known(state, get.threadId())))
-        .onCommand(List.class, this::list)
+        .onCommand(ListThreads.class, this::list)
         .onCommand(StartThread.class, this::startThread)
         .onCommand(ThreadStarted.class, this::threadStarted)
         .onCommand(PrepareSpares.class, prepare -> {
@@ -293,7 +293,7 @@ public final class ThreadRegistry
   }
 
   /** A fork's preview is the first user message of the conversation it continues, as in Codex. */
-  private static String firstPrompt(java.util.List<ThreadEvent> history) {
+  private static String firstPrompt(List<ThreadEvent> history) {
     for (ThreadEvent event : history) {
       if (event instanceof ThreadEvent.TurnStarted started && started.text() != null && !started.text().isBlank()) {
         return preview(started.text());
@@ -425,7 +425,7 @@ public final class ThreadRegistry
         .thenReply(unregister.replyTo(), after -> StatusReply.ack());
   }
 
-  private ReplyEffect<Event, State> list(State state, List list) {
+  private ReplyEffect<Event, State> list(State state, ListThreads list) {
     ThreadQuery query = list.query();
     int limit = query.limit() == 0 ? settings.defaultPageSize() : query.limit();
     if (limit < 1 || limit > settings.maxPageSize()) {
@@ -443,14 +443,14 @@ public final class ThreadRegistry
         return Effect().reply(list.replyTo(), StatusReply.error("malformed cursor '" + query.cursor() + "'"));
       }
     }
-    java.util.List<ThreadSummary> matching = new ArrayList<>();
+    List<ThreadSummary> matching = new ArrayList<>();
     for (ThreadSummary thread : state.threads().values()) {
       if (query.matches(thread) && (afterId == null || query.after(thread, afterKey, afterId))) {
         matching.add(thread);
       }
     }
     matching.sort(query.order());
-    java.util.List<ThreadSummary> page = java.util.List.copyOf(matching.subList(0, Math.min(limit, matching.size())));
+    List<ThreadSummary> page = List.copyOf(matching.subList(0, Math.min(limit, matching.size())));
     String next = null;
     if (matching.size() > limit) {
       ThreadSummary last = page.get(page.size() - 1);

@@ -73,7 +73,7 @@ class RegistryShardingTest {
 
   static List<ThreadSummary> threads(ActorSystem<?> system, String tenant) throws Exception {
     return registry(system, tenant).<ThreadRegistry.ThreadPage>askWithStatus(
-            reply -> new ThreadRegistry.List(new ThreadQuery(ThreadQuery.Archived.ALL, null, ThreadQuery.SortBy.CREATED, null, 100), reply),
+            reply -> new ThreadRegistry.ListThreads(new ThreadQuery(ThreadQuery.Archived.ALL, null, ThreadQuery.SortBy.CREATED, null, 100), reply),
             TIMEOUT)
         .toCompletableFuture().get(15, TimeUnit.SECONDS).threads();
   }

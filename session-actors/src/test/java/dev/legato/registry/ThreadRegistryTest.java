@@ -43,7 +43,7 @@ class ThreadRegistryTest {
   }
 
   ThreadRegistry.ThreadPage list(ThreadQuery query) {
-    return registry.<StatusReply<ThreadRegistry.ThreadPage>>runCommand(reply -> new ThreadRegistry.List(query, reply))
+    return registry.<StatusReply<ThreadRegistry.ThreadPage>>runCommand(reply -> new ThreadRegistry.ListThreads(query, reply))
         .reply().getValue();
   }
 
@@ -127,9 +127,9 @@ class ThreadRegistryTest {
     assertEquals(11, odd.threads().size());
     assertNull(odd.nextCursor());
 
-    assertTrue(registry.<StatusReply<ThreadRegistry.ThreadPage>>runCommand(reply -> new ThreadRegistry.List(
+    assertTrue(registry.<StatusReply<ThreadRegistry.ThreadPage>>runCommand(reply -> new ThreadRegistry.ListThreads(
         new ThreadQuery(ThreadQuery.Archived.ALL, null, ThreadQuery.SortBy.UPDATED, "garbage", 5), reply)).reply().isError());
-    assertTrue(registry.<StatusReply<ThreadRegistry.ThreadPage>>runCommand(reply -> new ThreadRegistry.List(
+    assertTrue(registry.<StatusReply<ThreadRegistry.ThreadPage>>runCommand(reply -> new ThreadRegistry.ListThreads(
         new ThreadQuery(ThreadQuery.Archived.ALL, null, ThreadQuery.SortBy.UPDATED, null, 100_000), reply)).reply().isError());
   }
 

@@ -2,7 +2,9 @@ package dev.legato.gateway.protocol;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Collection;
 import java.util.List;
+import java.util.UUID;
 
 /**
  * Answers to the calls a Codex client makes before (and besides) its threads: who the server is, the
@@ -20,7 +22,7 @@ public final class Bootstrap {
   private Bootstrap() {}
 
   public static ObjectNode initialize(String version, String codexHome) {
-    return JsonRpc.object()
+    return Json.object()
         .put("userAgent", "legato/" + version + " (" + System.getProperty("os.name") + "; "
             + System.getProperty("os.arch") + ")")
         .put("codexHome", codexHome)
@@ -31,7 +33,7 @@ public final class Bootstrap {
 
   /** An API-key account: the client skips its login screens and needs no OpenAI credentials. */
   public static ObjectNode account() {
-    ObjectNode result = JsonRpc.object();
+    ObjectNode result = Json.object();
     result.putObject("account").put("type", "apiKey");
     result.putNull("userId");
     result.put("requiresOpenaiAuth", false);
@@ -43,11 +45,11 @@ public final class Bootstrap {
    * trusted (in remote mode folder trust lives on the server; Legato's agents run on Podium, not there).
    */
   public static ObjectNode config(String defaultAgentType, String cwd) {
-    ObjectNode result = JsonRpc.object();
+    ObjectNode result = Json.object();
     ObjectNode config = result.putObject("config");
     config.put("model", defaultAgentType);
     config.put("model_provider", "legato");
-    JsonRpc.nulls(config, "review_model", "model_context_window", "model_auto_compact_token_limit",
+    nulls(config, "review_model", "model_context_window", "model_auto_compact_token_limit",
         "model_auto_compact_token_limit_scope", "approval_policy", "approvals_reviewer", "sandbox_mode",
         "sandbox_workspace_write", "forced_chatgpt_workspace_id", "forced_login_method", "web_search",
         "client_search_provider", "tools", "instructions", "developer_instructions", "compact_prompt",
@@ -62,7 +64,7 @@ public final class Bootstrap {
   }
 
   public static ObjectNode configRequirements() {
-    ObjectNode result = JsonRpc.object();
+    ObjectNode result = Json.object();
     result.putNull("supportsIndependentSpeedModes");
     result.putNull("requirements");
     return result;
@@ -70,12 +72,12 @@ public final class Bootstrap {
 
   /** Agent types as Codex models; the default one first and marked so. */
   public static ObjectNode models(List<String> agentTypes, String defaultAgentType) {
-    ObjectNode result = JsonRpc.object();
+    ObjectNode result = Json.object();
     ArrayNode data = result.putArray("data");
     for (String agentType : agentTypes) {
       ObjectNode model = data.addObject();
       model.put("id", agentType).put("model", agentType);
-      JsonRpc.nulls(model, "upgrade", "upgradeInfo", "availabilityNux");
+      nulls(model, "upgrade", "upgradeInfo", "availabilityNux");
       model.put("displayName", agentType);
       model.put("description", "Podium agent type " + agentType);
       model.putNull("modelSpecialty");
@@ -98,7 +100,7 @@ public final class Bootstrap {
 
   /** {@code {"data":[]}}: hooks, skills, collaboration modes, background terminals — none in Legato. */
   public static ObjectNode emptyData() {
-    ObjectNode result = JsonRpc.object();
+    ObjectNode result = Json.object();
     result.putArray("data");
     return result;
   }
@@ -110,37 +112,51 @@ public final class Bootstrap {
     return result;
   }
 
+  /** {@code thread/loaded/list}: the threads this connection follows, in one page. */
+  public static ObjectNode loadedThreads(Collection<UUID> threads) {
+    ObjectNode result = emptyPage();
+    threads.forEach(thread -> result.withArray("data").add(thread.toString()));
+    return result;
+  }
+
   public static ObjectNode pluginsInstalled() {
-    ObjectNode result = JsonRpc.object();
+    ObjectNode result = Json.object();
     result.putArray("marketplaces");
     result.putArray("marketplaceLoadErrors");
     return result;
   }
 
   public static ObjectNode govCloudRequirements() {
-    return JsonRpc.object().put("isGovCloud", false).put("shouldWarn", false);
+    return Json.object().put("isGovCloud", false).put("shouldWarn", false);
   }
 
   /** No metered limits: Legato does not meter the client. */
   public static ObjectNode rateLimits() {
-    ObjectNode result = JsonRpc.object();
+    ObjectNode result = Json.object();
     result.putNull("ordinaryUsageAllowed");
     ObjectNode snapshot = result.putObject("rateLimits");
-    JsonRpc.nulls(snapshot, "limitId", "limitName", "normalModelSlug", "primary", "secondary", "credits",
+    nulls(snapshot, "limitId", "limitName", "normalModelSlug", "primary", "secondary", "credits",
         "individualLimit", "spendControlReached", "planType", "rateLimitReachedType");
-    JsonRpc.nulls(result, "rateLimitsByLimitId", "rateLimitResetCredits", "accountId", "rateLimitUpsell");
+    nulls(result, "rateLimitsByLimitId", "rateLimitResetCredits", "accountId", "rateLimitUpsell");
     return result;
   }
 
   public static ObjectNode noGoal() {
-    ObjectNode result = JsonRpc.object();
+    ObjectNode result = Json.object();
     result.putNull("goal");
     return result;
   }
 
+  /** Sets these members to null: the schema's required-but-nullable fields Legato has no value for. */
+  private static void nulls(ObjectNode node, String... fields) {
+    for (String field : fields) {
+      node.putNull(field);
+    }
+  }
+
   /** A configuration write is accepted and changes nothing: Legato's configuration is the server's. */
   public static ObjectNode configWritten(String filePath) {
-    ObjectNode result = JsonRpc.object().put("status", "ok").put("version", "0").put("filePath", filePath);
+    ObjectNode result = Json.object().put("status", "ok").put("version", "0").put("filePath", filePath);
     result.putNull("overriddenMetadata");
     return result;
   }

@@ -1,9 +1,8 @@
 package dev.legato.gateway.protocol;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.legato.podium.AgentCommand;
+import dev.legato.gateway.protocol.CodexDialect.Page;
+import dev.legato.gateway.protocol.CodexDialect.ThreadResponse;
 import dev.legato.registry.ThreadRegistry;
 import dev.legato.registry.ThreadSummary;
 import dev.legato.thread.ThreadCommand;
@@ -12,7 +11,6 @@ import dev.legato.thread.ThreadUpdate;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -57,24 +55,21 @@ public final class CodexThreads {
       return renderer.render(update);
     }
 
-    ObjectNode thread(boolean withTurns) {
-      ObjectNode thread = CodexThreads.thread(summary, history, phase, withTurns);
-      if (forkedFrom != null) {
-        thread.put("forkedFromId", forkedFrom.toString());
-      }
-      return thread;
+    CodexThread thread(boolean withTurns) {
+      CodexThread thread = CodexThreads.thread(summary, history, phase, withTurns);
+      return forkedFrom == null ? thread : thread.forkedFrom(forkedFrom.toString());
     }
 
-    public ObjectNode startResponse() {
+    public CodexDialect.ThreadStartResponse startResponse() {
       return CodexDialect.threadStartResponse(thread(false), null, null);
     }
 
-    public ObjectNode startedNotification() {
-      return CodexDialect.threadStarted(thread(false));
+    public JsonRpc.Notification startedNotification() {
+      return CodexNotifications.threadStarted(thread(false));
     }
 
     /** @param withTurns false for {@code excludeTurns}: the client pages them with thread/turns/list */
-    public ObjectNode resumeResponse(boolean withTurns) {
+    public CodexDialect.ThreadResumeResponse resumeResponse(boolean withTurns) {
       return CodexDialect.threadResumeResponse(thread(withTurns), null, null);
     }
   }
@@ -117,7 +112,7 @@ public final class CodexThreads {
     return new Subscription(summary, ThreadHistory.of(resumed.history()), resumed.status().phase());
   }
 
-  public static ObjectNode readResponse(ThreadSummary summary, ThreadCommand.Resumed read, boolean includeTurns) {
+  public static ThreadResponse readResponse(ThreadSummary summary, ThreadCommand.Resumed read, boolean includeTurns) {
     return CodexDialect.threadReadResponse(thread(summary, ThreadHistory.of(read.history()), read.status().phase(),
         includeTurns));
   }
@@ -127,10 +122,8 @@ public final class CodexThreads {
    * it lists): newest first unless {@code sortDirection} is {@code asc}; the cursor is the position after the
    * page in that order.
    */
-  public static ObjectNode turnsListResponse(ThreadSummary summary, ThreadCommand.Resumed read, JsonNode params) {
-    ObjectNode thread = thread(summary, ThreadHistory.of(read.history()), read.status().phase(), true);
-    List<JsonNode> turns = new ArrayList<>();
-    thread.withArray("turns").forEach(turns::add);
+  public static Page<CodexTurn> turnsListResponse(ThreadSummary summary, ThreadCommand.Resumed read, JsonNode params) {
+    List<CodexTurn> turns = new ArrayList<>(ThreadHistory.of(read.history()).turns());
     if (!"asc".equals(params.path("sortDirection").asText())) {
       Collections.reverse(turns);
     }
@@ -147,84 +140,26 @@ public final class CodexThreads {
     }
     from = Math.min(from, turns.size());
     int to = limit == 0 ? turns.size() : Math.min(turns.size(), from + limit);
-    ObjectNode result = JsonRpc.object();
-    result.putArray("data").addAll(turns.subList(from, to));
-    if (to < turns.size()) {
-      result.put("nextCursor", String.valueOf(to));
-    } else {
-      result.putNull("nextCursor");
-    }
-    result.putNull("backwardsCursor");
-    return result;
+    return new Page<>(List.copyOf(turns.subList(from, to)), to < turns.size() ? String.valueOf(to) : null, null);
   }
 
-  public static ObjectNode listResponse(ThreadRegistry.ThreadPage page) {
-    ObjectNode result = JsonRpc.object();
-    ArrayNode data = result.putArray("data");
-    page.threads().forEach(summary -> data.add(thread(summary, null, "ready", false)));
-    if (page.nextCursor() == null) {
-      result.putNull("nextCursor");
-    } else {
-      result.put("nextCursor", page.nextCursor());
-    }
-    result.putNull("backwardsCursor");
-    return result;
+  public static Page<CodexThread> listResponse(ThreadRegistry.ThreadPage page) {
+    return new Page<>(page.threads().stream().map(summary -> thread(summary, null, "ready", false)).toList(),
+        page.nextCursor(), null);
   }
 
-  public static ObjectNode unarchiveResponse(ThreadSummary summary) {
-    ObjectNode result = JsonRpc.object();
-    result.set("thread", thread(summary, null, "ready", false));
-    return result;
+  public static ThreadResponse unarchiveResponse(ThreadSummary summary) {
+    return new ThreadResponse(thread(summary, null, "ready", false));
   }
 
-  public static ObjectNode turnStartResponse(String turnId) {
+  public static CodexDialect.TurnResponse turnStartResponse(String turnId) {
     return CodexDialect.turnStartResponse(CodexDialect.turn(turnId, null, "inProgress", null,
         System.currentTimeMillis(), null));
   }
 
-  /** The user's text: Codex's {@code input:[{type:"text", text}]}, or the seed forms' {@code text} / {@code content}. */
-  public static String inputText(JsonNode params) {
-    JsonNode input = params.get("input");
-    if (input != null && input.isArray()) {
-      StringBuilder text = new StringBuilder();
-      for (JsonNode part : input) {
-        if ("text".equals(part.path("type").asText()) && part.hasNonNull("text")) {
-          if (text.length() > 0) {
-            text.append('\n');
-          }
-          text.append(part.get("text").asText());
-        }
-      }
-      return text.toString();
-    }
-    for (String field : List.of("text", "content")) {
-      if (params.hasNonNull(field) && params.get(field).isTextual()) {
-        return params.get(field).asText();
-      }
-    }
-    return null;
-  }
-
-  public static AgentCommand.Decision decision(JsonNode clientResult) {
-    try {
-      return CodexDialect.decision(clientResult);
-    } catch (IllegalArgumentException e) {
-      throw JsonRpc.Failure.params(e.getMessage());
-    }
-  }
-
-  public static Map<String, List<String>> answers(JsonNode clientResult) {
-    return CodexDialect.answers(clientResult);
-  }
-
-  public static ObjectNode warning(UUID threadId, String message) {
-    return CodexDialect.warning(threadId.toString(), message);
-  }
-
-  private static ObjectNode thread(ThreadSummary summary, ThreadHistory history, String phase, boolean withTurns) {
+  private static CodexThread thread(ThreadSummary summary, ThreadHistory history, String phase, boolean withTurns) {
     String pendingKind = history == null ? null : history.pendingKind();
-    String name = summary.name();
-    CodexDialect.ThreadFacts facts = new CodexDialect.ThreadFacts(summary.threadId(), name,
+    CodexDialect.ThreadFacts facts = new CodexDialect.ThreadFacts(summary.threadId(), summary.name(),
         summary.preview(), summary.agentType(), cwd(summary, history), summary.createdAt(),
         Math.max(summary.updatedAt(), history == null ? 0 : history.updatedAtMs()), phase, pendingKind,
         summary.archived());

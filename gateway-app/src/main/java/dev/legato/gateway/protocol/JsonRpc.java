@@ -1,14 +1,11 @@
 package dev.legato.gateway.protocol;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.NullNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * JSON-RPC 2.0 as Codex speaks it: one message per WebSocket text frame, no {@code "jsonrpc"} member (a
- * client may send it), request ids echoed with their JSON type.
+ * client may send it), request ids echoed with their JSON type. The messages are records, written by
+ * {@link Json} with their members in the order shown.
  */
 public final class JsonRpc {
   public static final int PARSE_ERROR = -32700;
@@ -27,50 +24,30 @@ public final class JsonRpc {
   /** Part of Legato did not answer in time. */
   public static final int TIMED_OUT = -32003;
 
-  public static final ObjectMapper JSON = new ObjectMapper();
-  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
-
   private JsonRpc() {}
 
-  public static ObjectNode object() {
-    return NODES.objectNode();
+  /** A message Legato sends. */
+  public sealed interface Message {}
+
+  /** The answer to request {@code id}: its {@code result}, a JSON tree or a record. */
+  public record Response(JsonNode id, Object result) implements Message {}
+
+  /** A refused request: {@code id} null when the request had none Legato could read. */
+  public record ErrorResponse(JsonNode id, ErrorObject error) implements Message {}
+
+  public record ErrorObject(int code, String message) {}
+
+  public record Notification(String method, Object params) implements Message {}
+
+  /** A request to the client; the id is the connection's own. */
+  public record Request(JsonNode id, String method, Object params) implements Message {}
+
+  public static Response response(JsonNode id, Object result) {
+    return new Response(id, result);
   }
 
-  /** Sets these members to null: the schema's required-but-nullable fields Legato has no value for. */
-  public static ObjectNode nulls(ObjectNode node, String... fields) {
-    for (String field : fields) {
-      node.putNull(field);
-    }
-    return node;
-  }
-
-  public static ObjectNode response(JsonNode id, JsonNode result) {
-    ObjectNode message = NODES.objectNode();
-    message.set("id", id);
-    message.set("result", result);
-    return message;
-  }
-
-  public static ObjectNode error(JsonNode id, int code, String text) {
-    ObjectNode message = NODES.objectNode();
-    message.set("id", id == null ? NullNode.instance : id);
-    message.putObject("error").put("code", code).put("message", text);
-    return message;
-  }
-
-  public static ObjectNode notification(String method, JsonNode params) {
-    ObjectNode message = NODES.objectNode();
-    message.put("method", method);
-    message.set("params", params);
-    return message;
-  }
-
-  public static ObjectNode request(JsonNode id, String method, JsonNode params) {
-    ObjectNode message = NODES.objectNode();
-    message.set("id", id);
-    message.put("method", method);
-    message.set("params", params);
-    return message;
+  public static ErrorResponse error(JsonNode id, int code, String message) {
+    return new ErrorResponse(id, new ErrorObject(code, message));
   }
 
   /** A request that fails with this code and message; nothing it asked for happened. */

@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Nested;
@@ -260,11 +261,11 @@ class GatewayAuthTest {
     void theAdminClaimMayBeARoleList() {
       var roles = auth("jwt.secret = \"" + SECRET + "\", jwt.admin-claim = roles, jwt.admin-role = legato-ops");
       assertTrue(allowed(call(roles, "Bearer " + hs256(SECRET,
-          c -> c.subject("ada").claim("roles", java.util.List.of("viewer", "legato-ops"))), null, REMOTE)).admin());
+          c -> c.subject("ada").claim("roles", List.of("viewer", "legato-ops"))), null, REMOTE)).admin());
       assertTrue(allowed(call(roles, "Bearer " + hs256(SECRET, c -> c.subject("ada").claim("roles", "legato-ops")),
           null, REMOTE)).admin());
       assertFalse(allowed(call(roles, "Bearer " + hs256(SECRET,
-          c -> c.subject("ada").claim("roles", java.util.List.of("viewer"))), null, REMOTE)).admin());
+          c -> c.subject("ada").claim("roles", List.of("viewer"))), null, REMOTE)).admin());
       assertFalse(allowed(call(roles, "Bearer " + hs256(SECRET, c -> c.subject("ada").claim("legato_admin", true)),
           null, REMOTE)).admin(), "only the configured claim counts");
     }

@@ -265,19 +265,19 @@ class LiveRendererTest {
     for (Outbound out : outbound) {
       ObjectNode message;
       if (out instanceof Outbound.Notification notification) {
-        message = notification.message();
+        message = Json.tree(notification.message());
         schema.assertValidNotification(message);
       } else if (out instanceof Outbound.ServerRequest request) {
         assertEquals(threadId, request.threadId());
         int id = requestIds.size();
         requestIds.put(request.legatoRequestId(), id);
-        message = request.message(IntNode.valueOf(id));
+        message = Json.tree(request.message(IntNode.valueOf(id)));
         schema.assertValidServerRequest(message);
       } else {
         Outbound.Resolved resolved = (Outbound.Resolved) out;
         Integer id = requestIds.get(resolved.legatoRequestId());
         assertTrue(id != null, "resolves a request that was sent: " + resolved.legatoRequestId());
-        message = resolved.message(IntNode.valueOf(id));
+        message = Json.tree(resolved.message(IntNode.valueOf(id)));
         schema.assertValidNotification(message);
       }
       assertEquals(threadId, message.at("/params/threadId").asText(message.at("/params/thread/id").asText()));

@@ -56,7 +56,7 @@ class ThreadHistoryTest {
     events.persisted(events.turnEnded(third, "failed", null, 5, 0));
 
     ThreadHistory history = ThreadHistory.of(events.history());
-    List<ObjectNode> turns = history.turns();
+    List<ObjectNode> turns = trees(history.turns());
     assertEquals(3, turns.size());
 
     ObjectNode one = turns.get(0);
@@ -91,7 +91,7 @@ class ThreadHistoryTest {
         history.tokenUsageByTurn());
     assertNull(history.inProgressTurnId());
 
-    ObjectNode thread = CodexDialect.thread(history.facts(threadId, "Build fixes", "ready"), turns);
+    CodexThread thread = CodexDialect.thread(history.facts(threadId, "Build fixes", "ready"), history.turns());
     ObjectNode resume = response(7, CodexDialect.threadResumeResponse(thread, null, null));
     schema.assertValidResponse("thread/resume", resume);
     assertEquals(threadId.toString(), resume.at("/result/thread/id").asText());
@@ -112,34 +112,36 @@ class ThreadHistoryTest {
     ThreadHistory history = ThreadHistory.of(events.history());
     assertEquals("question", history.pendingKind());
     assertEquals("turn-w", history.inProgressTurnId());
-    ObjectNode thread = CodexDialect.thread(history.facts(threadId, null, "waiting"), history.turns());
+    CodexThread codexThread = CodexDialect.thread(history.facts(threadId, null, "waiting"), history.turns());
+    ObjectNode thread = Json.tree(codexThread);
     assertEquals("waitingOnUserInput", thread.at("/status/activeFlags/0").asText());
     assertEquals("inProgress", thread.at("/turns/0/status").asText());
     assertTrue(thread.at("/turns/0/completedAt").isNull());
-    schema.assertValidResponse("thread/resume", response(1, CodexDialect.threadResumeResponse(thread, null, null)));
+    schema.assertValidResponse("thread/resume", response(1, CodexDialect.threadResumeResponse(codexThread, null, null)));
   }
 
   @Test
   void aNewThreadStartsWithEveryRequiredFieldAndItsSettings() {
     ThreadFacts facts = new ThreadFacts(threadId, null, "", "claude-agent", null, ThreadEvents.T0, ThreadEvents.T0,
         "ready", null, false);
-    ObjectNode thread = CodexDialect.thread(facts, List.of());
+    CodexThread codexThread = CodexDialect.thread(facts, List.of());
+    ObjectNode thread = Json.tree(codexThread);
     assertEquals("/", thread.get("cwd").asText(), "an unknown cwd is the root: Codex needs an absolute path");
     assertEquals(ThreadEvents.T0 / 1000, thread.get("createdAt").asLong());
     assertEquals(CodexDialect.CLI_VERSION, thread.get("cliVersion").asText());
-    ObjectNode start = response(3, CodexDialect.threadStartResponse(thread, null, null));
+    ObjectNode start = response(3, CodexDialect.threadStartResponse(codexThread, null, null));
     schema.assertValidResponse("thread/start", start);
     assertEquals("on-request", start.at("/result/approvalPolicy").asText());
     assertEquals("workspaceWrite", start.at("/result/sandbox/type").asText());
 
     ObjectNode readOnly = CodexSamples.object("{\"type\":\"readOnly\"}");
-    ObjectNode never = response(4, CodexDialect.threadStartResponse(thread,
+    ObjectNode never = response(4, CodexDialect.threadStartResponse(codexThread,
         CodexSamples.object("{\"p\":\"never\"}").get("p"), readOnly));
     schema.assertValidResponse("thread/start", never);
     assertEquals("never", never.at("/result/approvalPolicy").asText());
-    schema.assertValidNotification(CodexDialect.threadStarted(thread));
+    schema.assertValidNotification(Json.tree(CodexNotifications.threadStarted(codexThread)));
 
-    ObjectNode turn = CodexDialect.turn("turn-1", null, "inProgress", null, ThreadEvents.T0, null);
+    CodexTurn turn = CodexDialect.turn("turn-1", null, "inProgress", null, ThreadEvents.T0, null);
     ObjectNode turnStart = response("t1", CodexDialect.turnStartResponse(turn));
     schema.assertValidResponse("turn/start", turnStart);
     assertEquals("notLoaded", turnStart.at("/result/turn/itemsView").asText());
@@ -158,20 +160,20 @@ class ThreadHistoryTest {
     assertEquals(Decision.DECLINE, decision("{\"permissions\":{},\"scope\":\"turn\"}", "item/permissions/requestApproval"));
     assertEquals(Decision.ACCEPT_FOR_SESSION, decision(
         "{\"permissions\":{\"network\":{\"enabled\":true}},\"scope\":\"session\"}", "item/permissions/requestApproval"));
-    assertEquals(Decision.ACCEPT, CodexDialect.decision(CodexSamples.object("{\"approved\":true}")));
-    assertThrows(IllegalArgumentException.class, () -> CodexDialect.decision(CodexSamples.object("{\"decision\":\"maybe\"}")));
+    assertEquals(Decision.ACCEPT, ClientParams.decision(CodexSamples.object("{\"approved\":true}")));
+    assertThrows(IllegalArgumentException.class, () -> ClientParams.decision(CodexSamples.object("{\"decision\":\"maybe\"}")));
 
     JsonNode answer = CodexSamples.object("{\"answers\":{\"q1\":{\"answers\":[\"staging\"]},\"q2\":{\"answers\":[]}}}");
     schema.assertValidClientResponse("item/tool/requestUserInput", envelope(answer));
-    assertEquals(Map.of("q1", List.of("staging"), "q2", List.of()), CodexDialect.answers(answer));
-    assertEquals(Map.of("q1", List.of("prod")), CodexDialect.answers(CodexSamples.object("{\"answers\":{\"q1\":[\"prod\"]}}")));
-    assertFalse(CodexDialect.answers(CodexSamples.object("{}")).containsKey("q1"));
+    assertEquals(Map.of("q1", List.of("staging"), "q2", List.of()), ClientParams.answers(answer));
+    assertEquals(Map.of("q1", List.of("prod")), ClientParams.answers(CodexSamples.object("{\"answers\":{\"q1\":[\"prod\"]}}")));
+    assertFalse(ClientParams.answers(CodexSamples.object("{}")).containsKey("q1"));
   }
 
   private Decision decision(String result, String method) {
     ObjectNode answer = CodexSamples.object(result);
     schema.assertValidClientResponse(method, envelope(answer));
-    return CodexDialect.decision(answer);
+    return ClientParams.decision(answer);
   }
 
   private static ObjectNode envelope(JsonNode result) {
@@ -180,10 +182,14 @@ class ThreadHistoryTest {
     return response;
   }
 
-  private static ObjectNode response(Object id, ObjectNode result) {
+  private static ObjectNode response(Object id, Object result) {
     ObjectNode response = CodexSamples.object(id instanceof String ? "{\"id\":\"" + id + "\"}" : "{\"id\":" + id + "}");
-    response.set("result", result);
+    response.set("result", Json.tree(result));
     return response;
+  }
+
+  private static List<ObjectNode> trees(List<?> values) {
+    return values.stream().map(Json::tree).toList();
   }
 
   private static List<String> types(ObjectNode turn) {

@@ -1,0 +1,57 @@
+package dev.legato.gateway;
+
+import dev.legato.thread.ThreadUpdate;
+import java.util.UUID;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * Follows one thread for a connection: hands it the thread's updates, and notes the last sequence number
+ * seen. If the thread's entity stops while followed (a failed write stopped it, its node left), the
+ * connection hears it with that cursor and follows the thread anew: it gets what it missed, then live
+ * updates, exactly once. The thread lets a follower go when it stops.
+ */
+final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
+  private final UUID threadId;
+  private final ActorRef<Connection.Command> connection;
+  private long cursor;
+
+  static Behavior<ThreadUpdate> create(UUID threadId, ActorRef<Connection.Command> connection) {
+    return Behaviors.setup(context -> new ThreadFollower(context, threadId, connection));
+  }
+
+  private ThreadFollower(ActorContext<ThreadUpdate> context, UUID threadId, ActorRef<Connection.Command> connection) {
+    super(context);
+    this.threadId = threadId;
+    this.connection = connection;
+  }
+
+  @Override
+  public Receive<ThreadUpdate> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(ThreadUpdate.class, this::update)
+        .onSignal(Terminated.class, gone -> {
+          connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor));
+          return Behaviors.stopped();
+        })
+        .build();
+  }
+
+  private Behavior<ThreadUpdate> update(ThreadUpdate update) {
+    if (update instanceof ThreadUpdate.Live live) {
+      cursor = Math.max(cursor, live.afterSequenceNr());
+      if (live.thread() != null) {
+        getContext().watch(live.thread());
+      }
+    } else if (update instanceof ThreadUpdate.Persisted persisted) {
+      cursor = Math.max(cursor, persisted.sequenceNr());
+    }
+    connection.tell(new Connection.FromThread(threadId, update));
+    return this;
+  }
+}
