@@ -1,5 +1,6 @@
 package dev.legato.thread;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.pekko.actor.AbstractExtensionId;
@@ -13,9 +14,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * change; reading it costs nothing.
  */
 public final class ThreadMeters implements Extension {
-  public static final java.util.List<String> PHASES = java.util.List.of("new", "ready", "running", "waiting");
-  public static final java.util.List<String> LINK_STATES = java.util.List.of("connected", "connecting", "none");
-  public static final java.util.List<String> OUTCOMES = java.util.List.of("completed", "interrupted", "failed");
+  public static final List<String> PHASES = List.of("new", "ready", "running", "waiting");
+  public static final List<String> LINK_STATES = List.of("connected", "connecting", "none");
+  public static final List<String> OUTCOMES = List.of("completed", "interrupted", "failed");
 
   private final AtomicLong[] phases = counters(PHASES.size());
   private final AtomicLong[] links = counters(LINK_STATES.size());
@@ -113,7 +114,7 @@ public final class ThreadMeters implements Extension {
     return maxPersistNanos.getAndSet(0) / 1e9;
   }
 
-  private static void move(AtomicLong[] counters, java.util.List<String> names, String from, String to) {
+  private static void move(AtomicLong[] counters, List<String> names, String from, String to) {
     if (from != null && from.equals(to)) {
       return;
     }
