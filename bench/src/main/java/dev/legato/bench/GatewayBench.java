@@ -86,7 +86,7 @@ final class GatewayBench {
         clients, deltasPerTurn, deltaBytes, warmup, seconds, idle, heap,
         javaOptions.isEmpty() ? "" : " " + String.join(" ", javaOptions), Runtime.getRuntime().availableProcessors(), work);
 
-    long ownFiles = allowOpenFiles(ProcessHandle.current().pid());
+    long ownFiles = Probe.allowOpenFiles(ProcessHandle.current().pid(), WANTED_FILES);
     PodiumEmulator emulator = PodiumEmulator.start(EmulatorSettings.defaults());
     Load legato;
     Load relay = null;
@@ -102,10 +102,10 @@ final class GatewayBench {
         relay = both[1];
       } else {
         try {
-          long gatewayFiles = allowOpenFiles(gateway.pid());
+          long gatewayFiles = Probe.allowOpenFiles(gateway.pid(), WANTED_FILES);
           legato = load("Legato", gateway.uri(), clients, prompt, deltaBytes, warmup, seconds);
           System.out.printf("  Legato after the load: heap %.1f MB used after GC, RSS %.1f MB%n",
-              heapUsedKb(gateway.pid()) / 1024.0, rssKb(gateway.pid()) / 1024.0);
+              Probe.heapUsedKb(gateway.pid()) / 1024.0, Probe.rssKb(gateway.pid()) / 1024.0);
           // An idle connection holds one socket on either side for good, and its thread's link (a socket on
           // either side) only until the link goes quiet (legato.thread.close-link-after, 60 s): at the ramp's
           // pace, up to ~4,000 links are open at once. Legato keeps a quarter of its limit for SQLite files
@@ -118,7 +118,7 @@ final class GatewayBench {
           }
           if (n > 0) {
             idled = idle(gateway, n, Math.min(n, startSamples), startGapMs, idleRate, idle, idleSeconds, holdSeconds,
-                maxHeapKb(gateway.pid()));
+                Probe.maxHeapKb(gateway.pid()));
           }
         } finally {
           gateway.stop();
@@ -169,7 +169,7 @@ final class GatewayBench {
     List<Load> legato = new ArrayList<>();
     List<Load> relay = new ArrayList<>();
     try {
-      allowOpenFiles(gateway.pid());
+      Probe.allowOpenFiles(gateway.pid(), WANTED_FILES);
       if (withRelay) {
         passThrough = Child.start("relay", work, List.of("-Xmx1g", PassThroughRelay.class.getName(), emulator.baseUrl()));
       }
@@ -294,8 +294,8 @@ final class GatewayBench {
   private static Idle idle(Child gateway, int n, int samples, long gapMs, double rate, int goal, double budgetSeconds,
                            double holdSeconds, long maxHeapKb)
       throws Exception {
-    long heapBefore = heapUsedKb(gateway.pid());
-    long rssBefore = rssKb(gateway.pid());
+    long heapBefore = Probe.heapUsedKb(gateway.pid());
+    long rssBefore = Probe.rssKb(gateway.pid());
     LoadClient.Meter meter = new LoadClient.Meter(32);
     List<HttpClient> http = new ArrayList<>();
     for (int i = 0; i < Math.max(1, n / 1000); i++) {
@@ -339,10 +339,10 @@ final class GatewayBench {
         System.out.printf("  Legato exited with %,d idle connected threads; see its log%n", connected.size());
         return new Idle(alone.getValueAtPercentile(50) / 1000.0, alone.getValueAtPercentile(99) / 1000.0);
       }
-      heapAfter = heapUsedKb(gateway.pid());
+      heapAfter = Probe.heapUsedKb(gateway.pid());
       double elapsed = (System.nanoTime() - begin) / 1e9;
       System.out.printf("    %,d idle connected threads: heap %.1f MB after GC, RSS %.1f MB, %.0f s%n", connected.size(),
-          heapAfter / 1024.0, rssKb(gateway.pid()) / 1024.0, elapsed);
+          heapAfter / 1024.0, Probe.rssKb(gateway.pid()) / 1024.0, elapsed);
       if (stopped == null && connected.size() < n) {
         if (heapAfter > maxHeapKb * 9 / 10) {
           stopped = "Legato's heap is past 90% of its maximum";
@@ -354,11 +354,11 @@ final class GatewayBench {
     double startSeconds = (System.nanoTime() - windowBegin) / 1e9;
     int count = connected.size();
     System.out.printf("    all started: heap %.1f MB after GC, RSS %.1f MB; holding them %.0f s (quiet links close,"
-        + " legato.thread.close-link-after)%n", heapUsedKb(gateway.pid()) / 1024.0, rssKb(gateway.pid()) / 1024.0,
+        + " legato.thread.close-link-after)%n", Probe.heapUsedKb(gateway.pid()) / 1024.0, Probe.rssKb(gateway.pid()) / 1024.0,
         holdSeconds);
     Thread.sleep((long) (holdSeconds * 1000));
-    heapAfter = heapUsedKb(gateway.pid());
-    long rssAfter = rssKb(gateway.pid());
+    heapAfter = Probe.heapUsedKb(gateway.pid());
+    long rssAfter = Probe.rssKb(gateway.pid());
     long stillOpen = connected.stream().filter(LoadClient::open).count();
     double heapPerThread = (heapAfter - heapBefore) / (double) count;
     double rssPerThread = (rssAfter - rssBefore) / (double) count;
@@ -426,68 +426,6 @@ final class GatewayBench {
       }).thenCompose(next -> next);
     }
     return result;
-  }
-
-  /** Raises the open-file limit of a process where allowed (root, prlimit); answers the limit it has. */
-  private static long allowOpenFiles(long pid) {
-    if (openFiles(pid) < WANTED_FILES) {
-      try {
-        new ProcessBuilder("prlimit", "--pid", Long.toString(pid), "--nofile=" + WANTED_FILES + ":" + WANTED_FILES)
-            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
-      } catch (IOException | InterruptedException e) {
-        // not allowed or not there: the limit stays, and the idle phase fits itself into it
-      }
-    }
-    return openFiles(pid);
-  }
-
-  private static long openFiles(long pid) {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/limits"))) {
-        if (line.startsWith("Max open files")) {
-          String soft = line.substring("Max open files".length()).trim().split("\\s+")[0];
-          return soft.equals("unlimited") ? Long.MAX_VALUE / 4 : Long.parseLong(soft);
-        }
-      }
-    } catch (IOException e) {
-      // not Linux: assume the common default
-    }
-    return 1024;
-  }
-
-  /** The heap's maximum ({@code -XX:MaxHeapSize}), from {@code jcmd VM.flags}. */
-  private static long maxHeapKb(long pid) throws Exception {
-    Matcher max = Pattern.compile("MaxHeapSize\\D*(\\d+)").matcher(jcmd(pid, "VM.flags"));
-    return max.find() ? Long.parseLong(max.group(1)) / 1024 : Long.MAX_VALUE;
-  }
-
-  /** Used heap after two full collections, from {@code jcmd}. */
-  private static long heapUsedKb(long pid) throws Exception {
-    jcmd(pid, "GC.run");
-    jcmd(pid, "GC.run");
-    Thread.sleep(500);
-    Matcher used = Pattern.compile("used (\\d+)K").matcher(jcmd(pid, "GC.heap_info"));
-    if (!used.find()) {
-      throw new IllegalStateException("jcmd GC.heap_info said nothing about the heap");
-    }
-    return Long.parseLong(used.group(1));
-  }
-
-  private static String jcmd(long pid, String command) throws Exception {
-    String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-    Process process = new ProcessBuilder(jcmd, Long.toString(pid), command).redirectErrorStream(true).start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    process.waitFor(60, TimeUnit.SECONDS);
-    return output;
-  }
-
-  private static long rssKb(long pid) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-      if (line.startsWith("VmRSS:")) {
-        return Long.parseLong(line.replaceAll("\\D", ""));
-      }
-    }
-    return 0;
   }
 
   /** A JVM started on this classpath that prints "... is listening on host:port"; its output goes to a log. */

@@ -2,9 +2,7 @@ package dev.legato.registry;
 
 import dev.legato.serialization.CborSerializable;
 import dev.legato.thread.ThreadEvent;
-import dev.legato.thread.TurnActivity;
 import org.apache.pekko.actor.typed.Props;
-import org.apache.pekko.actor.typed.eventstream.EventStream;
 import dev.legato.thread.ThreadCommand;
 import dev.legato.storage.SessionStorage;
 import java.util.ArrayList;
@@ -154,20 +152,7 @@ public final class ThreadRegistry
       }
     });
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> create(context.getEntityId(), settings)));
-    system.systemActorOf(followActivity(), "thread-activity", Props.empty());
-  }
-
-  /** Tells each tenant's registry of the turns started in its threads on this node (see {@link TurnActivity}). */
-  private static Behavior<TurnActivity> followActivity() {
-    return Behaviors.setup(context -> {
-      context.getSystem().eventStream().tell(new EventStream.Subscribe<>(TurnActivity.class, context.getSelf()));
-      ClusterSharding sharding = ClusterSharding.get(context.getSystem());
-      return Behaviors.receiveMessage(activity -> {
-        sharding.entityRefFor(TYPE_KEY, activity.tenant())
-            .tell(new Touch(activity.threadId(), activity.prompt(), activity.at()));
-        return Behaviors.same();
-      });
-    });
+    system.systemActorOf(ActivityForwarder.create(), "thread-activity", Props.empty());
   }
 
   public static Behavior<Command> create(String tenantId, RegistrySettings settings) {
