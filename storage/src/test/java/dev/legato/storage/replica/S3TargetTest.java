@@ -268,7 +268,9 @@ class S3TargetTest {
     int count = 40;
     try (FaultyProxy proxy = new FaultyProxy("127.0.0.1", s3.port());
         S3Target target = new S3Target(s3.settings(proxy.endpoint(), prefix)
-            .withRetries(4, Duration.ofSeconds(10), Duration.ofSeconds(2)));
+            // attempts time out late: this test is about 500s, and a put that timed out after the store took
+            // it is sent again (twice forwarded), which a loaded machine would otherwise turn into a flake
+            .withRetries(4, Duration.ofSeconds(60), Duration.ofSeconds(15)));
         S3Target direct = new S3Target(s3.settings(prefix))) {
       proxy.mode(FaultyProxy.Mode.errors(0.5));
       for (int i = 0; i < count; i++) {
