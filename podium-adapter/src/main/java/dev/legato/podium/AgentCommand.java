@@ -43,7 +43,8 @@ public sealed interface AgentCommand {
       return this == ACCEPT || this == ACCEPT_FOR_SESSION;
     }
 
-    String wire() {
+    /** As the Codex protocol spells it (and the journal records it). */
+    public String wire() {
       return wire;
     }
   }

@@ -28,11 +28,6 @@ final class Subscribers {
     return live.size() + replaying.size();
   }
 
-  /** The follower receives every update from now on. */
-  void goLive(ActorRef<ThreadUpdate> subscriber) {
-    live.add(subscriber);
-  }
-
   /** The follower goes live and is offered {@code pending} (an approval or question waiting for an answer), if any. */
   void goLive(ActorRef<ThreadUpdate> subscriber, ThreadEvent.Pending pending) {
     live.add(subscriber);

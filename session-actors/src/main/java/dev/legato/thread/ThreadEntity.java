@@ -124,7 +124,7 @@ public final class ThreadEntity
   @Override
   public SignalHandler<ThreadState> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
-      gauges.recovered(state.status("none").phase());
+      gauges.recovered(state.phase());
       if (state.turn() != null) {
         // The agent may still work on it (or wait for an answer): once the link is up it is told to stop.
         agent.interruptOnConnect(state.turn());

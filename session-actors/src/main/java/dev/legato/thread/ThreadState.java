@@ -86,14 +86,17 @@ public sealed interface ThreadState extends CborSerializable {
     return this;
   }
 
+  /** {@code new}, {@code ready}, {@code running} or {@code waiting}. */
+  default String phase() {
+    return this instanceof Running ? "running" : this instanceof Waiting ? "waiting"
+        : this instanceof Ready ? "ready" : "new";
+  }
+
   /** The status a client sees, with the agent's link as {@code link} ({@code connected}, {@code connecting}, {@code none}). */
   default ThreadCommand.ThreadStatus status(String link) {
     String instance = info() == null ? null : info().instanceId();
-    if (this instanceof Running r) return new ThreadCommand.ThreadStatus("running", r.turn().turnId(), null, instance, link);
-    if (this instanceof Waiting w) {
-      return new ThreadCommand.ThreadStatus("waiting", w.turn().turnId(), w.request().requestId(), instance, link);
-    }
-    if (this instanceof Ready) return new ThreadCommand.ThreadStatus("ready", null, null, instance, link);
-    return new ThreadCommand.ThreadStatus("new", null, null, null, link);
+    Turn turn = turn();
+    String requestId = this instanceof Waiting w ? w.request().requestId() : null;
+    return new ThreadCommand.ThreadStatus(phase(), turn == null ? null : turn.turnId(), requestId, instance, link);
   }
 }

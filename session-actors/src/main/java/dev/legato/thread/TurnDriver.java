@@ -108,7 +108,7 @@ final class TurnDriver {
    */
   EffectBuilder<ThreadEvent, ThreadState> persist(List<ThreadEvent> events) {
     return effect.persist(events).thenRun(after -> {
-      gauges.phase(after.status("none").phase());
+      gauges.phase(after.phase());
       for (ThreadEvent event : events) {
         if (event instanceof TurnStarted) {
           gauges.turnStarted();
@@ -163,7 +163,7 @@ final class TurnDriver {
         return effect.reply(c.replyTo(), StatusReply.error("no approval " + c.requestId()
             + " is pending (waiting for " + pending.requestId() + ")"));
       }
-      return answered(new ApprovalDecided(request, wire(c.decision()), System.currentTimeMillis()), c.replyTo(),
+      return answered(new ApprovalDecided(request, c.decision().wire(), System.currentTimeMillis()), c.replyTo(),
           new AgentCommand.ApprovalResponse(c.requestId(), c.decision()));
     }
     if (command instanceof AnswerQuestion c) {
@@ -374,14 +374,5 @@ final class TurnDriver {
         armLinkIdleTimer(); // the turn ended
       }
     });
-  }
-
-  private static String wire(AgentCommand.Decision decision) {
-    return switch (decision) {
-      case ACCEPT -> "accept";
-      case ACCEPT_FOR_SESSION -> "acceptForSession";
-      case DECLINE -> "decline";
-      case CANCEL -> "cancel";
-    };
   }
 }

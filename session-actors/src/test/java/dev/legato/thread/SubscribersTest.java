@@ -20,7 +20,7 @@ class SubscribersTest {
 
   @Test
   void aReplayingFollowerGetsWhatWasPublishedMeanwhileAfterItsReplayInOrder() {
-    subscribers.goLive(live.getRef());
+    subscribers.goLive(live.getRef(), null);
     subscribers.startReplay(joining.getRef(), List.of(name("first")));
     assertEquals(2, subscribers.size());
     subscribers.publish(name("during"));
@@ -40,7 +40,7 @@ class SubscribersTest {
   @Test
   void aFollowerThatLeftGetsNothingMore() {
     subscribers.startReplay(joining.getRef(), List.of(name("first")));
-    subscribers.goLive(live.getRef());
+    subscribers.goLive(live.getRef(), null);
     subscribers.remove(joining.getRef());
     subscribers.remove(live.getRef());
     assertTrue(subscribers.isEmpty());
