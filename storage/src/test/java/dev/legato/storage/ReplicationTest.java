@@ -298,8 +298,9 @@ class ReplicationTest {
       assertTrue(JournalProbe.succeeded(firstJournal.writeOne(id, next, "message stale t1 user from the first")));
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       List<Object> answer = List.of();
+      long stale = next + 1; // each try a new sequence number: a second write of one would fail on its key instead
       while (System.nanoTime() < deadline) {
-        answer = firstJournal.writeOne(id, next + 1, "message stale2 t1 user from the first");
+        answer = firstJournal.writeOne(id, stale++, "message stale2 t1 user from the first");
         if (!JournalProbe.succeeded(answer)) {
           break;
         }
