@@ -161,7 +161,7 @@ final class Capture {
       restartLog();
       return;
     }
-    Wal.Cursor next = Wal.scan(bytes, bytes.length, cursor);
+    Wal.Cursor next = Wal.scanOwnLog(bytes, bytes.length, cursor);
     if (next.offset() == cursor.offset()) {
       shipments.attachToLast(waiters);
       return;

@@ -40,6 +40,8 @@ final class Shipments {
   private String shippedGeneration;
   private ReplicaLayout.Position shippedPosition;
   private Instant shippedAt;
+  /** When a stored snapshot last pruned the replica; touched only by the upload shipping the queue (one at a time). */
+  private long lastPruneNanos;
 
   Shipments(Replication replication, String root, Fence fence) {
     this.replication = replication;
@@ -247,7 +249,7 @@ final class Shipments {
           shippedAt = first.time;
         }
       }
-      if (first.position.snapshot() && first.key.startsWith(ReplicaLayout.generations(root))) {
+      if (first.position.snapshot() && first.key.startsWith(ReplicaLayout.generations(root)) && pruneDue()) {
         replication.snapshotStored(root); // retention: older objects may have left the window it keeps
       }
       replication.stored(bytes, body.length, first.logged ? new long[0] : new long[] {System.nanoTime() - first.capturedNanos});
@@ -266,6 +268,21 @@ final class Shipments {
    * The logged segments of one WAL index, one after the other, as one segment object from the first's offset
    * (one LZ4 frame: Litestream reads only the first of concatenated frames).
    */
+  /**
+   * Whether a stored snapshot should prune the file's replica: at most once per {@code retention-check-interval}
+   * per file. A busy file snapshots every few MiB of log, and each prune lists the whole replica; what retention
+   * removes is a week old by default, so pruning it an hour later costs nothing, and the first snapshot of a
+   * writer prunes at once (the generations of its predecessors).
+   */
+  private boolean pruneDue() {
+    long now = System.nanoTime();
+    if (lastPruneNanos != 0 && now - lastPruneNanos < replication.settings().retentionCheckInterval().toNanos()) {
+      return false;
+    }
+    lastPruneNanos = now;
+    return true;
+  }
+
   private static byte[] merge(List<Shipment> segments) throws IOException {
     List<byte[]> raw = new ArrayList<>(segments.size());
     int size = 0;

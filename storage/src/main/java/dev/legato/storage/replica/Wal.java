@@ -38,9 +38,25 @@ final class Wal {
   /**
    * Reads {@code bytes} (the log from {@code from.offset()} on) and returns the cursor after the last
    * whole transaction in them ({@code from} itself when there is none). From the start of a log, the
-   * header is checked first; a log whose header does not hold has no transactions.
+   * header is checked first; a log whose header does not hold has no transactions. Every frame's running
+   * checksum is verified: for a log read from anywhere (a replica, a file left by a crash).
    */
   static Cursor scan(byte[] bytes, int length, Cursor from) {
+    return scan(bytes, length, from, true);
+  }
+
+  /**
+   * {@link #scan}, trusting the frames' checksums: for the log its own writer reads right after a commit, under
+   * the exclusive lock, where every frame up to the last commit frame is one SQLite has just written. The
+   * checksums are taken as SQLite wrote them (what a reader verifies later), not computed again. Salts and commit
+   * frames are still read: a frame left past the end by a transaction rolled back is never a commit frame, and a
+   * log restarted (new salts) ends the scan.
+   */
+  static Cursor scanOwnLog(byte[] bytes, int length, Cursor from) {
+    return scan(bytes, length, from, false);
+  }
+
+  private static Cursor scan(byte[] bytes, int length, Cursor from, boolean verify) {
     int position = 0;
     Cursor at = from;
     if (!from.started()) {
@@ -74,13 +90,15 @@ final class Wal {
       if (view.getInt(position + 8) != at.salt1() || view.getInt(position + 12) != at.salt2()) {
         break;
       }
-      long[] sum = checksum(bytes, position, 8, at.bigEndian(), s1, s2);
-      sum = checksum(bytes, position + FRAME_HEADER_SIZE, frameSize - FRAME_HEADER_SIZE, at.bigEndian(), sum[0], sum[1]);
-      if ((int) sum[0] != view.getInt(position + 16) || (int) sum[1] != view.getInt(position + 20)) {
-        break;
+      if (verify) {
+        long[] sum = checksum(bytes, position, 8, at.bigEndian(), s1, s2);
+        sum = checksum(bytes, position + FRAME_HEADER_SIZE, frameSize - FRAME_HEADER_SIZE, at.bigEndian(), sum[0], sum[1]);
+        if ((int) sum[0] != view.getInt(position + 16) || (int) sum[1] != view.getInt(position + 20)) {
+          break;
+        }
       }
-      s1 = sum[0];
-      s2 = sum[1];
+      s1 = view.getInt(position + 16) & 0xffffffffL;
+      s2 = view.getInt(position + 20) & 0xffffffffL;
       position += frameSize;
       if (commitSize != 0) {
         committed = new Cursor(from.offset() + position, at.pageSize(), at.salt1(), at.salt2(), at.bigEndian(), (int) s1, (int) s2);

@@ -93,6 +93,36 @@ class WalTest {
     }
   }
 
+  @Test
+  void theWritersOwnScanTrustsTheChecksumsButStopsAtTheLastCommitPastARolledBackSpill() throws Exception {
+    Path database = dir.resolve("spill.db");
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + database);
+        Statement s = connection.createStatement()) {
+      s.execute("PRAGMA journal_mode = WAL");
+      s.execute("PRAGMA wal_autocheckpoint = 0");
+      s.execute("PRAGMA cache_size = 2"); // a big transaction spills its pages into the log before it commits
+      s.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+      s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+      byte[] before = Files.readAllBytes(database);
+      s.execute("INSERT INTO t VALUES (1, 'kept')");
+      connection.setAutoCommit(false);
+      for (int i = 0; i < 200; i++) {
+        s.execute("INSERT INTO t (v) VALUES ('" + "y".repeat(500) + i + "')");
+      }
+      connection.rollback();
+      connection.setAutoCommit(true);
+      s.execute("INSERT INTO t VALUES (2, 'also kept')");
+      List<String> committed = rows(connection);
+      byte[] log = Files.readAllBytes(dir.resolve("spill.db-wal"));
+      Wal.Cursor verified = Wal.scan(log, log.length, Wal.Cursor.START);
+      assertTrue(verified.offset() < log.length, "the rolled-back spill left frames past the last commit");
+      assertEquals(verified, Wal.scanOwnLog(log, log.length, Wal.Cursor.START), "the same end and running checksum");
+
+      Wal.Compacted shipped = Wal.compact(log, Wal.Cursor.START, verified, Wal.Cursor.START);
+      assertEquals(committed, applied(before, shipped.bytes(), "spill-restored"));
+    }
+  }
+
   /** The rows of a copy of {@code file} with {@code log} beside it, as SQLite recovers it. */
   private List<String> applied(byte[] file, byte[] log, String name) throws Exception {
     Path copy = dir.resolve(name + ".db");
