@@ -75,7 +75,7 @@ public final class NodeLog {
 
   // guarded by this
   private List<Entry> pending = new ArrayList<>();
-  /** Batch uploads (and deletions) running; at most {@link #IN_FLIGHT}. */
+  /** Batch uploads running; at most {@link #IN_FLIGHT}. */
   private int running;
   private boolean scheduled;
   private boolean deleting;
@@ -93,7 +93,7 @@ public final class NodeLog {
   private final List<String> deletable = new ArrayList<>();
 
   /** Two batches in flight: the next goes up while the last is still being stored (sync writes wait less). */
-  private static final int IN_FLIGHT = 2;
+  static final int IN_FLIGHT = 2;
 
   private record Batch(long sequence, List<Entry> entries, byte[] body) {}
 
@@ -144,33 +144,42 @@ public final class NodeLog {
   /** Nothing waits to be stored or deleted, and no stored batch holds a segment that is not in its file's layout. */
   synchronized boolean idle() {
     return pending.isEmpty() && running == 0 && !scheduled && retrying.isEmpty() && storedEarly.isEmpty()
-        && unflushed.isEmpty() && deletable.isEmpty();
+        && unflushed.isEmpty() && deletable.isEmpty() && !deleting;
   }
 
   /**
    * Starts an upload when one is due and fewer than {@link #IN_FLIGHT} run: a failed batch once its backoff
    * is over; else the pending segments (sync mode: now; async mode: once a tenth of the sync interval has
-   * passed since the last batch began); else a deletion of stored batches no longer needed.
+   * passed since the last batch began). Beside them, one deletion of stored batches no longer needed at a
+   * time: it never takes a batch's place (sync-mode writes wait for batches, nobody waits for deletions).
    */
   private void wake() {
     long delay = 0;
+    boolean store = false;
+    boolean delete = false;
     synchronized (this) {
-      if (scheduled || running >= IN_FLIGHT || backingOff) {
+      if (backingOff) {
         return;
       }
-      if (retrying.isEmpty() && !pending.isEmpty() && !replication.syncMode()) {
-        long since = System.nanoTime() - lastStartNanos;
-        delay = since >= spacingNanos ? 0 : spacingNanos - since;
+      if (!deletable.isEmpty() && !deleting) {
+        deleting = true;
+        delete = true;
       }
-      boolean due = !retrying.isEmpty() || !pending.isEmpty() || (!deletable.isEmpty() && !deleting);
-      if (!due) {
-        return;
+      if (!scheduled && running < IN_FLIGHT && (!retrying.isEmpty() || !pending.isEmpty())) {
+        if (retrying.isEmpty() && !replication.syncMode()) {
+          long since = System.nanoTime() - lastStartNanos;
+          delay = since >= spacingNanos ? 0 : spacingNanos - since;
+        }
+        if (delay > 0) {
+          scheduled = true;
+        } else {
+          running++;
+          store = true;
+        }
       }
-      if (delay > 0) {
-        scheduled = true;
-      } else {
-        running++;
-      }
+    }
+    if (delete) {
+      replication.upload(this::deleteStored);
     }
     if (delay > 0) {
       replication.scheduleNanos(() -> {
@@ -179,15 +188,14 @@ public final class NodeLog {
         }
         wake();
       }, delay);
-    } else {
-      replication.upload(this::work);
+    } else if (store) {
+      replication.uploadBatch(this::work);
     }
   }
 
-  /** On an upload thread: one batch stored (or tried), or one deletion of stored batches. */
+  /** On an upload thread: one batch stored (or tried). */
   private void work() {
     Batch batch = null;
-    List<String> deletions = null;
     synchronized (this) {
       if (!retrying.isEmpty()) {
         batch = retrying.pollFirstEntry().getValue();
@@ -195,27 +203,33 @@ public final class NodeLog {
         lastStartNanos = System.nanoTime();
         batch = new Batch(nextSequence++, pending, null);
         pending = new ArrayList<>();
-      } else if (!deletable.isEmpty() && !deleting) {
-        deletions = new ArrayList<>(deletable.subList(0, Math.min(deletable.size(), S3Target.DELETE_BATCH)));
-        deletable.subList(0, deletions.size()).clear();
-        deleting = true;
-      }
-      if (batch == null && deletions == null) {
+      } else {
         running--;
       }
     }
-    if (deletions != null) {
-      try {
+    if (batch != null) {
+      store(batch);
+    }
+    wake();
+  }
+
+  /** On an upload thread: one deletion of stored batches whose segments are all in their files' layouts. */
+  private void deleteStored() {
+    List<String> deletions;
+    synchronized (this) {
+      deletions = new ArrayList<>(deletable.subList(0, Math.min(deletable.size(), S3Target.DELETE_BATCH)));
+      deletable.subList(0, deletions.size()).clear();
+    }
+    try {
+      if (!deletions.isEmpty()) {
         replication.target().delete(deletions);
-      } catch (IOException | RuntimeException e) {
-        log.debug("deleting stored batches of the node log failed ({}); a fold deletes them later", e.getMessage());
       }
+    } catch (IOException | RuntimeException e) {
+      log.debug("deleting stored batches of the node log failed ({}); a fold deletes them later", e.getMessage());
+    } finally {
       synchronized (this) {
         deleting = false;
-        running--;
       }
-    } else if (batch != null) {
-      store(batch);
     }
     wake();
   }

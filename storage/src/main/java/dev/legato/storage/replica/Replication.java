@@ -51,6 +51,8 @@ public final class Replication implements AutoCloseable {
   private final ConcurrentHashMap<String, DbReplica> replicas = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, String> newestGeneration = new ConcurrentHashMap<>();
   private final ExecutorService uploads;
+  /** The node log's batches, apart: sync-mode writes wait for them, and must not queue behind layout uploads. */
+  private final ExecutorService batchUploads;
   private final ScheduledExecutorService timer;
   private final AtomicLong backlog = new AtomicLong();
   private final AtomicBoolean failing = new AtomicBoolean();
@@ -77,6 +79,7 @@ public final class Replication implements AutoCloseable {
     this.settings = settings;
     this.target = target;
     this.uploads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-upload"));
+    this.batchUploads = Executors.newFixedThreadPool(NodeLog.IN_FLIGHT, named("legato-replica-log"));
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
     this.retention = new Retention(target, settings.retention());
     this.nodeLog = new NodeLog(this, Generations.next(System.currentTimeMillis(), Optional.empty()),
@@ -186,6 +189,15 @@ public final class Replication implements AutoCloseable {
   void upload(Runnable shipping) {
     try {
       uploads.execute(shipping);
+    } catch (RejectedExecutionException closed) {
+      // as said
+    }
+  }
+
+  /** Runs a batch of the node log's upload on a thread of its own (nothing once closed). */
+  void uploadBatch(Runnable batch) {
+    try {
+      batchUploads.execute(batch);
     } catch (RejectedExecutionException closed) {
       // as said
     }
@@ -380,6 +392,7 @@ public final class Replication implements AutoCloseable {
     closed = true;
     timer.shutdownNow();
     uploads.shutdownNow();
+    batchUploads.shutdownNow();
     target.close();
   }
 
