@@ -1,7 +1,6 @@
 package dev.legato.registry;
 
 import dev.legato.serialization.CborSerializable;
-import dev.legato.thread.ThreadEvent;
 import org.apache.pekko.actor.typed.Props;
 import dev.legato.thread.ThreadCommand;
 import dev.legato.storage.SessionStorage;
@@ -53,12 +52,13 @@ public final class ThreadRegistry
   /**
    * Starts a thread for this tenant: a new UUID, its {@code ThreadEntity} created (agent started on
    * Podium), then registered. Replies with the listing entry.
+   *
+   * @param forkOf the thread (the asker checked it is this tenant's) and turn this one forks; null for a new one
    */
-  /** @param forkOf the turns of the thread this one forks (its journal starts with them); empty for a new one */
-  public record StartThread(String agentType, String name, String cwd, List<ThreadEvent> forkOf,
+  public record StartThread(String agentType, String name, String cwd, ThreadCommand.ForkOf forkOf,
                             ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {
     public StartThread(String agentType, String name, String cwd, ActorRef<StatusReply<ThreadSummary>> replyTo) {
-      this(agentType, name, cwd, List.of(), replyTo);
+      this(agentType, name, cwd, null, replyTo);
     }
   }
 
@@ -69,7 +69,8 @@ public final class ThreadRegistry
   /** Deletes the thread itself (Podium instance, files), then forgets it. */
   public record DeleteThread(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
-  private record ThreadStarted(UUID threadId, StartThread request, String error) implements Command {}
+  /** @param firstPrompt a fork's first user message, its preview (null otherwise) */
+  private record ThreadStarted(UUID threadId, StartThread request, String firstPrompt, String error) implements Command {}
 
   private record PrepareSpares() implements Command {}
 
@@ -263,7 +264,8 @@ public final class ThreadRegistry
             // Answered once the thread is recorded; its Podium instance is created shortly after.
             reply -> new ThreadCommand.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), false, reply),
             THREAD_CALL_TIMEOUT),
-        (created, error) -> new ThreadStarted(threadId, start, error == null ? null : reason(error)));
+        (created, error) -> new ThreadStarted(threadId, start, created == null ? null : created.firstPrompt(),
+            error == null ? null : reason(error)));
     return Effect().noReply(); // answered once the thread has started its agent
   }
 
@@ -274,17 +276,9 @@ public final class ThreadRegistry
     }
     long now = System.currentTimeMillis();
     return register(state, new Register(started.threadId(), started.request().name(), started.request().agentType(),
-        now, started.request().cwd(), started.request().replyTo()), firstPrompt(started.request().forkOf()));
-  }
-
-  /** A fork's preview is the first user message of the conversation it continues, as in Codex. */
-  private static String firstPrompt(List<ThreadEvent> history) {
-    for (ThreadEvent event : history) {
-      if (event instanceof ThreadEvent.TurnStarted started && started.text() != null && !started.text().isBlank()) {
-        return preview(started.text());
-      }
-    }
-    return "";
+        now, started.request().cwd(), started.request().replyTo()),
+        // a fork's preview is the first user message of the conversation it continues, as in Codex
+        started.firstPrompt() == null ? "" : preview(started.firstPrompt()));
   }
 
   /**

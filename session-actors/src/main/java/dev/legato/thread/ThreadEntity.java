@@ -204,8 +204,7 @@ public final class ThreadEntity
     }
     if (command instanceof CreateFailed failed) {
       agent.created();
-      return Effect().reply(failed.request().replyTo(),
-          StatusReply.error(FailureKind.PODIUM.describe("cannot start the agent: " + failed.reason())));
+      return Effect().reply(failed.request().replyTo(), StatusReply.error(failed.reason()));
     }
     if (command instanceof StartTurn || command instanceof Resume || command instanceof Read) {
       return Effect().reply(((Request) command).replyTo().unsafeUpcast(), StatusReply.error("the thread has not been started"));
@@ -218,7 +217,7 @@ public final class ThreadEntity
     List<ThreadEvent> events = new ArrayList<>();
     events.add(new ThreadCreated(request.agentType(), ready.deploymentId(), ready.instanceId(), request.cwd(),
         request.tenant(), System.currentTimeMillis()));
-    List<ThreadEvent> forked = Forks.endedTurns(request.forkOf());
+    List<ThreadEvent> forked = ready.forked();
     events.addAll(forked);
     writes.awaiting(request.replyTo());
     return turns.persist(events).thenRun(after -> {
@@ -229,7 +228,8 @@ public final class ThreadEntity
       } else {
         startAgentSoon(); // the instance is created just after the client heard "started"
       }
-    }).thenReply(request.replyTo(), after -> StatusReply.success(new Created(threadId, ready.instanceId())));
+    }).thenReply(request.replyTo(),
+        after -> StatusReply.success(new Created(threadId, ready.instanceId(), Forks.firstPrompt(forked))));
   }
 
   private ReplyEffect<ThreadEvent, ThreadState> inReady(Ready state, ThreadCommand command) {
