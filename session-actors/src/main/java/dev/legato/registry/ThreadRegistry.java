@@ -31,6 +31,7 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * One tenant's threads: it starts, archives and deletes them (through their sharded ThreadEntity) and is
@@ -70,7 +71,8 @@ public final class ThreadRegistry
   public record DeleteThread(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /** @param firstPrompt a fork's first user message, its preview (null otherwise) */
-  private record ThreadStarted(UUID threadId, StartThread request, String firstPrompt, String error) implements Command {}
+  private record ThreadStarted(UUID threadId, StartThread request, String firstPrompt, String error)
+      implements Command {}
 
   private record PrepareSpares() implements Command {}
 
@@ -157,10 +159,7 @@ public final class ThreadRegistry
   }
 
   public static Behavior<Command> create(String tenantId, RegistrySettings settings) {
-    return Behaviors.setup(context -> {
-      FailedWrites writes = new FailedWrites(); // a client waiting on a failed write hears why at once
-      return writes.around(new ThreadRegistry(tenantId, context, settings, writes));
-    });
+    return Behaviors.setup(context -> new ThreadRegistry(tenantId, context, settings));
   }
 
   private static final Duration THREAD_CALL_TIMEOUT = Duration.ofSeconds(30);
@@ -182,12 +181,15 @@ public final class ThreadRegistry
    */
   private final java.util.ArrayDeque<UUID> spares = new java.util.ArrayDeque<>();
   private boolean preparingSpares;
-  private final FailedWrites writes;
+  /**
+   * A client waiting on a failed write hears why at once; the registry then stops (the default), and the next
+   * message recovers it. Not restarted in place (onPersistFailure): its state is changed in place, and
+   * Pekko recovers a restarted entity from the same empty state object, which holds the events already.
+   */
+  private final FailedWrites writes = new FailedWrites();
 
-  private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings,
-                         FailedWrites writes) {
+  private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings) {
     super(PersistenceId.of(TYPE_KEY.name(), tenantId));
-    this.writes = writes;
     this.tenantId = tenantId;
     this.context = context;
     this.settings = settings;
@@ -212,6 +214,11 @@ public final class ThreadRegistry
         return (State) stored;
       }
     };
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return writes.answering(newSignalHandlerBuilder()).build();
   }
 
   @Override
