@@ -52,7 +52,7 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   /** An update of a followed thread, from its {@link ThreadFollower}. */
   record FromThread(UUID threadId, ThreadUpdate update) implements Command {}
 
-  /** A followed thread's entity stopped; its follower had seen everything up to {@code cursor}. */
+  /** A followed thread's entity stopped or restarted; its follower had seen everything up to {@code cursor}. */
   record ThreadLost(UUID threadId, ActorRef<ThreadUpdate> follower, long cursor) implements Command {}
 
   /** Whether the thread lost meanwhile still exists (then it is followed anew from the cursor). */

@@ -214,6 +214,7 @@ final class JsonRpcSession {
       case PODIUM -> JsonRpc.PODIUM_UNAVAILABLE;
       case STORAGE -> JsonRpc.STORAGE_FAILED;
       case TIMEOUT -> JsonRpc.TIMED_OUT;
+      case PARAMS -> JsonRpc.INVALID_PARAMS;
       case REQUEST -> JsonRpc.INVALID_REQUEST;
     };
     return new Failure(code, cause instanceof StatusReply.ErrorMessage ? cause.getMessage()

@@ -172,6 +172,7 @@ final class Operations {
       } else {
         status = switch (FailureKind.of(cause.getMessage())) {
           case REQUEST -> StatusCodes.CONFLICT;
+          case PARAMS -> StatusCodes.BAD_REQUEST;
           case TIMEOUT -> StatusCodes.GATEWAY_TIMEOUT;
           case PODIUM -> StatusCodes.BAD_GATEWAY;
           case STORAGE -> StatusCodes.INTERNAL_SERVER_ERROR;

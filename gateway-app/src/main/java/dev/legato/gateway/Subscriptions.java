@@ -15,7 +15,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 /**
  * The threads a connection follows: one {@link ThreadFollower} each, their updates rendered for the client
  * (notifications, and approvals and questions through {@link ServerRequests}), and a thread whose entity
- * stopped followed anew from where its follower was. Used by its {@link Connection} only, on the actor.
+ * stopped (or restarted) followed anew from where its follower was. Used by its {@link Connection} only, on the actor.
  */
 final class Subscriptions {
   private final ActorContext<Connection.Command> context;
@@ -95,7 +95,7 @@ final class Subscriptions {
     }
   }
 
-  /** The followed thread's entity stopped: it is followed again from the cursor if it still exists. */
+  /** The followed thread's entity stopped or restarted: it is followed again from the cursor if it still exists. */
   void lost(Connection.ThreadLost lost) {
     CodexThreads.Subscription subscription = followed.get(lost.threadId());
     if (subscription == null || !lost.follower().equals(followers.get(lost.threadId()))) {

@@ -6,7 +6,6 @@ import dev.legato.registry.ThreadRegistry;
 import dev.legato.registry.ThreadSummary;
 import dev.legato.thread.ThreadCommand;
 import dev.legato.thread.ThreadEntity;
-import dev.legato.thread.ThreadEvent;
 import dev.legato.thread.ThreadUpdate;
 import java.time.Duration;
 import java.util.List;
@@ -25,8 +24,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
  * may call it.
  */
 final class TenantThreads {
-  /** A thread to start: a new one (no history), or a fork whose journal begins with {@code history}. */
-  record NewThread(String agentType, String name, String cwd, List<ThreadEvent> history) {}
+  /** A thread to start: a new one ({@code forkOf} null), or a fork of a thread known to be the tenant's. */
+  record NewThread(String agentType, String name, String cwd, ThreadCommand.ForkOf forkOf) {}
 
   /** A thread's listing, and what it answered once it was known to be the tenant's. */
   record Owned<T>(ThreadSummary summary, T answer) {}
@@ -59,7 +58,7 @@ final class TenantThreads {
 
   CompletionStage<ThreadSummary> start(NewThread thread) {
     return registry.askWithStatus(reply -> new ThreadRegistry.StartThread(thread.agentType(), thread.name(),
-        thread.cwd(), thread.history(), reply), timeout);
+        thread.cwd(), thread.forkOf(), reply), timeout);
   }
 
   CompletionStage<ThreadRegistry.ThreadPage> list(ThreadQuery query) {

@@ -12,8 +12,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
  * Follows one thread for a connection: hands it the thread's updates, and notes the last sequence number
- * seen. If the thread's entity stops while followed (a failed write stopped it, its node left), the
- * connection hears it with that cursor and follows the thread anew: it gets what it missed, then live
+ * seen. If the thread's entity stops while followed (passivated through its shard, its node left) or
+ * restarts after a failed write ({@link ThreadUpdate.Restarting}: the same entity, so no watch would fire),
+ * the connection hears it with that cursor and follows the thread anew: it gets what it missed, then live
  * updates, exactly once. The thread lets a follower go when it stops.
  */
 final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
@@ -35,14 +36,20 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
   public Receive<ThreadUpdate> createReceive() {
     return newReceiveBuilder()
         .onMessage(ThreadUpdate.class, this::update)
-        .onSignal(Terminated.class, gone -> {
-          connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor));
-          return Behaviors.stopped();
-        })
+        .onSignal(Terminated.class, gone -> lost())
         .build();
   }
 
+  /** This subscription is over: the connection follows the thread anew from the cursor (a new follower). */
+  private Behavior<ThreadUpdate> lost() {
+    connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor));
+    return Behaviors.stopped();
+  }
+
   private Behavior<ThreadUpdate> update(ThreadUpdate update) {
+    if (update instanceof ThreadUpdate.Restarting) {
+      return lost();
+    }
     if (update instanceof ThreadUpdate.Live live) {
       cursor = Math.max(cursor, live.afterSequenceNr());
       if (live.thread() != null) {

@@ -16,9 +16,6 @@ import dev.legato.gateway.protocol.JsonRpc.Failure;
 import dev.legato.registry.ThreadQuery;
 import dev.legato.registry.ThreadSummary;
 import dev.legato.thread.ThreadCommand;
-import dev.legato.thread.ThreadEvent;
-import dev.legato.thread.ThreadUpdate;
-import java.util.List;
 import java.util.UUID;
 
 /**
@@ -48,7 +45,7 @@ final class ThreadMethods {
     } else if (!settings.agentTypes().contains(agentType)) {
       throw Failure.params("unknown agent type (model) '" + agentType + "'; available: " + settings.agentTypes());
     }
-    NewThread thread = new NewThread(agentType, text(params, "name"), text(params, "cwd"), List.of());
+    NewThread thread = new NewThread(agentType, text(params, "name"), text(params, "cwd"), null);
     session.await(id, threads.start(thread), summary -> {
       CodexThreads.Subscription subscription = CodexThreads.started(summary);
       session.reply(id, subscription.startResponse());
@@ -71,14 +68,14 @@ final class ThreadMethods {
 
   /**
    * A new thread whose journal starts with the source's ended turns (and memories), through
-   * {@code lastTurnId} when given; its agent is told that conversation with the first turn. The client
-   * follows the fork.
+   * {@code lastTurnId} when given; its agent is told that conversation with the first turn. The source is
+   * checked to be the tenant's; the fork reads what it copies from it. The client follows the fork.
    */
   void fork(JsonNode id, ObjectNode params) {
     UUID sourceId = threadId(params);
     String lastTurnId = text(params, "lastTurnId");
     boolean withTurns = !flag(params, "excludeTurns");
-    session.await(id, threads.owned(sourceId, threads::read)
+    session.await(id, threads.owned(sourceId)
             .thenApply(source -> forkOf(source, lastTurnId))
             .thenCompose(threads::start)
             .thenCompose(fork -> threads.read(fork.threadId()).thenApply(read -> new Owned<>(fork, read))), fork -> {
@@ -90,12 +87,10 @@ final class ThreadMethods {
         });
   }
 
-  private static NewThread forkOf(Owned<ThreadCommand.Resumed> source, String lastTurnId) {
-    List<ThreadEvent> history = CodexThreads.forkedHistory(
-        source.answer().history().stream().map(ThreadUpdate.Persisted::event).toList(), lastTurnId);
-    String name = source.summary().name();
-    return new NewThread(source.summary().agentType(), name == null || name.isBlank() ? null : "fork of " + name,
-        source.summary().cwd(), history);
+  private static NewThread forkOf(ThreadSummary source, String lastTurnId) {
+    String name = source.name();
+    return new NewThread(source.agentType(), name == null || name.isBlank() ? null : "fork of " + name,
+        source.cwd(), new ThreadCommand.ForkOf(source.threadId(), lastTurnId));
   }
 
   void read(JsonNode id, ObjectNode params) {

@@ -1,7 +1,6 @@
 package dev.legato.registry;
 
 import dev.legato.serialization.CborSerializable;
-import dev.legato.thread.ThreadEvent;
 import org.apache.pekko.actor.typed.Props;
 import dev.legato.thread.ThreadCommand;
 import dev.legato.storage.SessionStorage;
@@ -32,6 +31,7 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
  * One tenant's threads: it starts, archives and deletes them (through their sharded ThreadEntity) and is
@@ -53,12 +53,13 @@ public final class ThreadRegistry
   /**
    * Starts a thread for this tenant: a new UUID, its {@code ThreadEntity} created (agent started on
    * Podium), then registered. Replies with the listing entry.
+   *
+   * @param forkOf the thread (the asker checked it is this tenant's) and turn this one forks; null for a new one
    */
-  /** @param forkOf the turns of the thread this one forks (its journal starts with them); empty for a new one */
-  public record StartThread(String agentType, String name, String cwd, List<ThreadEvent> forkOf,
+  public record StartThread(String agentType, String name, String cwd, ThreadCommand.ForkOf forkOf,
                             ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {
     public StartThread(String agentType, String name, String cwd, ActorRef<StatusReply<ThreadSummary>> replyTo) {
-      this(agentType, name, cwd, List.of(), replyTo);
+      this(agentType, name, cwd, null, replyTo);
     }
   }
 
@@ -69,7 +70,9 @@ public final class ThreadRegistry
   /** Deletes the thread itself (Podium instance, files), then forgets it. */
   public record DeleteThread(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
-  private record ThreadStarted(UUID threadId, StartThread request, String error) implements Command {}
+  /** @param firstPrompt a fork's first user message, its preview (null otherwise) */
+  private record ThreadStarted(UUID threadId, StartThread request, String firstPrompt, String error)
+      implements Command {}
 
   private record PrepareSpares() implements Command {}
 
@@ -156,10 +159,7 @@ public final class ThreadRegistry
   }
 
   public static Behavior<Command> create(String tenantId, RegistrySettings settings) {
-    return Behaviors.setup(context -> {
-      FailedWrites writes = new FailedWrites(); // a client waiting on a failed write hears why at once
-      return writes.around(new ThreadRegistry(tenantId, context, settings, writes));
-    });
+    return Behaviors.setup(context -> new ThreadRegistry(tenantId, context, settings));
   }
 
   private static final Duration THREAD_CALL_TIMEOUT = Duration.ofSeconds(30);
@@ -181,12 +181,15 @@ public final class ThreadRegistry
    */
   private final java.util.ArrayDeque<UUID> spares = new java.util.ArrayDeque<>();
   private boolean preparingSpares;
-  private final FailedWrites writes;
+  /**
+   * A client waiting on a failed write hears why at once; the registry then stops (the default), and the next
+   * message recovers it. Not restarted in place (onPersistFailure): its state is changed in place, and
+   * Pekko recovers a restarted entity from the same empty state object, which holds the events already.
+   */
+  private final FailedWrites writes = new FailedWrites();
 
-  private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings,
-                         FailedWrites writes) {
+  private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings) {
     super(PersistenceId.of(TYPE_KEY.name(), tenantId));
-    this.writes = writes;
     this.tenantId = tenantId;
     this.context = context;
     this.settings = settings;
@@ -211,6 +214,11 @@ public final class ThreadRegistry
         return (State) stored;
       }
     };
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return writes.answering(newSignalHandlerBuilder()).build();
   }
 
   @Override
@@ -263,7 +271,8 @@ public final class ThreadRegistry
             // Answered once the thread is recorded; its Podium instance is created shortly after.
             reply -> new ThreadCommand.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), false, reply),
             THREAD_CALL_TIMEOUT),
-        (created, error) -> new ThreadStarted(threadId, start, error == null ? null : reason(error)));
+        (created, error) -> new ThreadStarted(threadId, start, created == null ? null : created.firstPrompt(),
+            error == null ? null : reason(error)));
     return Effect().noReply(); // answered once the thread has started its agent
   }
 
@@ -274,17 +283,9 @@ public final class ThreadRegistry
     }
     long now = System.currentTimeMillis();
     return register(state, new Register(started.threadId(), started.request().name(), started.request().agentType(),
-        now, started.request().cwd(), started.request().replyTo()), firstPrompt(started.request().forkOf()));
-  }
-
-  /** A fork's preview is the first user message of the conversation it continues, as in Codex. */
-  private static String firstPrompt(List<ThreadEvent> history) {
-    for (ThreadEvent event : history) {
-      if (event instanceof ThreadEvent.TurnStarted started && started.text() != null && !started.text().isBlank()) {
-        return preview(started.text());
-      }
-    }
-    return "";
+        now, started.request().cwd(), started.request().replyTo()),
+        // a fork's preview is the first user message of the conversation it continues, as in Codex
+        started.firstPrompt() == null ? "" : preview(started.firstPrompt()));
   }
 
   /**

@@ -1,39 +1,32 @@
 package dev.legato.thread;
 
+import com.typesafe.config.Config;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.BehaviorInterceptor;
-import org.apache.pekko.actor.typed.TypedActorContext;
-import org.apache.pekko.actor.typed.internal.BehaviorImpl;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.BackoffSupervisorStrategy;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.JournalPersistFailed;
+import org.apache.pekko.persistence.typed.JournalPersistRejected;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandlerBuilder;
 
 /**
- * Answers the clients waiting on a journal write that failed, before the entity stops. Pekko Persistence
- * stops an entity whose write fails, and the reply its command waited for would otherwise never come: the
- * client heard only a timeout, much later. The entity says who waits on its write in hand ({@link #awaiting});
- * when the write fails they hear why at once ("storage: disk full"), nothing is recorded, and the next
- * message recovers the entity from what was written before. Used by threads and registries.
+ * Answers the clients waiting on a journal write that failed, at once. Pekko Persistence stops (or, with
+ * {@code onPersistFailure}, restarts) an entity whose write fails, and the reply its command waited for
+ * would otherwise never come: the client heard only a timeout, much later. The entity says who waits on its
+ * write in hand ({@link #awaiting}); when the journal reports the write failed or rejected (the
+ * {@link JournalPersistFailed} / {@link JournalPersistRejected} signals, which come before the entity stops
+ * or restarts) they hear why ("storage: disk full"); nothing is recorded, and the entity recovers from what
+ * was written before. Used by threads and registries.
  */
-public final class FailedWrites extends BehaviorInterceptor<Object, Object> {
+public final class FailedWrites {
   /** The message a client reads starts so: the failure is the server's, not the request's (see {@link FailureKind}). */
   static final String PREFIX = "storage: ";
 
   private final List<ActorRef<? extends StatusReply<?>>> waiting = new ArrayList<>();
-
-  public FailedWrites() {
-    super(Object.class); // the journal's answers too, not only the entity's commands
-  }
-
-  /** Wraps an entity so that a failed write answers whoever waits on it. */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  public <T> Behavior<T> around(Behavior<T> entity) {
-    return (Behavior<T>) (Behavior) Behaviors.intercept(() -> this, (Behavior<Object>) (Behavior) entity);
-  }
 
   /** {@code replyTo} waits on the write the entity is about to make. */
   public void awaiting(ActorRef<? extends StatusReply<?>> replyTo) {
@@ -45,44 +38,33 @@ public final class FailedWrites extends BehaviorInterceptor<Object, Object> {
     waiting.clear();
   }
 
-  @Override
-  public Behavior<Object> aroundReceive(TypedActorContext<Object> context, Object message, ReceiveTarget<Object> target) {
-    Behavior<Object> next;
-    try {
-      next = target.apply(context, message);
-    } catch (RuntimeException failure) {
-      answer(failure);
-      throw failure;
-    }
-    // Pekko Persistence's stopping supervisor does not throw: it hands back a failed behavior with the cause.
-    Object outcome = next;
-    if (outcome instanceof BehaviorImpl.FailedBehavior failed) {
-      answer(failed.cause());
-    }
-    return next;
+  /** Whoever waits on the write in hand hears that it failed, and why (the reason is returned too). */
+  public String failed(Throwable failure) {
+    String reason = reason(failure);
+    waiting.forEach(replyTo -> tell(replyTo, StatusReply.error(reason)));
+    waiting.clear();
+    return reason;
   }
 
-  private void answer(Throwable failure) {
-    if (!waiting.isEmpty() && isWriteFailure(failure)) {
-      String reason = reason(failure);
-      waiting.forEach(replyTo -> tell(replyTo, StatusReply.error(reason)));
-      waiting.clear();
-    }
+  /** An entity's signal handler with both of the journal's failure signals answered by {@link #failed}. */
+  public <S> SignalHandlerBuilder<S> answering(SignalHandlerBuilder<S> signals) {
+    return signals.onSignal(JournalPersistFailed.class, (state, signal) -> failed(signal.getFailure()))
+        .onSignal(JournalPersistRejected.class, (state, signal) -> failed(signal.getFailure()));
+  }
+
+  /**
+   * Pekko's onPersistFailure for an entity that restarts in place after a failed write: a backoff from
+   * {@code restart-after-failed-write.min-backoff} doubling up to {@code max-backoff} ({@code settings}' keys).
+   */
+  static BackoffSupervisorStrategy restartWithBackoff(Config settings) {
+    Config backoff = settings.getConfig("restart-after-failed-write");
+    return SupervisorStrategy.restartWithBackoff(backoff.getDuration("min-backoff"), backoff.getDuration("max-backoff"),
+        backoff.getDouble("random-factor"));
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})
   private static void tell(ActorRef<? extends StatusReply<?>> replyTo, StatusReply<?> reply) {
     ((ActorRef) replyTo).tell(reply);
-  }
-
-  private static boolean isWriteFailure(Throwable failure) {
-    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-      String name = cause.getClass().getSimpleName();
-      if (name.equals("JournalFailureException") || name.equals("EventRejectedException")) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**

@@ -5,12 +5,15 @@ import java.util.Locale;
 /**
  * Whose fault a refusal from a thread or registry is, read from its message (a {@code StatusReply} error is
  * a string, also across nodes): a failure that is not the client's starts with a word that says where it
- * happened ({@code "podium: "}, {@code "storage: "}, {@code "timeout: "}); anything else is the request's
- * (not legal in the thread's state, unknown, malformed). The gateway turns this into the JSON-RPC code class.
+ * happened ({@code "podium: "}, {@code "storage: "}, {@code "timeout: "}); a request that names what does not
+ * exist starts with {@code "invalid params: "}; anything else is the request's (not legal in the thread's
+ * state, unknown, malformed). The gateway turns this into the JSON-RPC code class.
  */
 public enum FailureKind {
   /** The request cannot be done (in this state): retrying it unchanged will not help. */
   REQUEST(""),
+  /** The request names something its target does not have (a fork's turn): JSON-RPC's invalid params. */
+  PARAMS("invalid params: "),
   /** Podium or the agent could not do it (unavailable, refused, gone): retrying later may help. */
   PODIUM("podium: "),
   /** The thread's storage failed (e.g. disk full); nothing was recorded. */

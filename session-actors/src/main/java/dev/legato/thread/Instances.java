@@ -6,6 +6,7 @@ import dev.legato.podium.PodiumLink;
 import dev.legato.storage.SessionStorage;
 import dev.legato.thread.ThreadCommand.Create;
 import dev.legato.thread.ThreadState.ThreadInfo;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,7 @@ final class Instances implements AgentLifecycle.Port {
   private final ActorRef<PodiumLink.Output> linkOutput;
   private final Runnable linkOpened;
   private final ThreadMeters.Gauges gauges;
+  private final Duration forkReadTimeout;
 
   /** {@code linkOutput} hears what links report; {@code linkOpened} runs whenever one is opened. */
   Instances(UUID threadId, ActorContext<ThreadCommand> context, Podium podium, SessionStorage storage,
@@ -45,6 +47,7 @@ final class Instances implements AgentLifecycle.Port {
     this.linkOutput = linkOutput;
     this.linkOpened = linkOpened;
     this.gauges = gauges;
+    this.forkReadTimeout = context.getSystem().settings().config().getDuration("legato.thread.fork-read-timeout");
   }
 
   @Override
@@ -63,13 +66,19 @@ final class Instances implements AgentLifecycle.Port {
     gauges.link(linkState);
   }
 
-  /** Resolves the agent type's deployment and, if the client waits for the agent, creates its instance. */
+  /**
+   * Resolves the agent type's deployment and, if the client waits for the agent, creates its instance; a
+   * fork first reads what it copies of its source (a fork that cannot, creates nothing).
+   */
   CompletionStage<Signal> create(Create create) {
-    return client.resolveDeployment(create.agentType())
-        .thenCompose(deployment -> !create.awaitAgent()
-            ? CompletableFuture.completedFuture((Signal) new Signal.InstanceReady(deployment, null, create))
-            : client.createInstance(deployment, create.cwd() == null ? Map.of() : Map.of("cwd", create.cwd()), Map.of())
-                .thenApply(instance -> (Signal) new Signal.InstanceReady(deployment, instance.instanceId(), create)))
+    return Forks.copy(context.getSystem(), create.forkOf(), forkReadTimeout).thenCompose(forked ->
+        client.resolveDeployment(create.agentType())
+            .thenCompose(deployment -> !create.awaitAgent()
+                ? CompletableFuture.completedFuture((Signal) new Signal.InstanceReady(deployment, null, create, forked))
+                : client.createInstance(deployment, create.cwd() == null ? Map.of() : Map.of("cwd", create.cwd()), Map.of())
+                    .thenApply(instance -> (Signal) new Signal.InstanceReady(deployment, instance.instanceId(), create, forked)))
+            .exceptionally(error -> new Signal.CreateFailed(FailureKind.PODIUM.describe("cannot start the agent: "
+                + PodiumClient.unwrap(error).getMessage()), create)))
         .exceptionally(error -> new Signal.CreateFailed(PodiumClient.unwrap(error).getMessage(), create));
   }
 

@@ -13,8 +13,11 @@ import org.apache.pekko.pattern.StatusReply;
 
 /** Messages a thread sends itself: results of its own work, timers, its link's and followers' news. */
 sealed interface Signal extends ThreadCommand {
-  record InstanceReady(String deploymentId, String instanceId, Create request) implements Signal {}
+  /** @param forked what a fork copies of its source (empty for a new thread) */
+  record InstanceReady(String deploymentId, String instanceId, Create request, List<ThreadEvent> forked)
+      implements Signal {}
 
+  /** @param reason as the client reads it */
   record CreateFailed(String reason, Create request) implements Signal {}
 
   record Respawned(String deploymentId, String instanceId, List<AgentCommand.HistoryMessage> history)

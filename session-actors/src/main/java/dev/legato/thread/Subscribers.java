@@ -67,6 +67,13 @@ final class Subscribers {
     replaying.clear();
   }
 
+  /** Every follower, live or still replaying, gets {@code last} now, and is let go. */
+  void endAll(ThreadUpdate last) {
+    live.forEach(s -> s.tell(last));
+    replaying.keySet().forEach(s -> s.tell(last));
+    clear();
+  }
+
   void publish(ThreadUpdate update) {
     live.forEach(s -> s.tell(update));
     replaying.values().forEach(heldBack -> heldBack.add(update));

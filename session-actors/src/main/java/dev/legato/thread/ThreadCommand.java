@@ -34,13 +34,21 @@ public sealed interface ThreadCommand extends CborSerializable
    * agent if it is not up yet). {@link Created#instanceId()} is then null.
    *
    * @param tenant whose registry lists the thread (it is told of activity); null for a thread outside any
+   * @param forkOf the thread and turn this one forks (it reads them from that thread); null for a new thread
    */
-  public record Create(String agentType, String cwd, String tenant, List<ThreadEvent> forkOf, boolean awaitAgent,
+  public record Create(String agentType, String cwd, String tenant, ForkOf forkOf, boolean awaitAgent,
                        ActorRef<StatusReply<Created>> replyTo) implements ThreadCommand, Request {
     public Create(String agentType, String cwd, String tenant, ActorRef<StatusReply<Created>> replyTo) {
-      this(agentType, cwd, tenant, List.of(), true, replyTo);
+      this(agentType, cwd, tenant, null, true, replyTo);
     }
   }
+
+  /**
+   * A fork's source: its journal starts with the source's ended turns (and memories) through
+   * {@code lastTurnId} (null: all of them). The new thread reads them from the source when it is created;
+   * whoever asks checks first that the source is the tenant's.
+   */
+  public record ForkOf(UUID sourceThreadId, String lastTurnId) implements CborSerializable {}
 
   public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements ThreadCommand, Request {}
 
@@ -116,7 +124,8 @@ public sealed interface ThreadCommand extends CborSerializable
    */
   public record RestoreDone(String generation, String stateAt, String problem) implements CborSerializable {}
 
-  public record Created(UUID threadId, String instanceId) implements CborSerializable {}
+  /** @param firstPrompt a fork's first user message (its listing's preview); null for a new thread */
+  public record Created(UUID threadId, String instanceId, String firstPrompt) implements CborSerializable {}
 
   public record TurnAccepted(String turnId) implements CborSerializable {}
 

@@ -1,7 +1,6 @@
 package dev.legato.thread;
 
 import com.typesafe.config.Config;
-import dev.legato.podium.PodiumClient;
 import dev.legato.podium.PodiumLink;
 import dev.legato.storage.SessionStorage;
 import dev.legato.thread.Signal.*;
@@ -23,6 +22,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.JournalPersistFailed;
+import org.apache.pekko.persistence.typed.JournalPersistRejected;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
@@ -57,48 +58,45 @@ public final class ThreadEntity
 
   /** Registers threads with Cluster Sharding: entity id = the thread's UUID. */
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> Behaviors.setup(actor -> {
-      FailedWrites writes = new FailedWrites();
-      return writes.around(new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard(), writes));
-    })));
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> Behaviors.setup(actor ->
+        new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard()))));
   }
 
   /** A thread outside sharding (tests, tools): passivation simply stops it. */
   public static Behavior<ThreadCommand> create(UUID threadId) {
-    return Behaviors.setup(context -> {
-      FailedWrites writes = new FailedWrites();
-      return writes.around(new ThreadEntity(threadId, context, null, writes));
-    });
+    return Behaviors.setup(context -> new ThreadEntity(threadId, context, null));
   }
 
   private final UUID threadId;
   private final ActorContext<ThreadCommand> context;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
-  /** Whoever waits on the write in hand hears at once if it fails (the entity then stops). */
-  private final FailedWrites writes;
+  /** Whoever waits on the write in hand hears at once if it fails (the entity then restarts). */
+  private final FailedWrites writes = new FailedWrites();
   private final SessionStorage storage;
   private final Instances instances;
-  private final AgentLifecycle agent;
-  private final TurnRecorder recorder;
-  private final Subscribers followers = new Subscribers();
+  private final Restoring restoring;
   private final JournalReads reads;
-  private final TurnDriver turns;
   private final ThreadMeters.Gauges gauges;
+  private final Config config;
+  private final ActorRef<StatusReply<Done>> sendResults;
   private final Duration startAgentAfter;
-  private Mode mode = Mode.SERVING;
+  // The rooms of one incarnation (furnish): built at start, and anew when a failed write restarts the entity.
+  private AgentLifecycle agent;
+  private TurnRecorder recorder;
+  private Subscribers followers;
+  private TurnDriver turns;
+  private Mode mode;
 
   private ThreadEntity(UUID threadId, ActorContext<ThreadCommand> context,
-                       ActorRef<ClusterSharding.ShardCommand> shard, FailedWrites writes) {
-    super(PersistenceId.of(TYPE_KEY.name(), threadId.toString()));
+                       ActorRef<ClusterSharding.ShardCommand> shard) {
+    super(PersistenceId.of(TYPE_KEY.name(), threadId.toString()),
+        FailedWrites.restartWithBackoff(context.getSystem().settings().config().getConfig("legato.thread")));
     this.threadId = threadId;
-    this.writes = writes;
     this.context = context;
     this.shard = shard;
-    Config config = context.getSystem().settings().config().getConfig("legato.thread");
+    this.config = context.getSystem().settings().config().getConfig("legato.thread");
     // Any message resets it; when it fires, an idle thread (no turn, no follower) stops and lets its link go.
     context.setReceiveTimeout(config.getDuration("passivate-after"), new IdleTimeout());
-    Duration textWindow = config.getDuration("text-window");
-    this.recorder = new TurnRecorder(textWindow, (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes")));
     this.startAgentAfter = config.getDuration("start-agent-after");
     this.gauges = ThreadMeters.get(context.getSystem()).gauges();
     this.storage = SessionStorage.get(context.getSystem());
@@ -106,14 +104,38 @@ public final class ThreadEntity
     ActorRef<PodiumLink.Output> linkOutput = context.messageAdapter(PodiumLink.Output.class, FromLink::new);
     @SuppressWarnings("unchecked")
     Class<StatusReply<Done>> replyClass = (Class<StatusReply<Done>>) (Class<?>) StatusReply.class;
-    ActorRef<StatusReply<Done>> sendResults = context.messageAdapter(replyClass, SendResult::new);
+    this.sendResults = context.messageAdapter(replyClass, SendResult::new);
     this.instances = new Instances(threadId, context, Podium.get(context.getSystem()), storage, linkOutput,
         this::linkOpened, gauges);
-    this.agent = new AgentLifecycle(instances, context.getSystem().ignoreRef());
-    this.turns = new TurnDriver(threadId, context, Effect(), writes, agent, recorder, followers, gauges,
+    this.restoring = new Restoring(threadId, context, storage, instances);
+    furnish();
+  }
+
+  /** The entity's memory as a fresh start has it: no link, no turn in hand, no follower. */
+  private void furnish() {
+    Duration textWindow = config.getDuration("text-window");
+    mode = Mode.SERVING;
+    recorder = new TurnRecorder(textWindow, (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes")));
+    agent = new AgentLifecycle(instances, context.getSystem().ignoreRef());
+    followers = new Subscribers();
+    turns = new TurnDriver(threadId, context, Effect(), writes, agent, recorder, followers, gauges,
         () -> lastSequenceNumber(context), sendResults, textWindow, config.getDuration("turn-silence-timeout"),
         config.getDuration("close-link-after"));
     gauges.link(agent.linkState());
+  }
+
+  /**
+   * A write failed: whoever waits on it hears why at once, and the entity restarts in place after the
+   * backoff (the commands that wait are kept). Its followers are told and let go (each follows anew from
+   * its cursor: gapless, exactly once), and its memory is built anew: the restart stops the link, and the
+   * recovery that follows opens it again (and records a turn that was running as interrupted).
+   */
+  private void restarting(Throwable failure) {
+    String reason = writes.failed(failure);
+    context.getLog().warn("thread {}: a write failed; restarting: {}", threadId, reason);
+    followers.endAll(new ThreadUpdate.Restarting(reason));
+    furnish();
+    turns.lastError = reason;
   }
 
   @Override
@@ -136,7 +158,10 @@ public final class ThreadEntity
       if (info != null && !info.archived() && info.instanceId() != null) {
         agent.open(info.instanceId());
       }
-    }).onSignal(PostStop.instance(), state -> gauges.stopped()).build();
+    }).onSignal(PostStop.instance(), state -> gauges.stopped())
+        .onSignal(JournalPersistFailed.class, (state, failed) -> restarting(failed.getFailure()))
+        .onSignal(JournalPersistRejected.class, (state, rejected) -> writes.failed(rejected.getFailure())) // it stops
+        .build();
   }
 
   // ---- commands by state ---------------------------------------------------------------------------------
@@ -204,8 +229,7 @@ public final class ThreadEntity
     }
     if (command instanceof CreateFailed failed) {
       agent.created();
-      return Effect().reply(failed.request().replyTo(),
-          StatusReply.error(FailureKind.PODIUM.describe("cannot start the agent: " + failed.reason())));
+      return Effect().reply(failed.request().replyTo(), StatusReply.error(failed.reason()));
     }
     if (command instanceof StartTurn || command instanceof Resume || command instanceof Read) {
       return Effect().reply(((Request) command).replyTo().unsafeUpcast(), StatusReply.error("the thread has not been started"));
@@ -218,7 +242,7 @@ public final class ThreadEntity
     List<ThreadEvent> events = new ArrayList<>();
     events.add(new ThreadCreated(request.agentType(), ready.deploymentId(), ready.instanceId(), request.cwd(),
         request.tenant(), System.currentTimeMillis()));
-    List<ThreadEvent> forked = Forks.endedTurns(request.forkOf());
+    List<ThreadEvent> forked = ready.forked();
     events.addAll(forked);
     writes.awaiting(request.replyTo());
     return turns.persist(events).thenRun(after -> {
@@ -229,7 +253,8 @@ public final class ThreadEntity
       } else {
         startAgentSoon(); // the instance is created just after the client heard "started"
       }
-    }).thenReply(request.replyTo(), after -> StatusReply.success(new Created(threadId, ready.instanceId())));
+    }).thenReply(request.replyTo(),
+        after -> StatusReply.success(new Created(threadId, ready.instanceId(), Forks.firstPrompt(forked))));
   }
 
   private ReplyEffect<ThreadEvent, ThreadState> inReady(Ready state, ThreadCommand command) {
@@ -374,8 +399,7 @@ public final class ThreadEntity
       goLive(state, subscriber);
     } else { // everything persisted from here on is numbered above upTo: held back, it follows the replay
       followers.startReplay(subscriber, first);
-      reads.replay(after + 1, upTo, subscriber).whenComplete((done, error) -> context.getSelf().tell(
-              new ReplayDone(subscriber, error == null ? null : String.valueOf(PodiumClient.unwrap(error)))));
+      reads.replay(after + 1, upTo, subscriber, context.getSelf());
     }
     return Effect().reply(subscribe.replyTo(), StatusReply.ack());
   }
@@ -386,11 +410,7 @@ public final class ThreadEntity
   }
 
   private ReplyEffect<ThreadEvent, ThreadState> replyWithHistory(ThreadState state, ActorRef<StatusReply<Resumed>> replyTo) {
-    ThreadStatus status = state.status(agent.linkState());
-    reads.history(lastSequenceNumber(context)).whenComplete((history, error) -> replyTo.tell(error == null
-            ? StatusReply.success(new Resumed(status, List.copyOf(history)))
-            : StatusReply.error(FailureKind.STORAGE.describe("the thread's history could not be read: "
-                + PodiumClient.unwrap(error).getMessage()))));
+    reads.answerHistory(lastSequenceNumber(context), state.status(agent.linkState()), replyTo);
     return Effect().noReply();
   }
 
@@ -405,54 +425,33 @@ public final class ThreadEntity
   // ---- restore -------------------------------------------------------------------------------------------
 
   private ReplyEffect<ThreadEvent, ThreadState> restore(ThreadState state, Restore restore) {
-    if (state.turn() != null) {
-      return Effect().reply(restore.replyTo(), StatusReply.error(busy(state, "restored")));
-    }
-    if (agent.starting()) {
-      return Effect().reply(restore.replyTo(), StatusReply.error("the thread's agent is being started; try again in a moment"));
+    String refused = state.turn() != null ? busy(state, "restored")
+        : agent.starting() ? "the thread's agent is being started; try again in a moment" : null;
+    if (refused != null) {
+      return Effect().reply(restore.replyTo(), StatusReply.error(refused));
     }
     mode = Mode.RESTORING;
     agent.close();
-    context.pipeToSelf(storage.restoreThread(threadId, restore.at()), (result, error) -> error != null
-        ? new RestoreFinished(restore, null, FailureKind.STORAGE.describe("the restore failed: "
-            + PodiumClient.unwrap(error).getMessage()))
-        : new RestoreFinished(restore, new RestoreDone(result.generation(),
-            result.time() == null ? null : result.time().toString(), result.problem()), null));
+    restoring.start(restore);
     return Effect().noReply();
   }
 
   /**
-   * While the files are replaced, nothing may write them: requests are refused with a reason, status and
-   * details are answered, everything else (the closed link's last news, timers) is dropped. Once restored,
-   * the entity stops (through its shard, which holds new commands until it has) and recovers the restored
-   * state on its next command. A failed restore leaves the thread as it was (the files are replaced only
-   * whole), so the entity stops all the same and recovers whatever is on disk.
+   * While its files are replaced ({@link Restoring}) the thread answers status and details and refuses
+   * requests; once they are, it stops through its shard (which holds new commands until it has), whatever
+   * came of it, and recovers what is on disk on its next command.
    */
   private ReplyEffect<ThreadEvent, ThreadState> whileRestoring(ThreadState state, ThreadCommand command) {
     if (command instanceof RestoreFinished finished) {
-      if (finished.error() != null) {
-        turns.lastError = finished.error();
-        context.getLog().warn("thread {}: {}", threadId, finished.error());
-      } else {
-        if (state.info() != null) {
-          instances.stop(state.info().instanceId()); // it remembers a conversation that is no longer the thread's
-        }
-        context.getLog().info("thread {}: restored to {} (generation {}){}", threadId, finished.done().stateAt(),
-            finished.done().generation(),
-            finished.done().problem() == null ? "" : "; the replica is damaged: " + finished.done().problem());
-      }
+      StatusReply<RestoreDone> reply = restoring.finished(state, finished);
+      turns.lastError = finished.error() != null ? finished.error() : turns.lastError;
       followers.clear();
-      StatusReply<RestoreDone> reply = finished.error() == null ? StatusReply.success(finished.done())
-          : StatusReply.error(finished.error());
       return passivate().thenReply(finished.request().replyTo(), after -> reply);
     }
     if (command instanceof GetStatus || command instanceof GetDetails) {
       return inAnyState(state, command);
     }
-    if (command instanceof Request request) {
-      request.replyTo().<StatusReply<Object>>unsafeUpcast()
-          .tell(StatusReply.error("the thread is being restored; try again in a moment"));
-    }
+    Restoring.refuse(command);
     return Effect().noReply();
   }
 

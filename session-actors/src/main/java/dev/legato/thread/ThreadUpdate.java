@@ -26,6 +26,13 @@ public sealed interface ThreadUpdate extends CborSerializable {
   /** The thread was renamed (not an event of the thread: its registry keeps the name). */
   record NameChanged(String name) implements ThreadUpdate {}
 
+  /**
+   * A write failed and the thread restarts in place (the same entity, after a backoff): this subscription ends
+   * here, and nothing more comes through it. Follow the thread anew from the last sequence number seen: what
+   * was persisted since is replayed, then live updates, exactly once.
+   */
+  record Restarting(String reason) implements ThreadUpdate {}
+
   /** The history could not be replayed; live updates follow anyway. */
   record ReplayFailed(String reason) implements ThreadUpdate {}
 

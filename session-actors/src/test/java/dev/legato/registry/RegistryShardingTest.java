@@ -208,6 +208,73 @@ class RegistryShardingTest {
   }
 
   @Test
+  void aForkNamesItsSourceAndTurnAndReadsWhatItCopiesFromTheSource() throws Exception {
+    try (dev.legato.podium.emulator.PodiumEmulator emulator =
+             dev.legato.podium.emulator.PodiumEmulator.start(dev.legato.podium.emulator.EmulatorSettings.defaults())) {
+      ActorSystem<Void> system = node(emulator.baseUrl());
+      try {
+        EntityRef<ThreadRegistry.Command> registry = registry(system, "tenant-f");
+        UUID source = registry.<ThreadSummary>askWithStatus(
+                reply -> new ThreadRegistry.StartThread("echo", "harbour", "/work", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS).threadId();
+        String first = turn(system, source, "plan the harbour");
+        turn(system, source, "light the second lamp");
+
+        ThreadSummary fork = registry.<ThreadSummary>askWithStatus(reply -> new ThreadRegistry.StartThread("echo",
+                "fork", "/work", new dev.legato.thread.ThreadCommand.ForkOf(source, first), reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS);
+        assertEquals("plan the harbour", fork.preview(), "a fork's preview is the first prompt it continues");
+        List<dev.legato.thread.ThreadEvent> copied = read(system, fork.threadId()).history().stream()
+            .map(dev.legato.thread.ThreadUpdate.Persisted::event).toList();
+        assertTrue(copied.get(0) instanceof dev.legato.thread.ThreadEvent.ThreadCreated, copied.toString());
+        List<String> prompts = copied.stream().filter(e -> e instanceof dev.legato.thread.ThreadEvent.TurnStarted)
+            .map(e -> ((dev.legato.thread.ThreadEvent.TurnStarted) e).text()).toList();
+        assertEquals(List.of("plan the harbour"), prompts, "the source's turns through the one named: " + copied);
+        assertTrue(copied.get(copied.size() - 1) instanceof dev.legato.thread.ThreadEvent.TurnEnded, copied.toString());
+
+        java.util.Set<UUID> listed = threads(system, "tenant-f").stream().map(ThreadSummary::threadId)
+            .collect(java.util.stream.Collectors.toSet());
+        for (var forkOf : List.of(new dev.legato.thread.ThreadCommand.ForkOf(source, "turn_nope"),
+            new dev.legato.thread.ThreadCommand.ForkOf(UUID.randomUUID(), null))) {
+          java.util.concurrent.ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(
+              java.util.concurrent.ExecutionException.class, () -> registry.<ThreadSummary>askWithStatus(
+                  reply -> new ThreadRegistry.StartThread("echo", "bad fork", "/work", forkOf, reply), TIMEOUT)
+                  .toCompletableFuture().get(15, TimeUnit.SECONDS));
+          String reason = refused.getCause().getMessage();
+          assertTrue(forkOf.lastTurnId() != null ? reason.equals("invalid params: the thread has no turn turn_nope")
+              : reason.contains("has not been started"), reason);
+          assertEquals(listed, threads(system, "tenant-f").stream().map(ThreadSummary::threadId)
+              .collect(java.util.stream.Collectors.toSet()), "a fork that cannot read its source creates nothing");
+        }
+      } finally {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** Runs a turn of the echo agent to its end; its id. */
+  private static String turn(ActorSystem<?> system, UUID threadId, String text) throws Exception {
+    String turnId = ClusterSharding.get(system).entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, threadId.toString())
+        .<dev.legato.thread.ThreadCommand.TurnAccepted>askWithStatus(
+            reply -> new dev.legato.thread.ThreadCommand.StartTurn(text, reply), TIMEOUT)
+        .toCompletableFuture().get(15, TimeUnit.SECONDS).turnId();
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (read(system, threadId).history().stream().noneMatch(p ->
+        p.event() instanceof dev.legato.thread.ThreadEvent.TurnEnded ended && ended.turnId().equals(turnId))) {
+      assertTrue(System.nanoTime() < deadline, "turn " + turnId + " never ended");
+      Thread.sleep(50);
+    }
+    return turnId;
+  }
+
+  private static dev.legato.thread.ThreadCommand.Resumed read(ActorSystem<?> system, UUID threadId) throws Exception {
+    return ClusterSharding.get(system).entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, threadId.toString())
+        .<dev.legato.thread.ThreadCommand.Resumed>askWithStatus(dev.legato.thread.ThreadCommand.Read::new, TIMEOUT)
+        .toCompletableFuture().get(15, TimeUnit.SECONDS);
+  }
+
+  @Test
   void sparesLeftByAStopOrACrashAreRemovedAtStartAndThreadsWithHistoryStay(@TempDir Path crashImage) throws Exception {
     try (dev.legato.podium.emulator.PodiumEmulator emulator =
              dev.legato.podium.emulator.PodiumEmulator.start(dev.legato.podium.emulator.EmulatorSettings.defaults())) {

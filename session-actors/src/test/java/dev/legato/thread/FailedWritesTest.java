@@ -9,8 +9,9 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.BackoffSupervisorStrategy;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
@@ -18,10 +19,11 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
-/** A client waiting on a write that fails hears why at once, before the entity stops. */
+/** A client waiting on a write that fails hears why at once, before the entity stops or restarts. */
 class FailedWritesTest {
   static final ActorTestKit testKit = ActorTestKit.create(PersistenceTestKitPlugin.getInstance().config()
       .withFallback(com.typesafe.config.ConfigFactory.parseString("pekko.loglevel = OFF")));
@@ -34,20 +36,24 @@ class FailedWritesTest {
 
   record Add(ActorRef<StatusReply<Done>> replyTo) implements CborSerializable {}
 
-  /** An entity that writes one event per command, the way a thread does when a client waits on it. */
+  /**
+   * An entity that writes one event per command, the way a thread does when a client waits on it. Without
+   * a backoff it stops when a write fails (as a registry does); with one it restarts in place (as a thread).
+   */
   static final class Counter extends EventSourcedBehaviorWithEnforcedReplies<Add, String, Integer> {
-    private final FailedWrites writes;
+    private final FailedWrites writes = new FailedWrites();
 
-    Counter(String id, FailedWrites writes) {
-      super(PersistenceId.ofUniqueId(id));
-      this.writes = writes;
+    Counter(String id, BackoffSupervisorStrategy restart) {
+      super(PersistenceId.ofUniqueId(id), restart);
     }
 
     static Behavior<Add> create(String id) {
-      return Behaviors.setup(context -> {
-        FailedWrites writes = new FailedWrites();
-        return writes.around(new Counter(id, writes));
-      });
+      return new Counter(id, null);
+    }
+
+    @Override
+    public SignalHandler<Integer> signalHandler() {
+      return writes.answering(newSignalHandlerBuilder()).build();
     }
 
     @Override
@@ -88,6 +94,25 @@ class FailedWritesTest {
     ActorRef<Add> again = testKit.spawn(Counter.create("counter-1"));
     again.tell(new Add(reply.getRef()));
     assertTrue(reply.receiveMessage(Duration.ofSeconds(5)).isSuccess(), "usable again once the storage is");
+  }
+
+  @Test
+  void anEntityRestartedAfterAFailedWriteAnswersTheClientAtOnceAndKeepsTheCommandsThatWait() {
+    ActorRef<Add> counter = testKit.spawn(new Counter("counter-2",
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(300), Duration.ofSeconds(1), 0)));
+    TestProbe<StatusReply<Done>> reply = testKit.createTestProbe();
+    TestProbe<StatusReply<Done>> next = testKit.createTestProbe();
+    journal.failNextPersisted(new java.sql.SQLException("[SQLITE_FULL] database or disk is full"));
+    counter.tell(new Add(reply.getRef()));
+    counter.tell(new Add(next.getRef())); // comes while the write is in hand: it waits through the restart
+    assertEquals("storage: disk full; nothing was recorded (try again once there is space)",
+        reply.receiveMessage(Duration.ofSeconds(5)).getError().getMessage());
+    assertTrue(next.receiveMessage(Duration.ofSeconds(5)).isSuccess(), "answered once the entity is back");
+    counter.tell(new Add(reply.getRef()));
+    assertTrue(reply.receiveMessage(Duration.ofSeconds(5)).isSuccess(), "the same entity, restarted in place");
+    journal.expectNextPersisted("counter-2", "added");
+    journal.expectNextPersisted("counter-2", "added");
+    journal.expectNothingPersisted("counter-2", Duration.ofMillis(200)); // the failed write recorded nothing
   }
 
   @Test

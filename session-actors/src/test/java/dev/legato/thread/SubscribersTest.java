@@ -38,6 +38,18 @@ class SubscribersTest {
   }
 
   @Test
+  void aRestartEndsEverySubscriptionAtOnceEvenOneStillReplaying() {
+    subscribers.goLive(live.getRef(), null);
+    subscribers.startReplay(joining.getRef(), List.of(name("first")));
+    ThreadUpdate restarting = new ThreadUpdate.Restarting("storage: disk full");
+    subscribers.endAll(restarting);
+    assertEquals(List.of(restarting), live.getAllReceived());
+    assertEquals(List.of(restarting), joining.getAllReceived(), "not held back behind a replay");
+    assertTrue(subscribers.isEmpty());
+    assertFalse(subscribers.replayDone(joining.getRef(), null));
+  }
+
+  @Test
   void aFollowerThatLeftGetsNothingMore() {
     subscribers.startReplay(joining.getRef(), List.of(name("first")));
     subscribers.goLive(live.getRef(), null);

@@ -714,7 +714,7 @@ class ThreadEntityTest {
     UUID id = UUID.randomUUID();
     ActorRef<ThreadCommand> entity = testKit.spawn(ThreadEntity.create(id));
     TestProbe<StatusReply<ThreadCommand.Created>> created = testKit.createTestProbe();
-    entity.tell(new ThreadCommand.Create("echo", "/work", null, List.of(), false, created.getRef()));
+    entity.tell(new ThreadCommand.Create("echo", "/work", null, null, false, created.getRef()));
     ThreadCommand.Created started = created.receiveMessage(TIMEOUT).getValue();
     assertEquals(null, started.instanceId(), "reported before Podium was asked for an instance");
 
@@ -740,7 +740,7 @@ class ThreadEntityTest {
     UUID id = UUID.randomUUID();
     ActorRef<ThreadCommand> entity = testKit.spawn(ThreadEntity.create(id));
     TestProbe<StatusReply<ThreadCommand.Created>> created = testKit.createTestProbe();
-    entity.tell(new ThreadCommand.Create("echo", "/work", null, List.of(), false, created.getRef()));
+    entity.tell(new ThreadCommand.Create("echo", "/work", null, null, false, created.getRef()));
     assertEquals(null, created.receiveMessage(TIMEOUT).getValue().instanceId());
 
     TestProbe<ThreadCommand.ThreadStatus> status = testKit.createTestProbe();
@@ -759,7 +759,7 @@ class ThreadEntityTest {
     try {
       ActorRef<ThreadCommand> entity = patient.spawn(ThreadEntity.create(UUID.randomUUID()));
       TestProbe<StatusReply<ThreadCommand.Created>> created = patient.createTestProbe();
-      entity.tell(new ThreadCommand.Create("echo", "/work", null, List.of(), false, created.getRef()));
+      entity.tell(new ThreadCommand.Create("echo", "/work", null, null, false, created.getRef()));
       assertTrue(created.receiveMessage(TIMEOUT).isSuccess());
       TestProbe<ThreadCommand.ThreadStatus> status = patient.createTestProbe();
       entity.tell(new ThreadCommand.GetStatus(status.getRef()));
@@ -782,7 +782,7 @@ class ThreadEntityTest {
     TestProbe<StatusReply<ThreadCommand.Created>> created = testKit.createTestProbe();
     emulator.faults().failRestCalls(1.0); // Podium refuses from now on (the deployment is already known)
     try {
-      entity.tell(new ThreadCommand.Create("echo", null, null, List.of(), false, created.getRef()));
+      entity.tell(new ThreadCommand.Create("echo", null, null, null, false, created.getRef()));
       assertTrue(created.receiveMessage(TIMEOUT).isSuccess(), "started: the deployment was known");
       TestProbe<StatusReply<ThreadCommand.TurnAccepted>> accepted = testKit.createTestProbe();
       entity.tell(new ThreadCommand.StartTurn("hello?", accepted.getRef()));

@@ -74,29 +74,6 @@ public final class CodexThreads {
     }
   }
 
-  /**
-   * What a fork through {@code lastTurnId} (inclusive) starts with: the source's history up to the end of
-   * that turn; all of it when null. Refused for a turn the source does not have, or one not ended yet.
-   */
-  public static List<ThreadEvent> forkedHistory(List<ThreadEvent> history, String lastTurnId) {
-    if (lastTurnId == null) {
-      return history;
-    }
-    boolean started = false;
-    for (int i = 0; i < history.size(); i++) {
-      ThreadEvent event = history.get(i);
-      if (event instanceof ThreadEvent.TurnStarted s && s.turnId().equals(lastTurnId)) {
-        started = true;
-      } else if (event instanceof ThreadEvent.TurnEnded e && e.turnId().equals(lastTurnId)) {
-        return history.subList(0, i + 1);
-      }
-    }
-    if (started) {
-      throw JsonRpc.Failure.state("turn " + lastTurnId + " is still in progress; fork through a turn that has ended");
-    }
-    throw JsonRpc.Failure.params("the thread has no turn " + lastTurnId);
-  }
-
   public static Subscription started(ThreadSummary summary) {
     return new Subscription(summary, null, "ready");
   }
