@@ -82,8 +82,8 @@ public final class ThreadEntity
   private final Duration startAgentAfter;
   // The rooms of one incarnation (furnish): built at start, and anew when a failed write restarts the entity.
   private AgentLifecycle agent;
-  private TurnRecorder recorder;
   private Subscribers followers;
+  private Subscriptions subscriptions;
   private TurnDriver turns;
   private Mode mode;
 
@@ -115,9 +115,12 @@ public final class ThreadEntity
   private void furnish() {
     Duration textWindow = config.getDuration("text-window");
     mode = Mode.SERVING;
-    recorder = new TurnRecorder(textWindow, (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes")));
+    TurnRecorder recorder = new TurnRecorder(textWindow, (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes")));
     agent = new AgentLifecycle(instances, context.getSystem().ignoreRef());
     followers = new Subscribers();
+    subscriptions = new Subscriptions(followers, recorder, () -> lastSequenceNumber(context), context.getSelf(),
+        subscriber -> context.watchWith(subscriber, new SubscriberGone(subscriber)),
+        (from, upTo, to) -> reads.replay(from, upTo, to, context.getSelf()));
     turns = new TurnDriver(threadId, context, Effect(), writes, agent, recorder, followers, gauges,
         () -> lastSequenceNumber(context), sendResults, textWindow, config.getDuration("turn-silence-timeout"),
         config.getDuration("close-link-after"));
@@ -300,7 +303,8 @@ public final class ThreadEntity
       return effect;
     }
     if (command instanceof Subscribe c) {
-      return subscribe(state, c);
+      subscriptions.join(state, c.subscriber(), c.afterSequenceNr());
+      return Effect().reply(c.replyTo(), StatusReply.ack());
     }
     if (command instanceof Resume c) {
       return replyWithHistory(state, c.replyTo());
@@ -348,9 +352,7 @@ public final class ThreadEntity
       return passivate().thenNoReply();
     }
     if (command instanceof ReplayDone c) {
-      if (followers.replayDone(c.subscriber(), c.failure())) {
-        goLive(state, c.subscriber());
-      }
+      subscriptions.replayDone(state, c.subscriber(), c.failure());
       return Effect().noReply();
     }
     if (command instanceof SubscriberGone c) {
@@ -384,30 +386,7 @@ public final class ThreadEntity
     }).thenReply(replyTo, after -> StatusReply.ack());
   }
 
-  // ---- followers -----------------------------------------------------------------------------------------
-
-  private ReplyEffect<ThreadEvent, ThreadState> subscribe(ThreadState state, Subscribe subscribe) {
-    ActorRef<ThreadUpdate> subscriber = subscribe.subscriber();
-    context.watchWith(subscriber, new SubscriberGone(subscriber));
-    long upTo = lastSequenceNumber(context);
-    List<ThreadUpdate> first = new ArrayList<>();
-    first.add(new ThreadUpdate.Live(upTo, context.getSelf()));
-    first.addAll(recorder.catchUp(state.turn())); // what streamed but is not persisted yet
-    Long after = subscribe.afterSequenceNr();
-    if (after == null || after >= upTo) {
-      first.forEach(subscriber::tell);
-      goLive(state, subscriber);
-    } else { // everything persisted from here on is numbered above upTo: held back, it follows the replay
-      followers.startReplay(subscriber, first);
-      reads.replay(after + 1, upTo, subscriber, context.getSelf());
-    }
-    return Effect().reply(subscribe.replyTo(), StatusReply.ack());
-  }
-
-  /** A pending approval or question is offered again to a follower that goes live. */
-  private void goLive(ThreadState state, ActorRef<ThreadUpdate> subscriber) {
-    followers.goLive(subscriber, state instanceof Waiting waiting ? waiting.request() : null);
-  }
+  // ---- reads ---------------------------------------------------------------------------------------------
 
   private ReplyEffect<ThreadEvent, ThreadState> replyWithHistory(ThreadState state, ActorRef<StatusReply<Resumed>> replyTo) {
     reads.answerHistory(lastSequenceNumber(context), state.status(agent.linkState()), replyTo);
