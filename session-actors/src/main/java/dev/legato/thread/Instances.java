@@ -35,6 +35,7 @@ final class Instances implements AgentLifecycle.Port {
   private final Runnable linkOpened;
   private final ThreadMeters.Gauges gauges;
   private final Duration forkReadTimeout;
+  private final Duration startAgentAfter;
 
   /** {@code linkOutput} hears what links report; {@code linkOpened} runs whenever one is opened. */
   Instances(UUID threadId, ActorContext<ThreadCommand> context, Podium podium, SessionStorage storage,
@@ -48,6 +49,7 @@ final class Instances implements AgentLifecycle.Port {
     this.linkOpened = linkOpened;
     this.gauges = gauges;
     this.forkReadTimeout = context.getSystem().settings().config().getDuration("legato.thread.fork-read-timeout");
+    this.startAgentAfter = context.getSystem().settings().config().getDuration("legato.thread.start-agent-after");
   }
 
   @Override
@@ -80,6 +82,19 @@ final class Instances implements AgentLifecycle.Port {
             .exceptionally(error -> new Signal.CreateFailed(FailureKind.PODIUM.describe("cannot start the agent: "
                 + PodiumClient.unwrap(error).getMessage()), create)))
         .exceptionally(error -> new Signal.CreateFailed(PodiumClient.unwrap(error).getMessage(), create));
+  }
+
+  /**
+   * Starts the agent of a thread recorded without one after {@code start-agent-after} ({@link Signal.StartAgent}):
+   * the reply to the start goes out first instead of sharing the CPU with the instance's creation. A turn or
+   * resume that comes sooner starts it at once.
+   */
+  void startSoon() {
+    if (startAgentAfter.isZero()) {
+      context.getSelf().tell(new Signal.StartAgent());
+    } else {
+      context.scheduleOnce(startAgentAfter, context.getSelf(), new Signal.StartAgent());
+    }
   }
 
   /**

@@ -79,7 +79,6 @@ public final class ThreadEntity
   private final ThreadMeters.Gauges gauges;
   private final Config config;
   private final ActorRef<StatusReply<Done>> sendResults;
-  private final Duration startAgentAfter;
   // The rooms of one incarnation (furnish): built at start, and anew when a failed write restarts the entity.
   private AgentLifecycle agent;
   private Subscribers followers;
@@ -97,7 +96,6 @@ public final class ThreadEntity
     this.config = context.getSystem().settings().config().getConfig("legato.thread");
     // Any message resets it; when it fires, an idle thread (no turn, no follower) stops and lets its link go.
     context.setReceiveTimeout(config.getDuration("passivate-after"), new IdleTimeout());
-    this.startAgentAfter = config.getDuration("start-agent-after");
     this.gauges = ThreadMeters.get(context.getSystem()).gauges();
     this.storage = SessionStorage.get(context.getSystem());
     this.reads = new JournalReads(context.getSystem(), persistenceId().id());
@@ -106,7 +104,7 @@ public final class ThreadEntity
     Class<StatusReply<Done>> replyClass = (Class<StatusReply<Done>>) (Class<?>) StatusReply.class;
     this.sendResults = context.messageAdapter(replyClass, SendResult::new);
     this.instances = new Instances(threadId, context, Podium.get(context.getSystem()), storage, linkOutput,
-        this::linkOpened, gauges);
+        () -> turns.armLinkIdleTimer(), gauges); // a link opened closes after close-link-after unless a turn starts
     this.restoring = new Restoring(threadId, context, storage, instances);
     furnish();
   }
@@ -254,7 +252,7 @@ public final class ThreadEntity
       if (ready.instanceId() != null) {
         agent.open(ready.instanceId());
       } else {
-        startAgentSoon(); // the instance is created just after the client heard "started"
+        instances.startSoon(); // the instance is created just after the client heard "started"
       }
     }).thenReply(request.replyTo(),
         after -> StatusReply.success(new Created(threadId, ready.instanceId(), Forks.firstPrompt(forked))));
@@ -281,7 +279,7 @@ public final class ThreadEntity
     if (command instanceof Unarchive c) {
       return !state.info().archived() ? Effect().reply(c.replyTo(), StatusReply.ack())
           // a new instance, told the conversation and the memories (the re-spawn path)
-          : persistAnnounced(new Unarchived(System.currentTimeMillis()), c.replyTo(), this::startAgentSoon);
+          : persistAnnounced(new Unarchived(System.currentTimeMillis()), c.replyTo(), instances::startSoon);
     }
     if (command instanceof Delete c) {
       agent.close();
@@ -448,23 +446,5 @@ public final class ThreadEntity
   private static String busy(ThreadState state, String what) {
     return state instanceof New ? "the thread has not been started"
         : "the thread cannot be " + what + " while a turn is running; interrupt it first";
-  }
-
-  /**
-   * Starts the agent of a thread recorded without one after {@code start-agent-after}: the reply to the
-   * start goes out first instead of sharing the CPU with the instance's creation. A turn or resume that
-   * comes sooner starts it at once.
-   */
-  private void startAgentSoon() {
-    if (startAgentAfter.isZero()) {
-      context.getSelf().tell(new StartAgent());
-    } else {
-      context.scheduleOnce(startAgentAfter, context.getSelf(), new StartAgent());
-    }
-  }
-
-  /** A link opened: it closes after {@code close-link-after} unless a turn starts first. */
-  private void linkOpened() {
-    turns.armLinkIdleTimer();
   }
 }
