@@ -84,6 +84,7 @@ public final class ThreadEntity
   private Subscribers followers;
   private Subscriptions subscriptions;
   private TurnDriver turns;
+  private Archiving archiving;
   private Mode mode;
 
   private ThreadEntity(UUID threadId, ActorContext<ThreadCommand> context,
@@ -122,6 +123,7 @@ public final class ThreadEntity
     turns = new TurnDriver(threadId, context, Effect(), writes, agent, recorder, followers, gauges,
         () -> lastSequenceNumber(context), sendResults, textWindow, config.getDuration("turn-silence-timeout"),
         config.getDuration("close-link-after"));
+    archiving = new Archiving(threadId, context, Effect(), writes, turns, agent, instances, storage);
     gauges.link(agent.linkState());
   }
 
@@ -268,30 +270,7 @@ public final class ThreadEntity
       }
       return replyWithHistory(state, c.replyTo());
     }
-    if (command instanceof Archive c) {
-      return state.info().archived() ? Effect().reply(c.replyTo(), StatusReply.ack())
-          : persistAnnounced(new Archived(System.currentTimeMillis()), c.replyTo(), () -> {
-            agent.close();
-            instances.stop(state.info().instanceId());
-            storage.closeThread(threadId);
-          });
-    }
-    if (command instanceof Unarchive c) {
-      return !state.info().archived() ? Effect().reply(c.replyTo(), StatusReply.ack())
-          // a new instance, told the conversation and the memories (the re-spawn path)
-          : persistAnnounced(new Unarchived(System.currentTimeMillis()), c.replyTo(), instances::startSoon);
-    }
-    if (command instanceof Delete c) {
-      agent.close();
-      context.pipeToSelf(instances.delete(state.info().instanceId()), (done, error) -> new InstanceDeleted(c));
-      return Effect().noReply();
-    }
-    if (command instanceof InstanceDeleted c) {
-      return Effect().stop().thenRun(after -> storage.deleteThread(threadId).whenComplete((done, error) ->
-          c.request().replyTo().tell(error == null ? StatusReply.ack() : StatusReply.error(FailureKind.STORAGE.describe(
-              "the thread's files could not be removed: " + error.getMessage()))))).thenNoReply();
-    }
-    return null;
+    return archiving.inReady(state, command); // archive, unarchive, delete
   }
 
   /** What every state answers alike (after the mode's and the state's own handling did not). */
@@ -373,15 +352,6 @@ public final class ThreadEntity
       return Effect().noReply();
     }
     return Effect().reply(((Request) command).replyTo().unsafeUpcast(), StatusReply.error(reason));
-  }
-
-  private ReplyEffect<ThreadEvent, ThreadState> persistAnnounced(ThreadEvent event, ActorRef<StatusReply<Done>> replyTo,
-                                                                 Runnable then) {
-    writes.awaiting(replyTo);
-    return turns.persist(List.of(event)).thenRun(after -> {
-      turns.publish(event); // every client following the thread hears it
-      then.run();
-    }).thenReply(replyTo, after -> StatusReply.ack());
   }
 
   // ---- reads ---------------------------------------------------------------------------------------------
