@@ -84,6 +84,7 @@ public final class ThreadEntity
   private Subscribers followers;
   private Subscriptions subscriptions;
   private TurnDriver turns;
+  private Creation creation;
   private Archiving archiving;
   private Mode mode;
 
@@ -123,6 +124,7 @@ public final class ThreadEntity
     turns = new TurnDriver(threadId, context, Effect(), writes, agent, recorder, followers, gauges,
         () -> lastSequenceNumber(context), sendResults, textWindow, config.getDuration("turn-silence-timeout"),
         config.getDuration("close-link-after"));
+    creation = new Creation(threadId, context, Effect(), writes, turns, agent, instances, storage);
     archiving = new Archiving(threadId, context, Effect(), writes, turns, agent, instances, storage);
     gauges.link(agent.linkState());
   }
@@ -190,8 +192,8 @@ public final class ThreadEntity
     ReplyEffect<ThreadEvent, ThreadState> effect = null;
     if (command instanceof Restore c) {
       effect = restore(state, c);
-    } else if (state instanceof New s) {
-      effect = inNew(s, command);
+    } else if (state instanceof New) {
+      effect = creation.inNew(command);
     } else if (state instanceof Ready s) {
       effect = inReady(s, command);
     } else if (state instanceof Running s) {
@@ -209,55 +211,6 @@ public final class ThreadEntity
     mode = Mode.SERVING;
     return state.turn() == null ? Effect().noReply().thenUnstashAll()
         : turns.endWithoutAgent(state.turn(), "interrupted", end.reason()).thenNoReply().thenUnstashAll();
-  }
-
-  private ReplyEffect<ThreadEvent, ThreadState> inNew(New state, ThreadCommand command) {
-    if (command instanceof Create c) {
-      if (agent.starting()) {
-        return Effect().reply(c.replyTo(), StatusReply.error("the thread is being started"));
-      }
-      if (c.agentType() == null || c.agentType().isBlank()) {
-        return Effect().reply(c.replyTo(), StatusReply.error("a thread needs an agent type"));
-      }
-      agent.creating();
-      context.pipeToSelf(instances.create(c), (signal, error) -> signal);
-      return Effect().noReply();
-    }
-    if (command instanceof Prepare) {
-      storage.prepareThread(threadId);
-      return Effect().noReply();
-    }
-    if (command instanceof InstanceReady ready) {
-      return created(ready);
-    }
-    if (command instanceof CreateFailed failed) {
-      agent.created();
-      return Effect().reply(failed.request().replyTo(), StatusReply.error(failed.reason()));
-    }
-    if (command instanceof StartTurn || command instanceof Resume || command instanceof Read) {
-      return Effect().reply(((Request) command).replyTo().unsafeUpcast(), StatusReply.error("the thread has not been started"));
-    }
-    return null;
-  }
-
-  private ReplyEffect<ThreadEvent, ThreadState> created(InstanceReady ready) {
-    Create request = ready.request();
-    List<ThreadEvent> events = new ArrayList<>();
-    events.add(new ThreadCreated(request.agentType(), ready.deploymentId(), ready.instanceId(), request.cwd(),
-        request.tenant(), System.currentTimeMillis()));
-    List<ThreadEvent> forked = ready.forked();
-    events.addAll(forked);
-    writes.awaiting(request.replyTo());
-    return turns.persist(events).thenRun(after -> {
-      agent.created();
-      agent.hydrate(Forks.conversation(forked)); // a fork's agent is told the conversation it continues
-      if (ready.instanceId() != null) {
-        agent.open(ready.instanceId());
-      } else {
-        instances.startSoon(); // the instance is created just after the client heard "started"
-      }
-    }).thenReply(request.replyTo(),
-        after -> StatusReply.success(new Created(threadId, ready.instanceId(), Forks.firstPrompt(forked))));
   }
 
   private ReplyEffect<ThreadEvent, ThreadState> inReady(Ready state, ThreadCommand command) {
