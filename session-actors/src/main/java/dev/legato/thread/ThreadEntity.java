@@ -5,11 +5,8 @@ import dev.legato.podium.PodiumLink;
 import dev.legato.storage.SessionStorage;
 import dev.legato.thread.Signal.*;
 import dev.legato.thread.ThreadCommand.*;
-import dev.legato.thread.ThreadEvent.*;
 import dev.legato.thread.ThreadState.*;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -36,10 +33,11 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 /**
  * One conversation thread: an event-sourced actor ({@code Thread|<uuid>}) that runs the turn state machine
  * {@code ready → running ⇄ waiting → ready} ({@link ThreadState}) with its agent ({@link AgentLifecycle}).
- * This class is the wiring: commands by state, the event handler, signals. What the agent does becomes
- * events and live updates in {@link TurnRecorder}; followers get them through {@link Subscribers}. A thread
- * is never stuck: a turn whose agent is gone, silent, or that was cut short by a restart is recorded as
- * failed or interrupted.
+ * This class is the wiring: commands by state, the event handler, signals. Each state's work is a room's of
+ * its own: the start {@link Creation}'s, turns {@link TurnDriver}'s, archive and delete {@link Archiving}'s,
+ * a follower joining {@link Subscriptions}'. What the agent does becomes events and live updates in
+ * {@link TurnRecorder}; followers get them through {@link Subscribers}. A thread is never stuck: a turn whose
+ * agent is gone, silent, or that was cut short by a restart is recorded as failed or interrupted.
  */
 public final class ThreadEntity
     extends EventSourcedBehaviorWithEnforcedReplies<ThreadCommand, ThreadEvent, ThreadState> {
@@ -246,10 +244,8 @@ public final class ThreadEntity
       return Effect().reply(c.replyTo(), state.status(agent.linkState()));
     }
     if (command instanceof GetDetails c) {
-      ThreadInfo info = state.info();
-      return Effect().reply(c.replyTo(), new ThreadDetails(threadId, state.status(agent.linkState()),
-          info == null ? null : info.agentType(), info == null ? null : info.tenant(), info != null && info.archived(),
-          followers.size(), lastSequenceNumber(context), turns.lastError));
+      return Effect().reply(c.replyTo(), state.details(threadId, agent.linkState(), followers.size(),
+          lastSequenceNumber(context), turns.lastError));
     }
     if (command instanceof AnnounceName c) {
       followers.publish(new ThreadUpdate.NameChanged(c.name()));

@@ -13,6 +13,7 @@ import dev.legato.thread.ThreadEvent.ThreadCreated;
 import dev.legato.thread.ThreadEvent.TurnEnded;
 import dev.legato.thread.ThreadEvent.TurnStarted;
 import dev.legato.thread.ThreadEvent.Unarchived;
+import java.util.UUID;
 
 /**
  * What a thread's journal says it is: not started, ready for a turn, running one, or waiting for the client
@@ -98,5 +99,13 @@ public sealed interface ThreadState extends CborSerializable {
     Turn turn = turn();
     String requestId = this instanceof Waiting w ? w.request().requestId() : null;
     return new ThreadCommand.ThreadStatus(phase(), turn == null ? null : turn.turnId(), requestId, instance, link);
+  }
+
+  /** What an operator sees: the {@link #status} and what the thread was created with, beside the entity's own facts. */
+  default ThreadCommand.ThreadDetails details(UUID threadId, String link, int subscribers, long lastSequenceNr,
+                                              String lastError) {
+    ThreadInfo info = info();
+    return new ThreadCommand.ThreadDetails(threadId, status(link), info == null ? null : info.agentType(),
+        info == null ? null : info.tenant(), info != null && info.archived(), subscribers, lastSequenceNr, lastError);
   }
 }
