@@ -1,5 +1,7 @@
 package dev.legato.thread;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonSubTypes.Type;
 import dev.legato.serialization.CborSerializable;
 import java.util.List;
 import java.util.Map;
@@ -8,7 +10,33 @@ import java.util.Map;
  * What a thread's journal holds: the contract between the thread, its read side ({@link ThreadProjection})
  * and whoever replays its history. Events are stored by class name (Jackson CBOR): a rename needs a
  * migration ({@link RenamedEvents}), a new field must tolerate its absence in older events.
+ *
+ * <p>Followers on other nodes receive the same events ({@link ThreadUpdate.Persisted}), named by the
+ * logical names below instead of their classes, so that a class may move or be renamed without breaking
+ * them. A name never changes once used; a new event needs one (ThreadEventNamesTest checks). The journal's
+ * bytes carry no name: these names are only read where a field asks for them ({@code @JsonTypeInfo(use = NAME)}).
  */
+@JsonSubTypes({
+    @Type(value = ThreadEvent.ThreadCreated.class, name = "ThreadCreated"),
+    @Type(value = ThreadEvent.TurnStarted.class, name = "TurnStarted"),
+    @Type(value = ThreadEvent.InstanceReplaced.class, name = "InstanceReplaced"),
+    @Type(value = ThreadEvent.AgentMessage.class, name = "AgentMessage"),
+    @Type(value = ThreadEvent.AgentMessageDelta.class, name = "AgentMessageDelta"),
+    @Type(value = ThreadEvent.ApprovalRequested.class, name = "ApprovalRequested"),
+    @Type(value = ThreadEvent.QuestionAsked.class, name = "QuestionAsked"),
+    @Type(value = ThreadEvent.QuestionAnswered.class, name = "QuestionAnswered"),
+    @Type(value = ThreadEvent.ToolCallRecorded.class, name = "ToolCallRecorded"),
+    @Type(value = ThreadEvent.CommandCompleted.class, name = "CommandCompleted"),
+    @Type(value = ThreadEvent.FileChanged.class, name = "FileChanged"),
+    @Type(value = ThreadEvent.PlanUpdated.class, name = "PlanUpdated"),
+    @Type(value = ThreadEvent.ReasoningRecorded.class, name = "ReasoningRecorded"),
+    @Type(value = ThreadEvent.MemoryExtracted.class, name = "MemoryExtracted"),
+    @Type(value = ThreadEvent.SummaryCreated.class, name = "SummaryCreated"),
+    @Type(value = ThreadEvent.Archived.class, name = "Archived"),
+    @Type(value = ThreadEvent.Unarchived.class, name = "Unarchived"),
+    @Type(value = ThreadEvent.ApprovalDecided.class, name = "ApprovalDecided"),
+    @Type(value = ThreadEvent.TurnEnded.class, name = "TurnEnded")
+})
 public sealed interface ThreadEvent extends CborSerializable {
   /** @param instanceId null when the thread was started without waiting for its agent (see {@link ThreadCommand.Create}) */
   public record ThreadCreated(String agentType, String deploymentId, String instanceId, String cwd, String tenant, long at)
@@ -28,7 +56,11 @@ public sealed interface ThreadEvent extends CborSerializable {
    */
   public record AgentMessageDelta(String turnId, String itemId, String text, long at) implements ThreadEvent {}
 
-  /** What a waiting turn waits for. */
+  /** What a waiting turn waits for; named on the wire as the events they are. */
+  @JsonSubTypes({
+      @Type(value = ApprovalRequested.class, name = "ApprovalRequested"),
+      @Type(value = QuestionAsked.class, name = "QuestionAsked")
+  })
   public sealed interface Pending extends CborSerializable {
     String turnId();
 

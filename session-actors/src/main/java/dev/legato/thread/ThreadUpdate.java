@@ -6,9 +6,10 @@ import org.apache.pekko.actor.typed.ActorRef;
 
 /** What a subscriber receives: persisted events with their sequence number, and live deltas. */
 public sealed interface ThreadUpdate extends CborSerializable {
-  // An event or a pending request held as its interface names its class, or a subscriber on another node
-  // could not read it back (the journal stores events by their own class and needs no such name).
-  record Persisted(long sequenceNr, @JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) ThreadEvent event) implements ThreadUpdate {}
+  // An event or a pending request held as its interface carries its logical name (ThreadEvent's list), or a
+  // subscriber on another node could not read it back; not its class, so that classes may move or be renamed.
+  // The journal stores events by their own class (a manifest beside the bytes) and needs no name.
+  record Persisted(long sequenceNr, @JsonTypeInfo(use = JsonTypeInfo.Id.NAME) ThreadEvent event) implements ThreadUpdate {}
 
   record TextDelta(String turnId, String itemId, String text) implements ThreadUpdate {}
 
@@ -21,7 +22,7 @@ public sealed interface ThreadUpdate extends CborSerializable {
       implements ThreadUpdate {}
 
   /** What the waiting turn waits for, offered to a subscriber that joins while it waits. */
-  record PendingRequest(@JsonTypeInfo(use = JsonTypeInfo.Id.CLASS) ThreadEvent.Pending request) implements ThreadUpdate {}
+  record PendingRequest(@JsonTypeInfo(use = JsonTypeInfo.Id.NAME) ThreadEvent.Pending request) implements ThreadUpdate {}
 
   /** The thread was renamed (not an event of the thread: its registry keeps the name). */
   record NameChanged(String name) implements ThreadUpdate {}
