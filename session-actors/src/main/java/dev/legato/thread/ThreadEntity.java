@@ -113,7 +113,8 @@ public final class ThreadEntity
   private void furnish() {
     Duration textWindow = config.getDuration("text-window");
     mode = Mode.SERVING;
-    TurnRecorder recorder = new TurnRecorder(textWindow, (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes")));
+    TurnRecorder recorder =
+        new TurnRecorder(textWindow, (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes")));
     agent = new AgentLifecycle(instances, context.getSystem().ignoreRef());
     followers = new Subscribers();
     subscriptions = new Subscriptions(followers, recorder, () -> lastSequenceNumber(context), context.getSelf(),
