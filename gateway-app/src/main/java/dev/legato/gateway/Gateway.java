@@ -131,6 +131,11 @@ public final class Gateway implements AutoCloseable {
    * {@link PortInUse} for a port that is taken.
    */
   public static Gateway start(Config config) throws Exception {
+    config = SeedNodes.apply(config);
+    boolean clustered = SeedNodes.clustered(config);
+    if (clustered) {
+      requireSharedReplicas(config);
+    }
     ActorSystem<Void> system;
     try {
       system = ActorSystem.create(Behaviors.empty(), "legato", config);
@@ -143,13 +148,17 @@ public final class Gateway implements AutoCloseable {
     }
     try {
       Cluster cluster = Cluster.get(system);
-      if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      if (!clustered) {
         cluster.manager().tell(Join.create(cluster.selfMember().address())); // a node of its own
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      // Pekko joins the seed nodes by itself; a cluster's first node waits for the others' answer first.
+      int joinSeconds = clustered ? 90 : 30;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(joinSeconds);
       while (cluster.selfMember().status() != MemberStatus.up()) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("this node did not join its cluster within 30 s");
+        if (System.nanoTime() > deadline || system.getWhenTerminated().toCompletableFuture().isDone()) {
+          throw new IllegalStateException("this node did not join its cluster within " + joinSeconds + " s"
+              + (clustered ? " (seed nodes " + config.getStringList("pekko.cluster.seed-nodes")
+              + "; is one of them up and reachable at that address?)" : ""));
         }
         Thread.sleep(20);
       }
@@ -192,8 +201,11 @@ public final class Gateway implements AutoCloseable {
       });
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "legato-drain", () -> {
         long began = System.nanoTime();
-        boolean turnsWereRunning = meters.threads("running") > 0;
-        return runningTurnsEnded(system, settings.drainTimeout())
+        // A node the cluster downed no longer owns its threads: they are starting elsewhere. It lets go at once.
+        boolean downed = CoordinatedShutdown.get(system).getShutdownReason()
+            .filter(reason -> reason.equals(CoordinatedShutdown.clusterDowningReason())).isPresent();
+        boolean turnsWereRunning = !downed && meters.threads("running") > 0;
+        return runningTurnsEnded(system, downed ? Duration.ZERO : settings.drainTimeout())
             // The last updates of a turn that just ended are still on their way to its sockets: let them arrive.
             .thenCompose(drained -> turnsWereRunning ? org.apache.pekko.pattern.Patterns.after(
                 Duration.ofSeconds(1), system.classicSystem().scheduler(), system.executionContext(),
@@ -224,6 +236,25 @@ public final class Gateway implements AutoCloseable {
         e.addSuppressed(stopping);
       }
       throw e;
+    }
+  }
+
+  /**
+   * A thread that moves to another node starts there from its replica: the nodes of a cluster must share it
+   * (S3, or one folder all of them see). Refused otherwise, before anything starts.
+   */
+  private static void requireSharedReplicas(Config config) {
+    Config replica = config.getConfig("legato.storage.replica");
+    if (replica.getString("mode").equalsIgnoreCase("off")) {
+      throw new IllegalArgumentException("a node of a cluster needs replicas (legato.storage.replica.mode is off):"
+          + " a thread that moves to another node is restored there from its replica; use --replicas async or sync");
+    }
+    boolean s3 = !replica.getIsNull("s3.bucket") && !replica.getString("s3.bucket").isBlank();
+    boolean folder = !replica.getIsNull("folder") && !replica.getString("folder").isBlank();
+    if (!s3 && !folder) {
+      throw new IllegalArgumentException("a node of a cluster needs replicas that every node shares: an S3 bucket"
+          + " (--s3-bucket, LEGATO_S3_BUCKET) or one folder all nodes see (LEGATO_REPLICA_FOLDER); with the default"
+          + " <data>/replicas a thread that moves to another node would start there empty");
     }
   }
 
