@@ -55,12 +55,15 @@ public final class ThreadEntity
     RESTORING
   }
 
-  /** Registers threads with Cluster Sharding: entity id = the thread's UUID. */
+  /**
+   * Registers threads with Cluster Sharding: entity id = the thread's UUID. Its shard stops a thread with
+   * {@link HandOff}: it stops once its files are in the replica ({@link Handover}).
+   */
   public static void init(ActorSystem<?> system) {
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> Behaviors.setup(actor -> {
       FailedWrites writes = new FailedWrites();
       return writes.around(new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard(), writes));
-    })));
+    })).withStopMessage(new HandOff()));
   }
 
   /** A thread outside sharding (tests, tools): passivation simply stops it. */
@@ -83,6 +86,7 @@ public final class ThreadEntity
   private final Subscribers followers = new Subscribers();
   private final JournalReads reads;
   private final TurnDriver turns;
+  private final Handover handover;
   private final ThreadMeters.Gauges gauges;
   private final Duration startAgentAfter;
   private Mode mode = Mode.SERVING;
@@ -114,6 +118,7 @@ public final class ThreadEntity
         () -> lastSequenceNumber(context), sendResults, textWindow, config.getDuration("turn-silence-timeout"),
         config.getDuration("close-link-after"));
     gauges.link(agent.linkState());
+    this.handover = new Handover(threadId, context, Effect(), agent, storage, persistenceId().id());
   }
 
   @Override
@@ -153,6 +158,9 @@ public final class ThreadEntity
 
   private ReplyEffect<ThreadEvent, ThreadState> onCommand(ThreadState state, ThreadCommand command) {
     writes.settled(); // a command is handled only once the writes before it are durable
+    if (command instanceof HandOff || handover.underway()) {
+      return handover.handle(command);
+    }
     if (mode == Mode.ENDING_RECOVERED_TURN) {
       return endingRecoveredTurn(state, command);
     }
