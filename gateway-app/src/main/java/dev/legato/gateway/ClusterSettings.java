@@ -12,14 +12,15 @@ import java.util.regex.Pattern;
 /**
  * The cluster a node joins: {@code legato.cluster.seed-nodes} ({@code --seed-node}, {@code LEGATO_SEED_NODES}) as
  * Pekko's seed addresses. Operators name seeds as {@code host:port} (their cluster ports); Pekko wants
- * {@code pekko://legato@host:port}. Without seeds a node is a cluster of its own.
+ * {@code pekko://legato@host:port}. Without seeds a node is a cluster of its own; with them, it needs what all
+ * nodes share.
  */
-final class SeedNodes {
+final class ClusterSettings {
   /** The actor system's name: part of every node's address. */
   static final String SYSTEM = "legato";
   private static final Pattern HOST_PORT = Pattern.compile("[A-Za-z0-9.\\-]+:\\d{1,5}|\\[[0-9A-Fa-f:.]+\\]:\\d{1,5}");
 
-  private SeedNodes() {}
+  private ClusterSettings() {}
 
   /**
    * The seed addresses {@code legato.cluster.seed-nodes} names: a list, or one comma-separated string (how an
@@ -70,5 +71,24 @@ final class SeedNodes {
   static boolean clustered(Config config) {
     return !addresses(config).isEmpty()
         || (config.hasPath("pekko.cluster.seed-nodes") && !config.getStringList("pekko.cluster.seed-nodes").isEmpty());
+  }
+
+  /**
+   * A thread that moves to another node starts there from its replica: the nodes of a cluster must share it
+   * (S3, or one folder all of them see). Refused otherwise, before anything starts.
+   */
+  static void requireSharedReplicas(Config config) {
+    Config replica = config.getConfig("legato.storage.replica");
+    if (replica.getString("mode").equalsIgnoreCase("off")) {
+      throw new IllegalArgumentException("a node of a cluster needs replicas (legato.storage.replica.mode is off):"
+          + " a thread that moves to another node is restored there from its replica; use --replicas async or sync");
+    }
+    boolean s3 = !replica.getIsNull("s3.bucket") && !replica.getString("s3.bucket").isBlank();
+    boolean folder = !replica.getIsNull("folder") && !replica.getString("folder").isBlank();
+    if (!s3 && !folder) {
+      throw new IllegalArgumentException("a node of a cluster needs replicas that every node shares: an S3 bucket"
+          + " (--s3-bucket, LEGATO_S3_BUCKET) or one folder all nodes see (LEGATO_REPLICA_FOLDER); with the default"
+          + " <data>/replicas a thread that moves to another node would start there empty");
+    }
   }
 }

@@ -131,10 +131,10 @@ public final class Gateway implements AutoCloseable {
    * {@link PortInUse} for a port that is taken.
    */
   public static Gateway start(Config config) throws Exception {
-    config = SeedNodes.apply(config);
-    boolean clustered = SeedNodes.clustered(config);
+    config = ClusterSettings.apply(config);
+    boolean clustered = ClusterSettings.clustered(config);
     if (clustered) {
-      requireSharedReplicas(config);
+      ClusterSettings.requireSharedReplicas(config);
     }
     ActorSystem<Void> system;
     try {
@@ -239,25 +239,6 @@ public final class Gateway implements AutoCloseable {
     }
   }
 
-  /**
-   * A thread that moves to another node starts there from its replica: the nodes of a cluster must share it
-   * (S3, or one folder all of them see). Refused otherwise, before anything starts.
-   */
-  private static void requireSharedReplicas(Config config) {
-    Config replica = config.getConfig("legato.storage.replica");
-    if (replica.getString("mode").equalsIgnoreCase("off")) {
-      throw new IllegalArgumentException("a node of a cluster needs replicas (legato.storage.replica.mode is off):"
-          + " a thread that moves to another node is restored there from its replica; use --replicas async or sync");
-    }
-    boolean s3 = !replica.getIsNull("s3.bucket") && !replica.getString("s3.bucket").isBlank();
-    boolean folder = !replica.getIsNull("folder") && !replica.getString("folder").isBlank();
-    if (!s3 && !folder) {
-      throw new IllegalArgumentException("a node of a cluster needs replicas that every node shares: an S3 bucket"
-          + " (--s3-bucket, LEGATO_S3_BUCKET) or one folder all nodes see (LEGATO_REPLICA_FOLDER); with the default"
-          + " <data>/replicas a thread that moves to another node would start there empty");
-    }
-  }
-
   /** Whether this failure is a port that someone else holds (not, say, one that needs privileges). */
   private static boolean bindFailure(Throwable error) {
     for (Throwable cause = error; cause != null; cause = cause.getCause()) {
@@ -345,40 +326,7 @@ public final class Gateway implements AutoCloseable {
     WebSocketStack stack = new WebSocketStack(system.classicSystem());
     Route socket = AuthDirectives.authenticated(auth, blocking, identity -> extractUpgradeToWebSocket(upgrade ->
         accept(upgrade, system, settings, metrics, identity, codexHome, sockets, stack)));
-    Operations operations = new Operations(system, settings.askTimeout());
-    Route admin = pathPrefix("admin", () -> AuthDirectives.authenticated(auth, blocking, identity -> concat(
-        path("threads", () -> get(() -> operator(identity, () -> parameterList(query -> {
-          int limit;
-          try {
-            limit = Operations.limit(query);
-          } catch (IllegalArgumentException e) {
-            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
-          }
-          return onSuccess(operations.threads(limit), threads -> json(threads));
-        })))),
-        path(segment("threads").slash(segment()), id -> get(() -> operator(identity, () -> parameterList(query -> {
-          UUID threadId;
-          try {
-            Operations.noParameters(query);
-            threadId = Operations.threadId(id);
-          } catch (IllegalArgumentException e) {
-            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
-          }
-          return onSuccess(operations.thread(threadId), thread -> thread.map(Gateway::json)
-              .orElseGet(() -> complete(StatusCodes.NOT_FOUND, "no thread " + threadId)));
-        })))),
-        path(segment("threads").slash(segment()).slash("restore"), id -> post(() -> operator(identity, () -> parameterList(query -> {
-          UUID threadId;
-          java.time.Instant at;
-          try {
-            threadId = Operations.threadId(id);
-            at = Operations.restoreAt(query);
-          } catch (IllegalArgumentException e) {
-            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
-          }
-          return onSuccess(operations.restore(threadId, at), answer -> complete(HttpResponse.create()
-              .withStatus(answer.status()).withEntity(ContentTypes.APPLICATION_JSON, Json.write(answer.body()))));
-        })))))));
+    Route admin = AdminRoutes.routes(system, settings, auth, blocking);
     Route notASocket = complete(StatusCodes.BAD_REQUEST,
         "Legato speaks the Codex app-server protocol over WebSocket here; connect with a WebSocket client");
     return concat(
@@ -388,26 +336,12 @@ public final class Gateway implements AutoCloseable {
           return notReady == null ? complete("ready") : complete(StatusCodes.SERVICE_UNAVAILABLE, notReady);
         })),
         path("metrics", () -> get(() -> AuthDirectives.authenticated(auth, blocking, identity ->
-            operator(identity, () -> complete(HttpResponse.create().withEntity(
+            AdminRoutes.operator(identity, () -> complete(HttpResponse.create().withEntity(
                 ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8), metrics.scrape())))))),
         admin,
         pathSingleSlash(() -> concat(socket, notASocket)),
         path("ws", () -> pathEndOrSingleSlash(() -> concat(socket, notASocket))),
         pathEndOrSingleSlash(() -> concat(socket, notASocket)));
-  }
-
-  /**
-   * The operations routes show every tenant's threads and the node's totals: operators only. A tenant has
-   * its own threads through the protocol ({@code thread/list}, {@code thread/read}).
-   */
-  private static Route operator(Identity identity, java.util.function.Supplier<Route> inner) {
-    return identity.admin() ? inner.get() : complete(StatusCodes.FORBIDDEN,
-        "this route is for operators: send an admin key (legato.gateway.auth.admin-keys) or a token with the"
-            + " admin claim (legato.gateway.auth.jwt.admin-claim)");
-  }
-
-  private static Route json(JsonNode body) {
-    return complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, Json.write(body)));
   }
 
   /**

@@ -94,7 +94,7 @@ public final class Main {
     Config config = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load());
     boolean clustered;
     try {
-      clustered = SeedNodes.clustered(config);
+      clustered = ClusterSettings.clustered(config);
     } catch (IllegalArgumentException e) {
       fail(e.getMessage());
       return;
@@ -183,13 +183,13 @@ public final class Main {
     Cluster cluster = Cluster.get(gateway.system());
     String self = cluster.selfMember().address().toString();
     List<String> seeds = config.getStringList("pekko.cluster.seed-nodes");
-    if (seeds.isEmpty() && !SeedNodes.clustered(config)) {
+    if (seeds.isEmpty() && !ClusterSettings.clustered(config)) {
       return self + " (a node of its own; --seed-node joins others)";
     }
     long up = java.util.stream.StreamSupport.stream(cluster.state().getMembers().spliterator(), false)
         .filter(m -> m.status() == MemberStatus.up()).count();
     return self + ", " + up + " node" + (up == 1 ? "" : "s") + " up; seed nodes " + String.join(", ",
-        SeedNodes.addresses(config).isEmpty() ? seeds : SeedNodes.addresses(config));
+        ClusterSettings.addresses(config).isEmpty() ? seeds : ClusterSettings.addresses(config));
   }
 
   private static void stopped(PodiumEmulator emulator) {

@@ -32,29 +32,29 @@ class ClusterOptionsTest {
   @Test
   void seedNodesNamedAsHostAndPortBecomePekkoAddresses() {
     Config listed = config(Map.of("legato.cluster.seed-nodes", List.of("legato1:25520", "10.0.0.2:25520")));
-    assertEquals(List.of("pekko://legato@legato1:25520", "pekko://legato@10.0.0.2:25520"), SeedNodes.addresses(listed));
+    assertEquals(List.of("pekko://legato@legato1:25520", "pekko://legato@10.0.0.2:25520"), ClusterSettings.addresses(listed));
     Config commaSeparated = config(Map.of("legato.cluster.seed-nodes", " a:1, pekko://legato@b:2 ,"));
-    assertEquals(List.of("pekko://legato@a:1", "pekko://legato@b:2"), SeedNodes.addresses(commaSeparated));
+    assertEquals(List.of("pekko://legato@a:1", "pekko://legato@b:2"), ClusterSettings.addresses(commaSeparated));
     assertEquals(List.of("pekko://legato@a:1", "pekko://legato@b:2"),
-        SeedNodes.apply(commaSeparated).getStringList("pekko.cluster.seed-nodes"));
-    assertTrue(SeedNodes.clustered(commaSeparated));
+        ClusterSettings.apply(commaSeparated).getStringList("pekko.cluster.seed-nodes"));
+    assertTrue(ClusterSettings.clustered(commaSeparated));
   }
 
   @Test
   void withoutSeedNodesANodeIsAClusterOfItsOwn() {
     Config none = config(Map.of());
-    assertEquals(List.of(), SeedNodes.addresses(none));
-    assertFalse(SeedNodes.clustered(none));
-    assertEquals(List.of(), SeedNodes.apply(none).getStringList("pekko.cluster.seed-nodes"));
+    assertEquals(List.of(), ClusterSettings.addresses(none));
+    assertFalse(ClusterSettings.clustered(none));
+    assertEquals(List.of(), ClusterSettings.apply(none).getStringList("pekko.cluster.seed-nodes"));
   }
 
   @Test
   void aSeedNodeThatIsNotHostAndPortIsRefusedNamingIt() {
     IllegalArgumentException noPort = assertThrows(IllegalArgumentException.class,
-        () -> SeedNodes.addresses(config(Map.of("legato.cluster.seed-nodes", "legato1"))));
+        () -> ClusterSettings.addresses(config(Map.of("legato.cluster.seed-nodes", "legato1"))));
     assertTrue(noPort.getMessage().contains("'legato1'"), noPort.getMessage());
     IllegalArgumentException otherSystem = assertThrows(IllegalArgumentException.class,
-        () -> SeedNodes.addresses(config(Map.of("legato.cluster.seed-nodes", "pekko://other@a:1"))));
+        () -> ClusterSettings.addresses(config(Map.of("legato.cluster.seed-nodes", "pekko://other@a:1"))));
     assertTrue(otherSystem.getMessage().contains("pekko://legato@"), otherSystem.getMessage());
   }
 
