@@ -91,8 +91,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     metrics.connectionOpened();
     this.version = version;
     this.codexHome = codexHome;
-    TenantThreads threads = new TenantThreads(ClusterSharding.get(context.getSystem()), identity.tenant(),
-        settings.askTimeout());
+    TenantThreads threads = new TenantThreads(ClusterSharding.get(context.getSystem()), Resends.get(context.getSystem()),
+        identity.tenant(), settings.askTimeout());
     ServerRequests requests = new ServerRequests();
     this.session = new JsonRpcSession(context, identity, settings, metrics, out);
     this.subscriptions = new Subscriptions(context, threads, session, requests);
