@@ -9,6 +9,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * Follows one thread for a connection: hands it the thread's updates, and notes the last sequence number
@@ -20,6 +21,8 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
   private final UUID threadId;
   private final ActorRef<Connection.Command> connection;
   private long cursor;
+  /** The entity followed, once it said so. */
+  private ActorRef<?> thread;
 
   static Behavior<ThreadUpdate> create(UUID threadId, ActorRef<Connection.Command> connection) {
     return Behaviors.setup(context -> new ThreadFollower(context, threadId, connection));
@@ -36,16 +39,31 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
     return newReceiveBuilder()
         .onMessage(ThreadUpdate.class, this::update)
         .onSignal(Terminated.class, gone -> {
-          connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor));
+          connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor, nodeGone()));
           return Behaviors.stopped();
         })
         .build();
+  }
+
+  /** Whether the followed entity's node is no longer a member of the cluster (it died, or was downed). */
+  private boolean nodeGone() {
+    if (thread == null || thread.path().address().hasLocalScope()) {
+      return false;
+    }
+    org.apache.pekko.actor.Address node = thread.path().address();
+    for (org.apache.pekko.cluster.Member member : Cluster.get(getContext().getSystem()).state().getMembers()) {
+      if (member.address().equals(node)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Behavior<ThreadUpdate> update(ThreadUpdate update) {
     if (update instanceof ThreadUpdate.Live live) {
       cursor = Math.max(cursor, live.afterSequenceNr());
       if (live.thread() != null) {
+        thread = live.thread();
         getContext().watch(live.thread());
       }
     } else if (update instanceof ThreadUpdate.Persisted persisted) {
