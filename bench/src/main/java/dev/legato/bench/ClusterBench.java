@@ -125,7 +125,8 @@ final class ClusterBench {
         return List.of();
       }
       long signal = System.nanoTime();
-      cluster.stop(2, kill);
+      System.out.printf("  %s: signal at %s%n", what, java.time.LocalTime.now());
+      cluster.signal(2, kill); // the clients ask at once: a leaving node serves until its threads are handed over
       List<CompletableFuture<Long>> waits = new ArrayList<>();
       for (TurnProbe probe : affected) {
         waits.add(CompletableFuture.supplyAsync(() -> {
@@ -140,6 +141,7 @@ final class ClusterBench {
       for (CompletableFuture<Long> wait : waits) {
         times.add(wait.get(180, TimeUnit.SECONDS));
       }
+      cluster.awaitExit(2);
       TurnProbe slowest = affected.get(0);
       for (int i = 0; i < affected.size(); i++) {
         long time = times.get(i) < 0 ? Long.MAX_VALUE : times.get(i);
@@ -149,6 +151,19 @@ final class ClusterBench {
         }
       }
       System.out.printf("  %s: the slowest thread's tries: %s%n", what, slowest.tries());
+      for (int i = 0; i < affected.size(); i++) {
+        if (times.get(i) < 0) {
+          TurnProbe stuck = affected.get(i);
+          String state;
+          try {
+            state = cluster.get(0, "/admin/threads/" + stuck.threadId()).toString();
+          } catch (Exception e) {
+            state = "(" + e.getMessage() + ")";
+          }
+          System.out.printf("  %s: thread %s completed no turn; its tries: %s; it says: %s%n", what, stuck.threadId(),
+              stuck.tries(), state);
+        }
+      }
       long lost = times.stream().filter(t -> t < 0).count();
       times.removeIf(t -> t < 0);
       Collections.sort(times);
@@ -192,6 +207,14 @@ final class ClusterBench {
         clusterPorts[i] = freePort();
         managementPorts[i] = freePort();
       }
+      // a benchmark stopped half-way (Ctrl-C) leaves no node behind
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        for (GatewayBench.Child child : children) {
+          if (child != null) {
+            child.process().destroyForcibly();
+          }
+        }
+      }, "cluster-bench-nodes"));
     }
 
     void startAll() throws Exception {
@@ -268,14 +291,22 @@ final class ClusterBench {
       return ids;
     }
 
-    void stop(int node, boolean kill) throws InterruptedException {
+    void signal(int node, boolean kill) {
       Process process = children[node].process();
       if (kill) {
         process.destroyForcibly();
       } else {
         process.destroy();
       }
-      process.waitFor(90, TimeUnit.SECONDS);
+    }
+
+    void awaitExit(int node) throws InterruptedException {
+      children[node].process().waitFor(90, TimeUnit.SECONDS);
+    }
+
+    void stop(int node, boolean kill) throws InterruptedException {
+      signal(node, kill);
+      awaitExit(node);
     }
 
     void restart(int node) throws Exception {
@@ -318,7 +349,7 @@ final class ClusterBench {
       throw new IllegalStateException("the nodes did not agree on " + count + " members within 120 s");
     }
 
-    private JsonNode get(int node, String path) throws Exception {
+    JsonNode get(int node, String path) throws Exception {
       URI uri = URI.create("http://127.0.0.1:" + children[node].uri().getPort() + path);
       HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).build(),
           HttpResponse.BodyHandlers.ofString());
