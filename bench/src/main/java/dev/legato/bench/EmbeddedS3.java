@@ -20,8 +20,8 @@ import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
  */
 final class EmbeddedS3 implements AutoCloseable {
   static final String BUCKET = "legato-bench";
-  private static final String ACCESS_KEY_ID = "legato-bench-key";
-  private static final String SECRET_ACCESS_KEY = "legato-bench-secret";
+  static final String ACCESS_KEY_ID = "legato-bench-key";
+  static final String SECRET_ACCESS_KEY = "legato-bench-secret";
 
   private final Path folder;
   private final BlobStore blobStore;

@@ -222,6 +222,12 @@ final class GatewayBench {
   /** N clients turn after turn: warm-up, then the measured period. */
   private static Load load(String name, URI uri, int clients, String prompt, int deltaBytes, double warmup,
                            double seconds) throws Exception {
+    return load(name, List.of(uri), clients, prompt, deltaBytes, warmup, seconds);
+  }
+
+  /** The same with the clients spread over several nodes, in turn (the cluster benchmark). */
+  static Load load(String name, List<URI> uris, int clients, String prompt, int deltaBytes, double warmup,
+                   double seconds) throws Exception {
     LoadClient.Meter meter = new LoadClient.Meter(deltaBytes);
     List<HttpClient> http = new ArrayList<>();
     for (int i = 0; i < Math.max(1, Math.min(4, clients / 25)); i++) {
@@ -229,7 +235,7 @@ final class GatewayBench {
     }
     List<CompletableFuture<LoadClient>> starting = new ArrayList<>();
     for (int i = 0; i < clients; i++) {
-      starting.add(LoadClient.start(http.get(i % http.size()), uri, meter, prompt));
+      starting.add(LoadClient.start(http.get(i % http.size()), uris.get(i % uris.size()), meter, prompt));
     }
     // A client that cannot start (a server under more load than it can take may close it) is reported, and
     // the phase goes on with the others: the figures say how many they are.
@@ -429,7 +435,7 @@ final class GatewayBench {
   }
 
   /** A JVM started on this classpath that prints "... is listening on host:port"; its output goes to a log. */
-  private record Child(Process process, URI uri) {
+  record Child(Process process, URI uri) {
     static Child start(String name, Path work, List<String> arguments) throws Exception {
       List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-cp", System.getProperty("java.class.path")));

@@ -16,6 +16,7 @@ public final class Main {
       case "podium" -> PodiumBench.run(BenchOptions.parse(options));
       case "threads" -> ThreadsBench.run(BenchOptions.parse(options));
       case "gateway" -> GatewayBench.run(BenchOptions.parse(options));
+      case "cluster" -> ClusterBench.run(BenchOptions.parse(options));
       default -> {
         System.out.println("""
             usage: ./legato bench <scenario> [options]
@@ -50,6 +51,13 @@ public final class Main {
                                     --legato-heap 1g  --legato-java-options "<JVM options for Legato's JVM>"
                                     --rounds 1 (more: Legato's and the relay's load phases in turn, medians;
                                     with --idle-clients 0)
+              cluster      three Legato nodes (child JVMs, one cluster, S3 replicas in s3proxy in this JVM) against
+                           one node in the same run, through the WebSocket protocol only: the gateway load with
+                           clients spread over the nodes (deltas/s), then the hand-off of a graceful leave (SIGTERM)
+                           and the failover of a crash (SIGKILL): for each thread the node held, the time to its
+                           first completed turn for a client on another node
+                           options: --clients 30  --seconds 15  --warmup 10  --deltas-per-turn 1000  --delta-bytes 32
+                                    --threads 30  --replicas sync|async  --node-heap 512m
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

@@ -52,15 +52,19 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   /** An update of a followed thread, from its {@link ThreadFollower}. */
   record FromThread(UUID threadId, ThreadUpdate update) implements Command {}
 
-  /** A followed thread's entity stopped or restarted; its follower had seen everything up to {@code cursor}. */
-  record ThreadLost(UUID threadId, ActorRef<ThreadUpdate> follower, long cursor) implements Command {}
+  /**
+   * A followed thread's entity stopped or restarted; its follower had seen everything up to {@code cursor}. {@code nodeGone}: the
+   * entity's node left the cluster (it died), so the thread is followed anew a moment later, once sharding has let
+   * that node go (a subscription sent before would be lost with it).
+   */
+  record ThreadLost(UUID threadId, ActorRef<ThreadUpdate> follower, long cursor, boolean nodeGone) implements Command {}
 
   /** Whether the thread lost meanwhile still exists (then it is followed anew from the cursor). */
   record LostThreadLookedUp(ThreadLost lost, CodexThreads.Subscription subscription, boolean exists)
       implements Command {}
 
-  /** The thread refused to be followed. */
-  record FollowRefused(UUID threadId, Throwable error) implements Command {}
+  /** The thread refused to be followed (or did not answer) when {@code follower} asked to. */
+  record FollowRefused(UUID threadId, ActorRef<ThreadUpdate> follower, Throwable error) implements Command {}
 
   /** What request {@code requestId} asked has answered ({@code value}) or failed: its {@code next} step runs here. */
   record Answered<T>(JsonNode requestId, T value, Throwable error, Consumer<T> next) implements Command {}
@@ -91,8 +95,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
     metrics.connectionOpened();
     this.version = version;
     this.codexHome = codexHome;
-    TenantThreads threads = new TenantThreads(ClusterSharding.get(context.getSystem()), identity.tenant(),
-        settings.askTimeout());
+    TenantThreads threads = new TenantThreads(ClusterSharding.get(context.getSystem()), Resends.get(context.getSystem()),
+        identity.tenant(), settings.askTimeout());
     ServerRequests requests = new ServerRequests();
     this.session = new JsonRpcSession(context, identity, settings, metrics, out);
     this.subscriptions = new Subscriptions(context, threads, session, requests);

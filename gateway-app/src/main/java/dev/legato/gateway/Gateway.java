@@ -131,6 +131,11 @@ public final class Gateway implements AutoCloseable {
    * {@link PortInUse} for a port that is taken.
    */
   public static Gateway start(Config config) throws Exception {
+    config = ClusterSettings.apply(config);
+    boolean clustered = ClusterSettings.clustered(config);
+    if (clustered) {
+      ClusterSettings.requireSharedReplicas(config);
+    }
     ActorSystem<Void> system;
     try {
       system = ActorSystem.create(Behaviors.empty(), "legato", config);
@@ -143,13 +148,17 @@ public final class Gateway implements AutoCloseable {
     }
     try {
       Cluster cluster = Cluster.get(system);
-      if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      if (!clustered) {
         cluster.manager().tell(Join.create(cluster.selfMember().address())); // a node of its own
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      // Pekko joins the seed nodes by itself; a cluster's first node waits for the others' answer first.
+      int joinSeconds = clustered ? 90 : 30;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(joinSeconds);
       while (cluster.selfMember().status() != MemberStatus.up()) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("this node did not join its cluster within 30 s");
+        if (System.nanoTime() > deadline || system.getWhenTerminated().toCompletableFuture().isDone()) {
+          throw new IllegalStateException("this node did not join its cluster within " + joinSeconds + " s"
+              + (clustered ? " (seed nodes " + config.getStringList("pekko.cluster.seed-nodes")
+              + "; is one of them up and reachable at that address?)" : ""));
         }
         Thread.sleep(20);
       }
@@ -192,8 +201,11 @@ public final class Gateway implements AutoCloseable {
       });
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "legato-drain", () -> {
         long began = System.nanoTime();
-        boolean turnsWereRunning = meters.threads("running") > 0;
-        return runningTurnsEnded(system, settings.drainTimeout())
+        // A node the cluster downed no longer owns its threads: they are starting elsewhere. It lets go at once.
+        boolean downed = CoordinatedShutdown.get(system).getShutdownReason()
+            .filter(reason -> reason.equals(CoordinatedShutdown.clusterDowningReason())).isPresent();
+        boolean turnsWereRunning = !downed && meters.threads("running") > 0;
+        return runningTurnsEnded(system, downed ? Duration.ZERO : settings.drainTimeout())
             // The last updates of a turn that just ended are still on their way to its sockets: let them arrive.
             .thenCompose(drained -> turnsWereRunning ? org.apache.pekko.pattern.Patterns.after(
                 Duration.ofSeconds(1), system.classicSystem().scheduler(), system.executionContext(),
@@ -314,40 +326,7 @@ public final class Gateway implements AutoCloseable {
     WebSocketStack stack = new WebSocketStack(system.classicSystem());
     Route socket = AuthDirectives.authenticated(auth, blocking, identity -> extractUpgradeToWebSocket(upgrade ->
         accept(upgrade, system, settings, metrics, identity, codexHome, sockets, stack)));
-    Operations operations = new Operations(system, settings.askTimeout());
-    Route admin = pathPrefix("admin", () -> AuthDirectives.authenticated(auth, blocking, identity -> concat(
-        path("threads", () -> get(() -> operator(identity, () -> parameterList(query -> {
-          int limit;
-          try {
-            limit = Operations.limit(query);
-          } catch (IllegalArgumentException e) {
-            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
-          }
-          return onSuccess(operations.threads(limit), threads -> json(threads));
-        })))),
-        path(segment("threads").slash(segment()), id -> get(() -> operator(identity, () -> parameterList(query -> {
-          UUID threadId;
-          try {
-            Operations.noParameters(query);
-            threadId = Operations.threadId(id);
-          } catch (IllegalArgumentException e) {
-            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
-          }
-          return onSuccess(operations.thread(threadId), thread -> thread.map(Gateway::json)
-              .orElseGet(() -> complete(StatusCodes.NOT_FOUND, "no thread " + threadId)));
-        })))),
-        path(segment("threads").slash(segment()).slash("restore"), id -> post(() -> operator(identity, () -> parameterList(query -> {
-          UUID threadId;
-          java.time.Instant at;
-          try {
-            threadId = Operations.threadId(id);
-            at = Operations.restoreAt(query);
-          } catch (IllegalArgumentException e) {
-            return complete(StatusCodes.BAD_REQUEST, e.getMessage());
-          }
-          return onSuccess(operations.restore(threadId, at), answer -> complete(HttpResponse.create()
-              .withStatus(answer.status()).withEntity(ContentTypes.APPLICATION_JSON, Json.write(answer.body()))));
-        })))))));
+    Route admin = AdminRoutes.routes(system, settings, auth, blocking);
     Route notASocket = complete(StatusCodes.BAD_REQUEST,
         "Legato speaks the Codex app-server protocol over WebSocket here; connect with a WebSocket client");
     return concat(
@@ -357,26 +336,12 @@ public final class Gateway implements AutoCloseable {
           return notReady == null ? complete("ready") : complete(StatusCodes.SERVICE_UNAVAILABLE, notReady);
         })),
         path("metrics", () -> get(() -> AuthDirectives.authenticated(auth, blocking, identity ->
-            operator(identity, () -> complete(HttpResponse.create().withEntity(
+            AdminRoutes.operator(identity, () -> complete(HttpResponse.create().withEntity(
                 ContentTypes.create(MediaTypes.TEXT_PLAIN, HttpCharsets.UTF_8), metrics.scrape())))))),
         admin,
         pathSingleSlash(() -> concat(socket, notASocket)),
         path("ws", () -> pathEndOrSingleSlash(() -> concat(socket, notASocket))),
         pathEndOrSingleSlash(() -> concat(socket, notASocket)));
-  }
-
-  /**
-   * The operations routes show every tenant's threads and the node's totals: operators only. A tenant has
-   * its own threads through the protocol ({@code thread/list}, {@code thread/read}).
-   */
-  private static Route operator(Identity identity, java.util.function.Supplier<Route> inner) {
-    return identity.admin() ? inner.get() : complete(StatusCodes.FORBIDDEN,
-        "this route is for operators: send an admin key (legato.gateway.auth.admin-keys) or a token with the"
-            + " admin claim (legato.gateway.auth.jwt.admin-claim)");
-  }
-
-  private static Route json(JsonNode body) {
-    return complete(HttpResponse.create().withEntity(ContentTypes.APPLICATION_JSON, Json.write(body)));
   }
 
   /**

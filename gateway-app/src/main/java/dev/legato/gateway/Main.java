@@ -7,17 +7,24 @@ import dev.legato.podium.emulator.PodiumEmulator;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * {@code ./legato run}: starts a Legato node. Without a Podium URL ({@code --podium-url},
  * {@code LEGATO_PODIUM_URL} or {@code legato.podium.url}) it starts the Podium emulator in-process on
- * loopback and uses it. Prints where to connect.
+ * loopback and uses it; a node of a cluster ({@code --seed-node}) refuses to start without one, since every
+ * node must reach the same Podium. Prints where to connect; exits when the node stops, with 1 when the
+ * cluster removed it.
  */
 public final class Main {
   static final String USAGE = """
       usage: ./legato run [--host H] [--port N] [--data DIR] [--podium-url URL] [--management-port N]
                           [--replicas off|async|sync] [--s3-url URL] [--s3-bucket B] [--s3-prefix P]
+                          [--cluster-port N --seed-node HOST:PORT [--seed-node HOST:PORT ...] [--cluster-host H]]
         --host        address to listen on (default 127.0.0.1; LEGATO_HOST)
         --port        port for WebSocket and HTTP (default 8080, 0 picks a free one; LEGATO_PORT)
         --data        data directory: sessions/<thread>/session.db ... (default ./data; LEGATO_DATA_DIR)
@@ -30,7 +37,15 @@ public final class Main {
         --s3-url      S3 endpoint, e.g. http://127.0.0.1:9000 (LEGATO_S3_URL; default: AWS for the region)
         --s3-prefix   key prefix inside the bucket (LEGATO_S3_PREFIX); credentials: LEGATO_S3_ACCESS_KEY_ID
                       and LEGATO_S3_SECRET_ACCESS_KEY, or the AWS SDK's default chain
-      Every other setting: -D<key>=<value> or application.conf (see gateway-app/README.md).
+        --cluster-port  port the other nodes of a cluster reach this one on (LEGATO_CLUSTER_PORT; default: a free
+                      one, which only a node of its own can use)
+        --cluster-host  name or address the other nodes reach this one at (default 127.0.0.1; LEGATO_CLUSTER_HOST)
+        --seed-node   HOST:PORT (cluster port) of a node to join; repeat for each, give every node the same list
+                      (LEGATO_SEED_NODES, comma-separated). Without one, the node is a cluster of its own. A node
+                      of a cluster needs the Podium all nodes share (--podium-url; ./legato emulator runs one)
+                      and shared replicas (--s3-bucket, or LEGATO_REPLICA_FOLDER on a folder all nodes see)
+      Every other setting: -D<key>=<value> or application.conf (see gateway-app/README.md; the repository's
+      application.conf lists what a cluster's operator sets: java -Dconfig.file=application.conf ...).
       """;
 
   private static final String COMMON_POOL = "java.util.concurrent.ForkJoinPool.common.parallelism";
@@ -44,7 +59,8 @@ public final class Main {
     if (System.getProperty(COMMON_POOL) == null && Runtime.getRuntime().availableProcessors() <= 2) {
       System.setProperty(COMMON_POOL, "2");
     }
-    Map<String, String> overrides = new HashMap<>();
+    Map<String, Object> overrides = new HashMap<>();
+    List<String> seeds = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if (arg.equals("--help") || arg.equals("-h")) {
@@ -65,13 +81,36 @@ public final class Main {
         case "--s3-url" -> overrides.put("legato.storage.replica.s3.url", value);
         case "--s3-bucket" -> overrides.put("legato.storage.replica.s3.bucket", value);
         case "--s3-prefix" -> overrides.put("legato.storage.replica.s3.prefix", value);
+        case "--cluster-port" -> overrides.put("pekko.remote.artery.canonical.port", value);
+        case "--cluster-host" -> overrides.put("pekko.remote.artery.canonical.hostname", value);
+        case "--seed-node" -> seeds.add(value);
         default -> fail("unknown option " + arg);
       }
     }
+    if (!seeds.isEmpty()) {
+      overrides.put("legato.cluster.seed-nodes", seeds);
+    }
     org.slf4j.LoggerFactory.getILoggerFactory(); // logging first, before threads start logging at once
     Config config = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.load());
+    boolean clustered;
+    try {
+      clustered = ClusterSettings.clustered(config);
+    } catch (IllegalArgumentException e) {
+      fail(e.getMessage());
+      return;
+    }
+    boolean noPodium = !config.hasPath("legato.podium.url") || config.getIsNull("legato.podium.url")
+        || config.getString("legato.podium.url").isBlank();
+    if (clustered && noPodium) {
+      // An emulator in each node would give each its own Podium: a thread moving to another node would not
+      // find its agent's instance there.
+      System.err.println("legato: a node of a cluster needs the Podium all nodes share: pass --podium-url"
+          + " (LEGATO_PODIUM_URL); ./legato emulator runs a standalone one");
+      System.exit(2);
+      return;
+    }
     PodiumEmulator emulator = null;
-    if (!config.hasPath("legato.podium.url") || config.getString("legato.podium.url").isBlank()) {
+    if (noPodium) {
       emulator = PodiumEmulator.start(EmulatorSettings.defaults().withPort(0));
       config = ConfigFactory.parseMap(Map.of("legato.podium.url", emulator.baseUrl())).withFallback(config);
     }
@@ -87,6 +126,11 @@ public final class Main {
         default -> "set " + e.key();
       });
       System.exit(1);
+      return;
+    } catch (IllegalArgumentException e) {
+      stopped(emulator);
+      System.err.println("legato: " + e.getMessage());
+      System.exit(2);
       return;
     } catch (Exception e) {
       stopped(emulator);
@@ -104,6 +148,7 @@ public final class Main {
         .map(r -> r.target().describe() + " (" + r.settings().mode().name().toLowerCase(java.util.Locale.ROOT)
             + "; restore with ./legato restore or litestream restore)")
         .orElse("off"));
+    System.out.println("  cluster:   " + describeCluster(gateway, config));
     System.out.println("  " + gateway.auth().describe());
     System.out.println("  connect:   codex --remote ws://" + host + ":" + gateway.port());
     System.out.println("  or any app-server client at ws://" + host + ":" + gateway.port() + "/ (also /ws);"
@@ -111,9 +156,10 @@ public final class Main {
     System.out.println("  operators: http://" + host + ":" + gateway.port() + "/metrics, /admin/threads;"
         + " Pekko Management /alive, /ready on port " + gateway.managementPort());
     System.out.println("  Ctrl-C stops it.");
-    CountDownLatch stopped = new CountDownLatch(1);
+    AtomicBoolean stopping = new AtomicBoolean();
     PodiumEmulator embedded = emulator;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stopping.set(true);
       try {
         gateway.close();
       } catch (Exception e) {
@@ -122,9 +168,28 @@ public final class Main {
       if (embedded != null) {
         embedded.stop();
       }
-      stopped.countDown();
     }, "legato-shutdown"));
-    stopped.await();
+    gateway.system().getWhenTerminated().toCompletableFuture().join();
+    if (!stopping.get()) {
+      // Not asked to stop: the cluster downed this node (it was unreachable too long, or on the minority side
+      // of a partition). Its threads live on elsewhere; a supervisor restarts the process, which joins again.
+      System.err.println("legato: this node was removed from its cluster and has stopped");
+      stopped(embedded);
+      System.exit(1);
+    }
+  }
+
+  private static String describeCluster(Gateway gateway, Config config) {
+    Cluster cluster = Cluster.get(gateway.system());
+    String self = cluster.selfMember().address().toString();
+    List<String> seeds = config.getStringList("pekko.cluster.seed-nodes");
+    if (seeds.isEmpty() && !ClusterSettings.clustered(config)) {
+      return self + " (a node of its own; --seed-node joins others)";
+    }
+    long up = java.util.stream.StreamSupport.stream(cluster.state().getMembers().spliterator(), false)
+        .filter(m -> m.status() == MemberStatus.up()).count();
+    return self + ", " + up + " node" + (up == 1 ? "" : "s") + " up; seed nodes " + String.join(", ",
+        ClusterSettings.addresses(config).isEmpty() ? seeds : ClusterSettings.addresses(config));
   }
 
   private static void stopped(PodiumEmulator emulator) {

@@ -197,10 +197,13 @@ final class Operations {
 
   /**
    * One thread (brought to life if it was passivated), with its instance's status from Podium; empty when
-   * no such thread exists, found without waking an entity for it.
+   * no such thread exists, found without waking an entity for it: its files are on this node, or (a thread that
+   * lives or lived on another node of the cluster) its replica holds it.
    */
   CompletionStage<Optional<ObjectNode>> thread(UUID id) {
-    return ThreadFiles.exist(system, id).thenCompose(exists -> exists
+    return ThreadFiles.exist(system, id).thenCompose(local -> local ? CompletableFuture.completedFuture(true)
+            : dev.legato.storage.SessionStorage.get(system).replicaOf(id, null).thenApply(Optional::isPresent))
+        .thenCompose(exists -> exists
         ? details(id).thenApply(Optional::of)
         : CompletableFuture.completedFuture(Optional.<ThreadCommand.ThreadDetails>empty()))
         .thenCompose(found -> found.isEmpty()

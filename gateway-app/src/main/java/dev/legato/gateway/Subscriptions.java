@@ -5,7 +5,11 @@ import dev.legato.gateway.protocol.CodexThreads;
 import dev.legato.gateway.protocol.JsonRpc;
 import dev.legato.gateway.protocol.Outbound;
 import dev.legato.thread.ThreadUpdate;
+import java.time.Duration;
 import java.util.HashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -25,6 +29,11 @@ final class Subscriptions {
   /** What each followed thread needs to render its updates. */
   private final Map<UUID, CodexThreads.Subscription> followed = new HashMap<>();
   private final Map<UUID, ActorRef<ThreadUpdate>> followers = new HashMap<>();
+  /** The cursor each thread was last followed from, and how often that follow has gone unanswered in a row. */
+  private final Map<UUID, Long> cursors = new HashMap<>();
+  private final Map<UUID, Integer> unanswered = new HashMap<>();
+  /** A follow the thread did not answer (its node died meanwhile) is tried this often before the client is warned. */
+  private static final int FOLLOW_ATTEMPTS = 3;
 
   Subscriptions(ActorContext<Connection.Command> context, TenantThreads threads, JsonRpcSession session,
                 ServerRequests requests) {
@@ -52,9 +61,10 @@ final class Subscriptions {
     ActorRef<Connection.Command> self = context.getSelf();
     ActorRef<ThreadUpdate> follower = context.spawnAnonymous(ThreadFollower.create(threadId, self));
     followers.put(threadId, follower);
+    cursors.put(threadId, afterSequenceNr);
     threads.subscribe(threadId, follower, afterSequenceNr).whenComplete((done, error) -> {
       if (error != null) {
-        self.tell(new Connection.FollowRefused(threadId, error));
+        self.tell(new Connection.FollowRefused(threadId, follower, error));
       }
     });
   }
@@ -62,6 +72,8 @@ final class Subscriptions {
   /** Stops following the thread; false when it was not followed. */
   boolean unfollow(UUID threadId) {
     followed.remove(threadId);
+    cursors.remove(threadId);
+    unanswered.remove(threadId);
     requests.forget(threadId);
     ActorRef<ThreadUpdate> follower = followers.remove(threadId);
     if (follower == null) {
@@ -73,6 +85,19 @@ final class Subscriptions {
 
   void refused(Connection.FollowRefused refused) {
     UUID threadId = refused.threadId();
+    if (!refused.follower().equals(followers.get(threadId))) {
+      return; // a follow superseded meanwhile
+    }
+    CodexThreads.Subscription subscription = followed.get(threadId);
+    int attempts = unanswered.merge(threadId, 1, Integer::sum);
+    if (timedOut(refused.error()) && subscription != null && attempts < FOLLOW_ATTEMPTS) {
+      // unanswered, not refused: the subscription may have gone to a node that died; a new follower asks again
+      // (the old one stops, so a late answer to it changes nothing)
+      Long cursor = cursors.get(threadId);
+      context.stop(followers.remove(threadId));
+      follow(threadId, subscription, cursor);
+      return;
+    }
     session.send(CodexNotifications.warning(threadId.toString(), "could not follow thread " + threadId + ": "
         + refused.error().getMessage()));
     unfollow(threadId);
@@ -83,6 +108,9 @@ final class Subscriptions {
     CodexThreads.Subscription subscription = followed.get(message.threadId());
     if (subscription == null) {
       return; // unfollowed meanwhile
+    }
+    if (!unanswered.isEmpty()) {
+      unanswered.remove(message.threadId()); // it answers again
     }
     for (Outbound outbound : subscription.render(message.update())) {
       if (outbound instanceof Outbound.Notification notification) {
@@ -102,8 +130,24 @@ final class Subscriptions {
       return; // unfollowed, or followed anew, meanwhile
     }
     followers.remove(lost.threadId());
-    context.pipeToSelf(threads.owned(lost.threadId()),
-        (known, error) -> new Connection.LostThreadLookedUp(lost, subscription, error == null));
+    CompletionStage<?> owned = lost.nodeGone()
+        ? CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(NODE_GONE_DELAY.toMillis(), TimeUnit.MILLISECONDS))
+            .thenCompose(later -> threads.owned(lost.threadId()))
+        : threads.owned(lost.threadId());
+    context.pipeToSelf(owned, (known, error) -> new Connection.LostThreadLookedUp(lost, subscription, error == null));
+  }
+
+  /** How long after its node's removal a thread is followed anew: sharding has let the dead node go by then. */
+  private static final Duration NODE_GONE_DELAY = Duration.ofSeconds(1);
+
+  private static boolean timedOut(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      if (cause instanceof java.util.concurrent.TimeoutException
+          || cause.getClass().getSimpleName().equals("AskTimeoutException")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   void lookedUp(Connection.LostThreadLookedUp lookedUp) {
@@ -112,6 +156,7 @@ final class Subscriptions {
       return; // unfollowed, or followed anew, meanwhile
     }
     if (lookedUp.exists()) {
+      unanswered.remove(threadId);
       follow(threadId, lookedUp.subscription(), lookedUp.lost().cursor());
     } else {
       followed.remove(threadId); // deleted: nothing more to follow

@@ -33,9 +33,12 @@ final class TenantThreads {
   private final ClusterSharding sharding;
   private final EntityRef<ThreadRegistry.Command> registry;
   private final Duration timeout;
+  /** Asks that may be made twice go through it: a node that dies meanwhile does not keep them for ask-timeout. */
+  private final Resends resends;
 
-  TenantThreads(ClusterSharding sharding, String tenant, Duration timeout) {
+  TenantThreads(ClusterSharding sharding, Resends resends, String tenant, Duration timeout) {
     this.sharding = sharding;
+    this.resends = resends;
     this.registry = sharding.entityRefFor(ThreadRegistry.TYPE_KEY, tenant);
     this.timeout = timeout;
   }
@@ -44,7 +47,7 @@ final class TenantThreads {
 
   /** The thread's listing; fails unless the thread is this tenant's. Ask it before anything else of a thread. */
   CompletionStage<ThreadSummary> owned(UUID threadId) {
-    return registry.askWithStatus(reply -> new ThreadRegistry.Get(threadId, reply), timeout);
+    return resends.ask(() -> registry.askWithStatus(reply -> new ThreadRegistry.Get(threadId, reply), timeout));
   }
 
   /**
@@ -62,7 +65,7 @@ final class TenantThreads {
   }
 
   CompletionStage<ThreadRegistry.ThreadPage> list(ThreadQuery query) {
-    return registry.askWithStatus(reply -> new ThreadRegistry.ListThreads(query, reply), timeout);
+    return resends.ask(() -> registry.askWithStatus(reply -> new ThreadRegistry.ListThreads(query, reply), timeout));
   }
 
   CompletionStage<ThreadSummary> archive(UUID threadId, boolean archived) {
@@ -81,20 +84,21 @@ final class TenantThreads {
 
   /** The history and status, the thread's agent brought back if it was gone. */
   CompletionStage<ThreadCommand.Resumed> resume(UUID threadId) {
-    return thread(threadId).askWithStatus(ThreadCommand.Resume::new, timeout);
+    return resends.ask(() -> thread(threadId).askWithStatus(ThreadCommand.Resume::new, timeout));
   }
 
   /** The history and status, the agent left as it is. */
   CompletionStage<ThreadCommand.Resumed> read(UUID threadId) {
-    return thread(threadId).askWithStatus(ThreadCommand.Read::new, timeout);
+    return resends.ask(() -> thread(threadId).askWithStatus(ThreadCommand.Read::new, timeout));
   }
 
   CompletionStage<ThreadCommand.ThreadStatus> status(UUID threadId) {
-    return thread(threadId).ask(ThreadCommand.GetStatus::new, timeout);
+    return resends.ask(() -> thread(threadId).ask(ThreadCommand.GetStatus::new, timeout));
   }
 
   CompletionStage<ThreadCommand.TurnAccepted> startTurn(UUID threadId, String text) {
-    return thread(threadId).askWithStatus(reply -> new ThreadCommand.StartTurn(text, reply), timeout);
+    // twice is safe: a second start finds the first one's turn running and is refused (Resends waits for the first)
+    return resends.ask(() -> thread(threadId).askWithStatus(reply -> new ThreadCommand.StartTurn(text, reply), timeout));
   }
 
   CompletionStage<Done> steer(UUID threadId, String text) {

@@ -2,6 +2,7 @@ package dev.legato.gateway;
 
 import dev.legato.thread.ThreadUpdate;
 import java.util.UUID;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Terminated;
@@ -9,6 +10,8 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * Follows one thread for a connection: hands it the thread's updates, and notes the last sequence number
@@ -21,6 +24,8 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
   private final UUID threadId;
   private final ActorRef<Connection.Command> connection;
   private long cursor;
+  /** The entity followed, once it said so. */
+  private ActorRef<?> thread;
 
   static Behavior<ThreadUpdate> create(UUID threadId, ActorRef<Connection.Command> connection) {
     return Behaviors.setup(context -> new ThreadFollower(context, threadId, connection));
@@ -42,8 +47,22 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
 
   /** This subscription is over: the connection follows the thread anew from the cursor (a new follower). */
   private Behavior<ThreadUpdate> lost() {
-    connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor));
+    connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor, nodeGone()));
     return Behaviors.stopped();
+  }
+
+  /** Whether the followed entity's node is no longer a member of the cluster (it died, or was downed). */
+  private boolean nodeGone() {
+    if (thread == null || thread.path().address().hasLocalScope()) {
+      return false;
+    }
+    Address node = thread.path().address();
+    for (Member member : Cluster.get(getContext().getSystem()).state().getMembers()) {
+      if (member.address().equals(node)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Behavior<ThreadUpdate> update(ThreadUpdate update) {
@@ -53,6 +72,7 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
     if (update instanceof ThreadUpdate.Live live) {
       cursor = Math.max(cursor, live.afterSequenceNr());
       if (live.thread() != null) {
+        thread = live.thread();
         getContext().watch(live.thread());
       }
     } else if (update instanceof ThreadUpdate.Persisted persisted) {

@@ -111,7 +111,7 @@ class GatewayTenancyTest {
 
   @Test
   void theOperationsRoutesAreAnOperatorsWhileHealthStaysOpen() throws Exception {
-    for (String path : List.of("/metrics", "/admin/threads", "/admin/threads/" + UUID.randomUUID())) {
+    for (String path : List.of("/metrics", "/admin/threads", "/admin/threads/" + UUID.randomUUID(), "/admin/cluster")) {
       assertEquals(401, get(path, Map.of()).statusCode(), path + " without credentials, even from loopback");
       assertEquals(403, get(path, ALPHA).statusCode(), path + " with a tenant's key");
       assertEquals(403, get(path, bearer(token("alpha", false))).statusCode(), path + " with a tenant's token");
@@ -121,6 +121,13 @@ class GatewayTenancyTest {
     assertTrue(metrics.body().contains("legato_connections "), metrics.body());
     assertEquals(200, get("/metrics", bearer(token("alpha", true))).statusCode(), "a token with the admin claim");
     assertEquals(200, get("/admin/threads", OPERATOR).statusCode());
+    JsonNode cluster = CodexClient.JSON.readTree(get("/admin/cluster", OPERATOR).body());
+    assertEquals(1, cluster.path("members").size(), "a node of its own: " + cluster);
+    assertEquals("Up", cluster.path("members").get(0).path("status").asText(), cluster.toString());
+    assertEquals(cluster.path("self").asText(), cluster.path("leader").asText(), cluster.toString());
+    assertTrue(cluster.path("sharding").path("threads").has(cluster.path("self").asText()),
+        "the spare threads the registry prepared are on this node: " + cluster);
+    assertEquals(400, get("/admin/cluster?verbose=1", OPERATOR).statusCode(), "it takes no parameters");
 
     assertEquals(200, get("/healthz", Map.of()).statusCode());
     assertEquals(200, get("/readyz", Map.of()).statusCode());
@@ -140,6 +147,7 @@ class GatewayTenancyTest {
       assertTrue(listed.contains(alphas) && listed.contains(betas), listed);
       JsonNode one = CodexClient.JSON.readTree(get("/admin/threads/" + alphas, OPERATOR).body());
       assertEquals("alpha", one.path("tenant").asText(), one.toString());
+      assertEquals(legato.gateway.system().address().toString(), one.path("node").asText(), "where it lives: " + one);
       assertEquals("echo", one.path("agentType").asText(), one.toString());
 
       HttpResponse<String> refused = get("/admin/threads/" + alphas, BETA);

@@ -71,14 +71,16 @@ public final class ThreadRegistry
   public record DeleteThread(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /** @param firstPrompt a fork's first user message, its preview (null otherwise) */
-  private record ThreadStarted(UUID threadId, StartThread request, String firstPrompt, String error)
-      implements Command {}
+  record ThreadStarted(UUID threadId, StartThread request, String firstPrompt, String error) implements Command {}
 
   private record PrepareSpares() implements Command {}
 
-  private record ThreadArchived(ArchiveThread request, String error) implements Command {}
+  record ThreadArchived(ArchiveThread request, String error) implements Command {}
 
-  private record ThreadDeleted(DeleteThread request, String error) implements Command {}
+  record ThreadDeleted(DeleteThread request, String error) implements Command {}
+
+  record HandOff() implements Command {} // from the shard: stop once the journal is in the replica (RegistryHandover)
+  record HandedOff(String error) implements Command {}
 
   /** Adds a new thread; refused if the id is known (even a deleted one is gone from here, so it may return). */
   public record Register(UUID threadId, String name, String agentType, long createdAt, String cwd,
@@ -154,7 +156,8 @@ public final class ThreadRegistry
         system.log().info("removed the files of {} spare threads left unused by an earlier run", removed);
       }
     });
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> create(context.getEntityId(), settings)));
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> create(context.getEntityId(), settings))
+        .withStopMessage(new HandOff()));
     system.systemActorOf(ActivityForwarder.create(), "thread-activity", Props.empty());
   }
 
@@ -187,12 +190,14 @@ public final class ThreadRegistry
    * Pekko recovers a restarted entity from the same empty state object, which holds the events already.
    */
   private final FailedWrites writes = new FailedWrites();
+  private final RegistryHandover handover;
 
   private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings) {
     super(PersistenceId.of(TYPE_KEY.name(), tenantId));
     this.tenantId = tenantId;
     this.context = context;
     this.settings = settings;
+    this.handover = new RegistryHandover(context, Effect(), persistenceId().id());
   }
 
   @Override
@@ -230,6 +235,12 @@ public final class ThreadRegistry
 
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    CommandHandlerWithReply<Command, Event, State> commands = byCommand();
+    return (state, command) -> command instanceof HandOff || handover.underway()
+        ? handover.handle(command) : commands.apply(state, command);
+  }
+
+  private CommandHandlerWithReply<Command, Event, State> byCommand() {
     return newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(Register.class, this::register)
         .onCommand(Touch.class, this::touch)

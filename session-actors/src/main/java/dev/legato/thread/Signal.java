@@ -58,4 +58,10 @@ sealed interface Signal extends ThreadCommand {
 
   /** Time to see whether the running turn's agent has been silent for {@code turn-silence-timeout}. */
   record SilenceCheck(String turnId) implements Signal {}
+
+  /** From the thread's shard: stop, the thread moves to another node (or passivates): its files go to the replica first. */
+  record HandOff() implements Signal {}
+
+  /** The files are closed and in the replica (or {@code error} says why not): the entity stops. */
+  record HandedOff(String error) implements Signal {}
 }

@@ -54,10 +54,14 @@ public final class ThreadEntity
     RESTORING
   }
 
-  /** Registers threads with Cluster Sharding: entity id = the thread's UUID. */
+  /**
+   * Registers threads with Cluster Sharding: entity id = the thread's UUID. Its shard stops a thread with
+   * {@link HandOff}: it stops once its files are in the replica ({@link Handover}).
+   */
   public static void init(ActorSystem<?> system) {
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> Behaviors.setup(actor ->
-        new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard()))));
+        new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard())))
+        .withStopMessage(new HandOff()));
   }
 
   /** A thread outside sharding (tests, tools): passivation simply stops it. */
@@ -84,6 +88,7 @@ public final class ThreadEntity
   private TurnDriver turns;
   private Creation creation;
   private Archiving archiving;
+  private Handover handover;
   private Mode mode;
 
   private ThreadEntity(UUID threadId, ActorContext<ThreadCommand> context,
@@ -126,6 +131,7 @@ public final class ThreadEntity
     creation = new Creation(threadId, context, Effect(), writes, turns, agent, instances, storage);
     archiving = new Archiving(threadId, context, Effect(), writes, turns, agent, instances, storage);
     gauges.link(agent.linkState());
+    handover = new Handover(threadId, context, Effect(), agent, storage, persistenceId().id());
   }
 
   /**
@@ -182,6 +188,9 @@ public final class ThreadEntity
 
   private ReplyEffect<ThreadEvent, ThreadState> onCommand(ThreadState state, ThreadCommand command) {
     writes.settled(); // a command is handled only once the writes before it are durable
+    if (command instanceof HandOff || handover.underway()) {
+      return handover.handle(command);
+    }
     if (mode == Mode.ENDING_RECOVERED_TURN) {
       return endingRecoveredTurn(state, command);
     }

@@ -105,6 +105,23 @@ final class Databases {
     return submit(persistenceId, new DatabaseFile.Close(delete, result), result);
   }
 
+  /**
+   * Closes the file after the work queued before, then completes once its replicas hold everything it wrote (or
+   * after {@code limit}, failed): the file's entity is moving to another node, which restores it from there.
+   */
+  CompletableFuture<Void> handOff(String persistenceId, java.time.Duration limit) {
+    StorageLayout.Location location;
+    try {
+      location = layout.locate(persistenceId);
+    } catch (InvalidPersistenceIdException invalid) {
+      return CompletableFuture.failedFuture(invalid);
+    }
+    return close(persistenceId, false).thenCompose(closed -> {
+      List<DbReplica> replicas = replicasOf(location, projections.get(location.type()) != null);
+      return CompletableFuture.allOf(replicas.stream().map(r -> r.whenStored(limit)).toArray(CompletableFuture[]::new));
+    });
+  }
+
   /** Closes the file after the work queued before and replaces it with its replica's state at {@code at}. */
   CompletableFuture<Restorer.Result> restore(String persistenceId, java.time.Instant at) {
     CompletableFuture<Restorer.Result> result = new CompletableFuture<>();

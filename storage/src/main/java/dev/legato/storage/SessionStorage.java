@@ -126,6 +126,16 @@ public final class SessionStorage implements Extension {
     return databases.close(StorageLayout.threadPersistenceId(threadId), false);
   }
 
+  /**
+   * An entity moves to another node (its shard is handed off): closes its files after the work queued before,
+   * and completes once its replicas hold everything it wrote, so that the node taking it over restores all of
+   * it. Fails when the replica has not stored it within {@code limit} (the files keep it, and this node ships it
+   * later, in a generation the new owner's supersedes). With replicas off it completes once the files are closed.
+   */
+  public CompletionStage<Void> handOff(String persistenceId, java.time.Duration limit) {
+    return databases.handOff(persistenceId, limit);
+  }
+
   /** Closes and removes a thread's folder (session.db, memory.db and their WAL files). */
   public CompletionStage<Void> deleteThread(UUID threadId) {
     return databases.close(StorageLayout.threadPersistenceId(threadId), true);

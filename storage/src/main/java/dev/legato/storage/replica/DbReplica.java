@@ -104,10 +104,12 @@ public final class DbReplica {
     }
     log.info("restoring {} from its replica (generation {}): {}", database, newest.get(),
         local ? "the local copy is of an older generation, " + localGeneration : "no local copy");
+    replication.foldOtherLogsFor(root); // its last writer may have died with acknowledged segments in its log only
     try {
       Restorer.Result result = Restorer.restoreInto(replication.target(), root, newest.get(), null, database);
       replication.restored(result);
       mark.write(newest.get());
+      capture.reset(); // the local file is another writer's state now: this writer begins a generation of its own
       fence.lift();
     } catch (IOException | RuntimeException e) {
       throw new ReplicaException("cannot restore " + database + " from " + replication.target().describe() + ": " + e.getMessage(), e);
@@ -146,9 +148,39 @@ public final class DbReplica {
     shipments.closing();
   }
 
-  /** On the writer, after the connection closed: SQLite checkpointed the log into the file and removed it. */
+  /**
+   * On the writer, after the connection closed: SQLite checkpointed the log into the file and removed it. The
+   * next open looks at the replica again: meanwhile the file may have had a writer elsewhere (its thread moved
+   * to another node and back), whose newer state must be restored before this node writes again.
+   */
   public void closed() {
     capture.closed();
+    checked = false;
+  }
+
+  /**
+   * With the file closed: completes once everything it captured is in its layout (what a restore elsewhere reads),
+   * or this writer is fenced off by a newer one; fails after {@code limit}. Nothing waits for the flush interval
+   * once the file is closed. What a thread handing over to another node waits for.
+   */
+  public CompletableFuture<Void> whenStored(Duration limit) {
+    CompletableFuture<Void> stored = new CompletableFuture<>();
+    long deadline = System.nanoTime() + limit.toNanos();
+    Runnable[] poll = new Runnable[1];
+    poll[0] = () -> {
+      if (shipments.storedAll()) {
+        stored.complete(null);
+      } else if (System.nanoTime() > deadline) {
+        stored.completeExceptionally(new ReplicaException(root + ": the replica has not stored the file's last"
+            + " transactions within " + limit.toMillis() + " ms (is " + replication.target().describe() + " answering?)", null));
+      } else {
+        replication.scheduleNanos(poll[0], java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10));
+      }
+    };
+    shipments.kick();
+    poll[0].run();
+    // the replication's timer runs nothing once it is closed: bounded all the same
+    return stored.orTimeout(limit.toMillis() + 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   /** Starts an upload of what is due (the node is draining: everything stored in the node's log is). */
@@ -177,7 +209,7 @@ public final class DbReplica {
     shipments.queue(Shipment.object(Retention.deletionKey(root, at), Retention.deletionRecord(generation, at), at,
         position, List.of()));
     capture.forgetGeneration(); // a thread made again under this id begins a generation of its own
-    // checked stays true: in this process the file is known deleted, whatever the mark's upload has reached
+    checked = true; // in this process the file is known deleted, whatever the mark's upload has reached
   }
 
   private boolean deletedAt(String newest) {
@@ -202,6 +234,7 @@ public final class DbReplica {
     // the file is closed: what it captured goes into its layout as soon as it is in the node's log
     shipments.awaitStored(Duration.ofMinutes(1));
     replication.foldOtherLogs();
+    replication.foldOtherLogsFor(root);
     replication.sawGeneration(root, Generations.newest(replication.target(), root));
     Restorer.Result result = Restorer.restoreInto(replication.target(), root, null, at, database);
     replication.restored(result);

@@ -407,6 +407,96 @@ public final class NodeLog {
     return new Fold(writers, batches, copied, stored, deleted, List.copyOf(problems));
   }
 
+  /**
+   * Copies into the layout of one file ({@code root}) what the logs of the writers {@code fold} accepts hold of it
+   * beyond the layout, and deletes no batch (they hold other files' segments, which their writers may still be
+   * moving). What a node does before it restores a file another process wrote last: that writer may have died
+   * with its last acknowledged segments in its log only, and a node already running folded the logs once, at its
+   * start, before that writer's last batches existed. A batch never changes once stored, so {@code batches} keeps
+   * what it read: each is read once per process, and a fold costs a listing per writer beside the new batches.
+   */
+  public static Fold foldFile(ReplicaTarget target, Predicate<String> fold, String root, ReadBatches batches)
+      throws IOException {
+    int writers = 0;
+    int read = 0;
+    List<String> problems = new ArrayList<>();
+    Map<String, List<Entry>> byGeneration = new LinkedHashMap<>();
+    for (String writer : target.children(PREFIX)) {
+      if (!fold.test(writer)) {
+        continue;
+      }
+      writers++;
+      List<ReplicaTarget.Entry> objects = new ArrayList<>(target.list(PREFIX + writer + "/"));
+      objects.sort(Comparator.comparing(ReplicaTarget.Entry::key));
+      batches.retain(PREFIX + writer + "/", objects.stream().map(ReplicaTarget.Entry::key).collect(java.util.stream.Collectors.toSet()));
+      for (ReplicaTarget.Entry object : objects) {
+        read++;
+        try {
+          for (Entry entry : batches.entries(object.key(), root, () -> decode(target.get(object.key())))) {
+            byGeneration.computeIfAbsent(entry.generation(), k -> new ArrayList<>()).add(entry);
+          }
+        } catch (java.nio.file.NoSuchFileException gone) {
+          // deleted by its writer meanwhile: its segments are in their layouts
+        } catch (IOException damaged) {
+          problems.add(object.key() + ": " + damaged.getMessage());
+        }
+      }
+    }
+    int copied = 0;
+    int stored = 0;
+    for (List<Entry> generation : byGeneration.values()) {
+      try {
+        int[] done = copyInto(target, generation, problems);
+        copied += done[0];
+        stored += done[1];
+      } catch (IOException e) {
+        problems.add(root + " generation " + generation.get(0).generation() + ": " + e.getMessage());
+      }
+    }
+    for (String problem : problems) {
+      log.error("replicas: folding the node logs in {} for {}: {}", target.describe(), root, problem);
+    }
+    return new Fold(writers, read, copied, stored, 0, List.copyOf(problems));
+  }
+
+  /**
+   * The batches a process has read, by key, each as its segments by file; the batches a listing no longer shows
+   * (deleted by their writers, or folded) are forgotten, so this holds at most the logs as they are.
+   */
+  public static final class ReadBatches {
+    private final java.util.concurrent.ConcurrentHashMap<String, Map<String, List<Entry>>> byKey =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A batch whose bytes {@code read} gives when it was not read yet: its segments of file {@code root}. */
+    List<Entry> entries(String key, String root, IoSupplier<List<Entry>> read) throws IOException {
+      Map<String, List<Entry>> byRoot = byKey.get(key);
+      if (byRoot == null) {
+        Map<String, List<Entry>> grouped = new java.util.HashMap<>();
+        for (Entry entry : read.get()) {
+          grouped.computeIfAbsent(entry.root(), r -> new ArrayList<>()).add(entry);
+        }
+        byKey.put(key, grouped);
+        byRoot = grouped;
+      }
+      return byRoot.getOrDefault(root, List.of());
+    }
+
+    /** Forgets the batches below {@code prefix} that are not among {@code present}. */
+    void retain(String prefix, java.util.Set<String> present) {
+      byKey.keySet().removeIf(key -> key.startsWith(prefix) && !present.contains(key));
+    }
+
+    int size() {
+      return byKey.size();
+    }
+  }
+
+  /** Reads something that may fail with an {@link IOException}. */
+  @FunctionalInterface
+  interface IoSupplier<T> {
+    T get() throws IOException;
+  }
+
   /** One file's segments of one generation: copies what its layout lacks; returns {copied, objects, left out}. */
   private static int[] copyInto(ReplicaTarget target, List<Entry> entries, List<String> problems) throws IOException {
     Entry first = entries.get(0);

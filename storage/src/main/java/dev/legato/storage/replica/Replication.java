@@ -71,6 +71,8 @@ public final class Replication implements AutoCloseable {
   private volatile boolean draining;
   private final NodeLog nodeLog;
   private volatile boolean folded;
+  /** The other writers' batches this process read while folding them for single files (they never change). */
+  private final NodeLog.ReadBatches readBatches = new NodeLog.ReadBatches();
   private final Object folding = new Object();
   private final long[] lags = new long[1024];
   private int lagCount;
@@ -157,6 +159,24 @@ public final class Replication implements AutoCloseable {
             + e.getMessage(), e);
       }
       folded = true;
+    }
+  }
+
+  /**
+   * Before this process restores a file whose newest generation another writer made: folds what the other
+   * writers' logs hold of that file into its layout (that writer may have died with acknowledged segments in its
+   * log only, after this process folded the logs at its start). A failure is thrown; the open fails and is tried
+   * again with the next use.
+   */
+  void foldOtherLogsFor(String root) {
+    try {
+      NodeLog.Fold fold = NodeLog.foldFile(target, writer -> !writer.equals(nodeLog.writer()), root, readBatches);
+      if (fold.segmentsCopied() > 0) {
+        log.info("replicas: {}: folded {} segments that only another writer's log held", root, fold.segmentsCopied());
+      }
+    } catch (IOException | RuntimeException e) {
+      throw new ReplicaException("cannot fold the node logs left in " + target.describe() + " into the replica of "
+          + root + ": " + e.getMessage(), e);
     }
   }
 

@@ -347,6 +347,11 @@ final class Shipments {
     waiters.forEach(w -> w.completeExceptionally(failure));
   }
 
+  /** Every object queued is in the layout, or this writer is fenced off (what it has not stored never will be). */
+  synchronized boolean storedAll() {
+    return queue.isEmpty() || fence.fencedBy() != null;
+  }
+
   /** With the file closed: waits until every object it queued is in its layout (or this writer is fenced off). */
   void awaitStored(Duration limit) throws IOException {
     kick();

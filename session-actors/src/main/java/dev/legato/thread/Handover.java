@@ -1,0 +1,72 @@
+package dev.legato.thread;
+
+import dev.legato.podium.PodiumClient;
+import dev.legato.storage.SessionStorage;
+import dev.legato.thread.Signal.HandOff;
+import dev.legato.thread.Signal.HandedOff;
+import dev.legato.thread.ThreadCommand.Request;
+import java.time.Duration;
+import java.util.UUID;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+
+/**
+ * A thread stopping for its shard ({@link HandOff}: its node leaves, a rebalance moves it, it passivates): the
+ * link goes (the agent's instance stays, for the next owner to reconnect to), the files are closed and shipped to
+ * the replica, and only then does the entity stop, so that the node taking the thread over restores everything
+ * it wrote, in either replica mode. A turn still running is recorded interrupted by whoever recovers the thread
+ * next. Meanwhile requests are refused with a reason to try again (the shard holds new ones back anyway).
+ */
+final class Handover {
+  /** How long a stopping thread waits for its replica to hold everything it wrote. */
+  private static final Duration LIMIT = Duration.ofSeconds(20);
+
+  private final UUID threadId;
+  private final ActorContext<ThreadCommand> context;
+  private final EffectFactories<ThreadEvent, ThreadState> effect;
+  private final AgentLifecycle agent;
+  private final SessionStorage storage;
+  private final String persistenceId;
+  private boolean underway;
+
+  Handover(UUID threadId, ActorContext<ThreadCommand> context, EffectFactories<ThreadEvent, ThreadState> effect,
+           AgentLifecycle agent, SessionStorage storage, String persistenceId) {
+    this.threadId = threadId;
+    this.context = context;
+    this.effect = effect;
+    this.agent = agent;
+    this.storage = storage;
+    this.persistenceId = persistenceId;
+  }
+
+  /** Whether the thread is stopping for its shard: every command goes to {@link #handle}. */
+  boolean underway() {
+    return underway;
+  }
+
+  ReplyEffect<ThreadEvent, ThreadState> handle(ThreadCommand command) {
+    if (command instanceof HandOff) {
+      if (!underway) {
+        underway = true;
+        agent.close();
+        context.pipeToSelf(storage.handOff(persistenceId, LIMIT), (done, error) ->
+            new HandedOff(error == null ? null : String.valueOf(PodiumClient.unwrap(error).getMessage())));
+      }
+      return effect.noReply();
+    }
+    if (command instanceof HandedOff done) {
+      if (done.error() != null) {
+        context.getLog().warn("thread {}: stopping before its replica holds all it wrote (this node ships it later,"
+            + " in a generation the next owner's supersedes): {}", threadId, done.error());
+      }
+      return effect.stop().thenNoReply();
+    }
+    if (command instanceof Request request) {
+      request.replyTo().<StatusReply<Object>>unsafeUpcast()
+          .tell(StatusReply.error("the thread is moving to another node; try again in a moment"));
+    }
+    return effect.noReply();
+  }
+}

@@ -1,0 +1,115 @@
+package dev.legato.cluster;
+
+import static dev.legato.cluster.Client.agentText;
+import static dev.legato.cluster.Client.completedText;
+import static dev.legato.cluster.Client.method;
+import static dev.legato.cluster.Client.params;
+import static dev.legato.cluster.Client.streamedText;
+import static dev.legato.cluster.Client.thread;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Any node serves any thread: a thread started on one node is resumed, run and read on another and listed on the
+ * third; two clients of one thread on different nodes see one stream, gapless and without duplicates; and the
+ * operators' routes of any node say where the thread lives and what the cluster holds.
+ */
+class ClusterLifecycleTest {
+  @RegisterExtension
+  static final LegatoCluster.Shared cluster = new LegatoCluster.Shared();
+
+  @Test
+  void aThreadStartedOnOneNodeIsResumedRunAndReadOnAnotherAndListedOnTheThird() throws Exception {
+    List<Node> nodes = cluster.get().nodes();
+    String threadId;
+    String firstText;
+    try (Client one = Client.of(nodes.get(0))) {
+      threadId = one.startThread("echo");
+      one.startTurn(threadId, "hello from the first node");
+      firstText = completedText(one.untilTurnCompleted());
+      assertNotNull(firstText);
+    }
+    String secondText;
+    try (Client two = Client.of(nodes.get(1))) {
+      JsonNode resumed = two.result("thread/resume", thread(threadId));
+      JsonNode turns = resumed.path("thread").path("turns");
+      assertEquals(1, turns.size(), resumed.toString());
+      assertEquals(firstText, agentText(turns.get(0)));
+      two.startTurn(threadId, "and hello from the second");
+      List<JsonNode> messages = two.untilTurnCompleted();
+      secondText = completedText(messages);
+      assertEquals("completed", messages.get(messages.size() - 1).path("params").path("turn").path("status").asText());
+    }
+    try (Client three = Client.of(nodes.get(2))) {
+      JsonNode listed = three.result("thread/list", params());
+      List<String> ids = new ArrayList<>();
+      listed.path("data").forEach(t -> ids.add(t.path("id").asText()));
+      assertTrue(ids.contains(threadId), "listed on the third node: " + listed);
+      JsonNode read = three.result("thread/read", thread(threadId).put("includeTurns", true));
+      JsonNode turns = read.path("thread").path("turns");
+      assertEquals(2, turns.size(), read.toString());
+      assertEquals(firstText, agentText(turns.get(0)));
+      assertEquals(secondText, agentText(turns.get(1)));
+    }
+
+    Node holder = cluster.get().holder(threadId).orElseThrow();
+    for (Node node : nodes) {
+      JsonNode seen = node.get("/admin/threads/" + threadId);
+      assertEquals(holder.address(), seen.path("node").asText(), node.name + " says where the thread lives: " + seen);
+      JsonNode members = node.get("/admin/cluster");
+      assertEquals(3, members.path("members").size(), members.toString());
+      int threads = 0;
+      for (JsonNode region : members.path("sharding").path("threads")) {
+        threads += region.path("entities").asInt();
+      }
+      assertTrue(threads >= 1, "the thread's entity is counted: " + members);
+    }
+  }
+
+  @Test
+  void twoClientsOfOneThreadOnDifferentNodesSeeOneStreamGaplessWithoutDuplicates() throws Exception {
+    List<Node> nodes = cluster.get().nodes();
+    try (Client starter = Client.of(nodes.get(0)); Client watcher = Client.of(nodes.get(2))) {
+      String threadId = starter.startThread("coder");
+      watcher.result("thread/resume", thread(threadId));
+      String turnId = starter.startTurn(threadId, "/slow across the cluster /long 30");
+      List<JsonNode> started = starter.untilTurnCompleted();
+      List<JsonNode> watched = watcher.untilTurnCompleted();
+      String whole = completedText(started);
+      assertTrue(whole.contains("across the cluster"), whole);
+      assertEquals(whole, streamedText(started), "the starter's deltas add up to the answer");
+      assertEquals(whole, streamedText(watched), "so do the watcher's, on another node");
+      assertEquals(items(started), items(watched), "the same items in the same order");
+      for (List<JsonNode> stream : List.of(started, watched)) {
+        assertEquals(1, stream.stream().filter(m -> method(m).equals("turn/completed")).count());
+        assertEquals(turnId, stream.get(stream.size() - 1).path("params").path("turn").path("id").asText());
+        Set<String> completed = new HashSet<>();
+        for (JsonNode m : stream) {
+          if (method(m).equals("item/completed")) {
+            assertTrue(completed.add(m.path("params").path("item").path("id").asText()), "no item completes twice: " + m);
+          }
+        }
+      }
+    }
+  }
+
+  /** The items started and completed in a stream, in order. */
+  private static List<String> items(List<JsonNode> stream) {
+    List<String> items = new ArrayList<>();
+    for (JsonNode m : stream) {
+      if (method(m).equals("item/started") || method(m).equals("item/completed")) {
+        items.add(method(m) + " " + m.path("params").path("item").path("id").asText());
+      }
+    }
+    return items;
+  }
+}
