@@ -72,7 +72,7 @@ public final class Replication implements AutoCloseable {
   private final NodeLog nodeLog;
   private volatile boolean folded;
   /** The other writers' batches this process read while folding them for single files (they never change). */
-  private final NodeLog.ReadBatches readBatches = new NodeLog.ReadBatches();
+  private final PeerLogs.ReadBatches readBatches = new PeerLogs.ReadBatches();
   private final Object folding = new Object();
   private final long[] lags = new long[1024];
   private int lagCount;
@@ -170,7 +170,7 @@ public final class Replication implements AutoCloseable {
    */
   void foldOtherLogsFor(String root) {
     try {
-      NodeLog.Fold fold = NodeLog.foldFile(target, writer -> !writer.equals(nodeLog.writer()), root, readBatches);
+      NodeLog.Fold fold = PeerLogs.foldFile(target, writer -> !writer.equals(nodeLog.writer()), root, readBatches);
       if (fold.segmentsCopied() > 0) {
         log.info("replicas: {}: folded {} segments that only another writer's log held", root, fold.segmentsCopied());
       }

@@ -1,0 +1,117 @@
+package dev.legato.storage.replica;
+
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The other writers' node logs, read for one file: what a node folds into a file's layout before it restores
+ * a file another process wrote last (see {@link NodeLog} for the logs themselves and the fold at start).
+ */
+public final class PeerLogs {
+  private static final Logger log = LoggerFactory.getLogger(NodeLog.class);
+
+  private PeerLogs() {}
+
+  /**
+   * Copies into the layout of one file ({@code root}) what the logs of the writers {@code fold} accepts hold of it
+   * beyond the layout, and deletes no batch (they hold other files' segments, which their writers may still be
+   * moving). What a node does before it restores a file another process wrote last: that writer may have died
+   * with its last acknowledged segments in its log only, and a node already running folded the logs once, at its
+   * start, before that writer's last batches existed. A batch never changes once stored, so {@code batches} keeps
+   * what it read: each is read once per process, and a fold costs a listing per writer beside the new batches.
+   */
+  public static NodeLog.Fold foldFile(ReplicaTarget target, Predicate<String> fold, String root, ReadBatches batches)
+      throws IOException {
+    int writers = 0;
+    int read = 0;
+    List<String> problems = new ArrayList<>();
+    Map<String, List<NodeLog.Entry>> byGeneration = new LinkedHashMap<>();
+    for (String writer : target.children(NodeLog.PREFIX)) {
+      if (!fold.test(writer)) {
+        continue;
+      }
+      writers++;
+      List<ReplicaTarget.Entry> objects = new ArrayList<>(target.list(NodeLog.PREFIX + writer + "/"));
+      objects.sort(Comparator.comparing(ReplicaTarget.Entry::key));
+      batches.retain(NodeLog.PREFIX + writer + "/", objects.stream().map(ReplicaTarget.Entry::key).collect(Collectors.toSet()));
+      for (ReplicaTarget.Entry object : objects) {
+        read++;
+        try {
+          for (NodeLog.Entry entry : batches.entries(object.key(), root, () -> NodeLog.decode(target.get(object.key())))) {
+            byGeneration.computeIfAbsent(entry.generation(), k -> new ArrayList<>()).add(entry);
+          }
+        } catch (NoSuchFileException gone) {
+          // deleted by its writer meanwhile: its segments are in their layouts
+        } catch (IOException damaged) {
+          problems.add(object.key() + ": " + damaged.getMessage());
+        }
+      }
+    }
+    int copied = 0;
+    int stored = 0;
+    for (List<NodeLog.Entry> generation : byGeneration.values()) {
+      try {
+        int[] done = NodeLog.copyInto(target, generation, problems);
+        copied += done[0];
+        stored += done[1];
+      } catch (IOException e) {
+        problems.add(root + " generation " + generation.get(0).generation() + ": " + e.getMessage());
+      }
+    }
+    for (String problem : problems) {
+      log.error("replicas: folding the node logs in {} for {}: {}", target.describe(), root, problem);
+    }
+    return new NodeLog.Fold(writers, read, copied, stored, 0, List.copyOf(problems));
+  }
+
+  /**
+   * The batches a process has read, by key, each as its segments by file; the batches a listing no longer shows
+   * (deleted by their writers, or folded) are forgotten, so this holds at most the logs as they are.
+   */
+  public static final class ReadBatches {
+    private final ConcurrentHashMap<String, Map<String, List<NodeLog.Entry>>> byKey =
+        new ConcurrentHashMap<>();
+
+    /** A batch whose bytes {@code read} gives when it was not read yet: its segments of file {@code root}. */
+    List<NodeLog.Entry> entries(String key, String root, IoSupplier<List<NodeLog.Entry>> read) throws IOException {
+      Map<String, List<NodeLog.Entry>> byRoot = byKey.get(key);
+      if (byRoot == null) {
+        Map<String, List<NodeLog.Entry>> grouped = new HashMap<>();
+        for (NodeLog.Entry entry : read.get()) {
+          grouped.computeIfAbsent(entry.root(), r -> new ArrayList<>()).add(entry);
+        }
+        byKey.put(key, grouped);
+        byRoot = grouped;
+      }
+      return byRoot.getOrDefault(root, List.of());
+    }
+
+    /** Forgets the batches below {@code prefix} that are not among {@code present}. */
+    void retain(String prefix, Set<String> present) {
+      byKey.keySet().removeIf(key -> key.startsWith(prefix) && !present.contains(key));
+    }
+
+    int size() {
+      return byKey.size();
+    }
+  }
+
+  /** Reads something that may fail with an {@link IOException}. */
+  @FunctionalInterface
+  interface IoSupplier<T> {
+    T get() throws IOException;
+  }
+
+}
