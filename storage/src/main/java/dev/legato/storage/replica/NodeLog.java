@@ -72,6 +72,8 @@ public final class NodeLog {
   private final Replication replication;
   private final String writer;
   private final long spacingNanos;
+  /** Deletions of stored batches go at most one per this, unless a whole request's worth waits or the node drains. */
+  private final long deletionSpacingNanos;
 
   // guarded by this
   private List<Entry> pending = new ArrayList<>();
@@ -79,6 +81,9 @@ public final class NodeLog {
   private int running;
   private boolean scheduled;
   private boolean deleting;
+  /** A wake-up for the next deletion of stored batches is scheduled. */
+  private boolean deletionScheduled;
+  private long lastDeletionNanos;
   /** A failed batch waits for the backoff before it is tried again; no new batch starts meanwhile. */
   private boolean backingOff;
   private long nextSequence;
@@ -97,10 +102,11 @@ public final class NodeLog {
 
   private record Batch(long sequence, List<Entry> entries, byte[] body) {}
 
-  NodeLog(Replication replication, String writer, long spacingNanos) {
+  NodeLog(Replication replication, String writer, long spacingNanos, long deletionSpacingNanos) {
     this.replication = replication;
     this.writer = writer;
     this.spacingNanos = spacingNanos;
+    this.deletionSpacingNanos = deletionSpacingNanos;
   }
 
   /** This process's writer name: its log's folder under {@code logs/}. */
@@ -151,10 +157,14 @@ public final class NodeLog {
    * Starts an upload when one is due and fewer than {@link #IN_FLIGHT} run: a failed batch once its backoff
    * is over; else the pending segments (sync mode: now; async mode: once a tenth of the sync interval has
    * passed since the last batch began). Beside them, one deletion of stored batches no longer needed at a
-   * time: it never takes a batch's place (sync-mode writes wait for batches, nobody waits for deletions).
+   * time: it never takes a batch's place (sync-mode writes wait for batches, nobody waits for deletions), and
+   * goes at most once per deletion spacing, gathering every batch released meanwhile into one request (a busy
+   * node releases batches many times a second, each a request of its own otherwise), unless a whole request's
+   * worth waits or the node drains.
    */
   private void wake() {
     long delay = 0;
+    long deletionDelay = 0;
     boolean store = false;
     boolean delete = false;
     synchronized (this) {
@@ -162,8 +172,15 @@ public final class NodeLog {
         return;
       }
       if (!deletable.isEmpty() && !deleting) {
-        deleting = true;
-        delete = true;
+        long since = System.nanoTime() - lastDeletionNanos;
+        if (since >= deletionSpacingNanos || deletable.size() >= S3Target.DELETE_BATCH || replication.draining()) {
+          deleting = true;
+          delete = true;
+          lastDeletionNanos = System.nanoTime();
+        } else if (!deletionScheduled) {
+          deletionScheduled = true;
+          deletionDelay = deletionSpacingNanos - since;
+        }
       }
       if (!scheduled && running < IN_FLIGHT && (!retrying.isEmpty() || !pending.isEmpty())) {
         if (retrying.isEmpty() && !replication.syncMode()) {
@@ -180,6 +197,14 @@ public final class NodeLog {
     }
     if (delete) {
       replication.upload(this::deleteStored);
+    }
+    if (deletionDelay > 0) {
+      replication.scheduleNanos(() -> {
+        synchronized (this) {
+          deletionScheduled = false;
+        }
+        wake();
+      }, deletionDelay);
     }
     if (delay > 0) {
       replication.scheduleNanos(() -> {

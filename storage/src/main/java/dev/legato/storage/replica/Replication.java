@@ -85,7 +85,7 @@ public final class Replication implements AutoCloseable {
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
     this.retention = new Retention(target, settings.retention());
     this.nodeLog = new NodeLog(this, Generations.next(System.currentTimeMillis(), Optional.empty()),
-        settings.syncInterval().toNanos() / 10);
+        settings.syncInterval().toNanos() / 10, settings.syncInterval().toNanos());
     long interval = settings.retentionCheckInterval().toMillis();
     // the first sweep soon after start (a node restarted more often than the interval still sweeps), spread
     // over a minute so that nodes started together do not sweep together

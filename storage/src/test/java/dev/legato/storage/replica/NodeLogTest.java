@@ -125,6 +125,79 @@ class NodeLogTest {
     assertTrue(gap.problems().get(0).contains("does not follow"), gap.problems().get(0));
   }
 
+  @Test
+  void storedBatchesAreDeletedTogetherAtMostOncePerSyncIntervalAndAllOfThemInTheEnd() throws Exception {
+    CountingTarget target = new CountingTarget(new FileTarget(dir.resolve("replicas")));
+    // sync mode, sync-interval 1 s, segments due for the layout at once: every batch is released right after it is
+    // stored, and would be a deletion of its own
+    replication = new Replication(new Replication.Settings(Replication.Mode.SYNC, Duration.ofSeconds(1), 4 << 20, 2,
+        Duration.ofMillis(10), Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2),
+        Duration.ofHours(1), Duration.ZERO, 1 << 20), target);
+    writer = new ReplicaWriter(replication, "test.db", dir.resolve("test.db"));
+    long start = System.nanoTime();
+    for (int n = 1; n <= 30; n++) {
+      writer.commitRow(n).get(10, TimeUnit.SECONDS); // each its own batch: the last is stored before the next
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    assertTrue(replication.drain(Duration.ofSeconds(10)));
+    assertTrue(target.list(NodeLog.PREFIX).isEmpty(), "every stored batch is deleted in the end");
+    assertTrue(target.batches >= 30, "a batch per commit: " + target.batches);
+    // one at once, then one per second of writing, and one for the rest (the drain's)
+    assertTrue(target.deletions <= 2 + (int) Math.ceil(seconds), target.deletions + " deletions for " + target.batches
+        + " batches in " + seconds + " s");
+    assertEquals(30, restoredRows(target.inner, "written"));
+  }
+
+  /** A target that counts the node log's batches and the deletions sent to it. */
+  private static final class CountingTarget implements ReplicaTarget {
+    final FileTarget inner;
+    volatile int batches;
+    volatile int deletions;
+
+    CountingTarget(FileTarget inner) {
+      this.inner = inner;
+    }
+
+    @Override
+    public synchronized void put(String key, byte[] body, Instant time) throws IOException {
+      if (key.startsWith(NodeLog.PREFIX)) {
+        batches++;
+      }
+      inner.put(key, body, time);
+    }
+
+    @Override
+    public byte[] get(String key) throws IOException {
+      return inner.get(key);
+    }
+
+    @Override
+    public List<Entry> list(String prefix) throws IOException {
+      return inner.list(prefix);
+    }
+
+    @Override
+    public List<String> children(String prefix) throws IOException {
+      return inner.children(prefix);
+    }
+
+    @Override
+    public synchronized void delete(List<String> keys) throws IOException {
+      deletions++;
+      inner.delete(keys);
+    }
+
+    @Override
+    public String describe() {
+      return inner.describe();
+    }
+
+    @Override
+    public String litestreamUrl(String root) {
+      return inner.litestreamUrl(root);
+    }
+  }
+
   // ---- helpers ------------------------------------------------------------------------------------------
 
   private static NodeLog.Entry entry(String root, String generation, int index, long offset, byte[] body) {
