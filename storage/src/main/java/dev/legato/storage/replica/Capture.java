@@ -53,6 +53,11 @@ final class Capture {
   /** Read off the writer too: whether the replica is idle. */
   private volatile boolean scheduled;
   private long lastTime;
+  /**
+   * The log, open while the connection is (SQLite removes the file as the connection closes): a sync-mode capture
+   * follows every commit, and opening the file each time costs more than reading what the commit added.
+   */
+  private FileChannel logChannel;
 
   Capture(Replication replication, String root, Path database, String schema, GenerationMark mark, Shipments shipments) {
     this.replication = replication;
@@ -90,6 +95,7 @@ final class Capture {
 
   /** Right after the connection opened: the log starts empty with the next index (an index used is never reused). */
   void opened(Connection connection) throws SQLException {
+    closeLog(); // the connection is new: so may its log be
     checkpoint(connection);
     if (generation != null && indexUsed) {
       nextIndex();
@@ -99,11 +105,13 @@ final class Capture {
 
   /** After the connection closed: SQLite checkpointed the log into the file and removed it. */
   void closed() {
+    closeLog();
     restartLog();
   }
 
   /** The file's local files are gone or replaced: the next capture begins a new generation. */
   void reset() {
+    closeLog();
     generation = null;
     indexUsed = false;
     restartLog();
@@ -154,6 +162,7 @@ final class Capture {
     try {
       bytes = readLog();
     } catch (IOException e) {
+      closeLog(); // the next capture opens the log anew
       Shipments.fail(waiters, new ReplicaException("cannot read " + wal + " to replicate it: " + e.getMessage(), e));
       // frames may be missed: the next capture begins a generation of its own, with a snapshot of the file as
       // it is at the start of the current log (nothing checkpoints it before everything in it is captured)
@@ -191,7 +200,11 @@ final class Capture {
 
   /** The log from the cursor to its end (from 0 when the cursor is at the start); empty when there is none. */
   private byte[] readLog() throws IOException {
-    try (FileChannel channel = FileChannel.open(wal, StandardOpenOption.READ)) {
+    try {
+      if (logChannel == null) {
+        logChannel = FileChannel.open(wal, StandardOpenOption.READ);
+      }
+      FileChannel channel = logChannel;
       long size = channel.size();
       if (cursor.started()) {
         // the log must still be the one the cursor is in: same salts in its header
@@ -218,6 +231,17 @@ final class Capture {
         throw new IOException("the log is gone though the replica had not captured it whole");
       }
       return new byte[0];
+    }
+  }
+
+  private void closeLog() {
+    if (logChannel != null) {
+      try {
+        logChannel.close();
+      } catch (IOException ignored) {
+        // read-only: nothing to lose
+      }
+      logChannel = null;
     }
   }
 
