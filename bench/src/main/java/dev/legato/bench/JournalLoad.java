@@ -64,6 +64,13 @@ final class JournalLoad {
    */
   static Figures run(String systemName, Config config, int ids, byte[] event, double warmup, double seconds,
                      boolean warmupOnceAllWrite, Consumer<ActorSystem<?>> measured) throws InterruptedException {
+    return run(systemName, config, ids, event, warmup, seconds, warmupOnceAllWrite, system -> {}, measured);
+  }
+
+  /** {@link #run}, with {@code windowStarts} seeing the system as the measured window begins. */
+  static Figures run(String systemName, Config config, int ids, byte[] event, double warmup, double seconds,
+                     boolean warmupOnceAllWrite, Consumer<ActorSystem<?>> windowStarts, Consumer<ActorSystem<?>> measured)
+      throws InterruptedException {
     LongAdder events = new LongAdder();
     Control control = new Control();
     long start = System.nanoTime();
@@ -88,7 +95,7 @@ final class JournalLoad {
         }
         allWriting = (System.nanoTime() - start) / 1e9;
       }
-      double eventsPerSecond = measure(events, warmup, seconds);
+      double eventsPerSecond = measure(events, warmup, seconds, () -> windowStarts.accept(system));
       measured.accept(system);
       return new Figures(eventsPerSecond, allWriting);
     } finally {
@@ -113,7 +120,13 @@ final class JournalLoad {
 
   /** Sleeps through {@code warmup}, then returns how fast {@code counter} grows over {@code seconds}. */
   static double measure(LongAdder counter, double warmup, double seconds) throws InterruptedException {
+    return measure(counter, warmup, seconds, () -> {});
+  }
+
+  /** {@link #measure}, with {@code windowStarts} run as the measured window begins. */
+  static double measure(LongAdder counter, double warmup, double seconds, Runnable windowStarts) throws InterruptedException {
     Thread.sleep((long) (warmup * 1000));
+    windowStarts.run();
     long startCount = counter.sum();
     long start = System.nanoTime();
     StringBuilder perSecond = new StringBuilder();

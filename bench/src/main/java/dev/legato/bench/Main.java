@@ -31,6 +31,7 @@ public final class Main {
                            sync to S3 (s3proxy in this JVM, objects in memory), the async case's upload lag, then
                            the time to restore a 10 MiB thread database from S3 into a fresh folder (median of 3)
                            options: --ids 1000  --seconds 10  --warmup 5  --event-bytes 200  --rounds 1
+                           --modes async,sync (off always runs; a mode left out reads NaN in the RESULT)
                            (rounds run off, async, sync in turn; the figures are the medians)
               podium       frames/s decoded through one PodiumLink from the emulator's load agent, then
                            through many links at once; every delta counted (no loss under backpressure)

@@ -57,6 +57,8 @@ final class ReplicationBench {
     double warmup = options.decimal("warmup", 5);
     int eventBytes = options.integer("event-bytes", 200);
     int rounds = Math.max(1, options.integer("rounds", 1));
+    // off always runs: the ratios are to it
+    List<String> modes = List.of(options.text("modes", "async,sync").split(","));
     // Random bytes: SQLite does not care, but the replica's LZ4 would shrink zeros to nothing and flatter it.
     byte[] event = new byte[eventBytes];
     ThreadLocalRandom.current().nextBytes(event);
@@ -82,13 +84,17 @@ final class ReplicationBench {
         ModeRun off = throughput("off", round, s3, ids, event, warmup, seconds, scratch);
         offs.add(off.eventsPerSecond());
         off.print(off.eventsPerSecond());
-        ModeRun async = throughput("async", round, s3, ids, event, warmup, seconds, scratch);
-        asyncs.add(async.eventsPerSecond());
-        lags.add(async.lag(async.replication().lagP99Millis()));
-        async.print(off.eventsPerSecond());
-        ModeRun sync = throughput("sync", round, s3, ids, event, warmup, seconds, scratch);
-        syncs.add(sync.eventsPerSecond());
-        sync.print(off.eventsPerSecond());
+        if (modes.contains("async")) {
+          ModeRun async = throughput("async", round, s3, ids, event, warmup, seconds, scratch);
+          asyncs.add(async.eventsPerSecond());
+          lags.add(async.lag(async.replication().lagP99Millis()));
+          async.print(off.eventsPerSecond());
+        }
+        if (modes.contains("sync")) {
+          ModeRun sync = throughput("sync", round, s3, ids, event, warmup, seconds, scratch);
+          syncs.add(sync.eventsPerSecond());
+          sync.print(off.eventsPerSecond());
+        }
       }
       outcome.off = median(offs);
       outcome.async = median(asyncs);
@@ -132,19 +138,26 @@ final class ReplicationBench {
     Config replica = mode.equals("off") ? replicaMode("off") : replicaMode(mode).withFallback(s3.replicaTarget(prefix));
     AtomicReference<Replication.Figures> replication = new AtomicReference<>();
     AtomicReference<Map<String, Double>> cpu = new AtomicReference<>();
-    ThreadCpu before = ThreadCpu.now();
-    long start = System.nanoTime();
+    // the CPU of the measured window only: a file's first open (a LIST, a snapshot) is the start's, not the load's
+    AtomicReference<ThreadCpu> before = new AtomicReference<>();
+    AtomicReference<Replication.Figures> replicationBefore = new AtomicReference<>();
+    AtomicLong windowStart = new AtomicLong();
     AtomicLong windowEnd = new AtomicLong();
     JournalLoad.Figures load = JournalLoad.run("replication-bench-" + mode, JournalLoad.config(JOURNAL, dataDir, replica),
         ids, event, warmup, seconds, true, system -> {
+          SessionStorage.get(system).replication().ifPresent(r -> replicationBefore.set(r.figures()));
+          before.set(ThreadCpu.now());
+          windowStart.set(System.nanoTime());
+        }, system -> {
           windowEnd.set(System.nanoTime());
-          cpu.set(ThreadCpu.now().since(before, CPU_GROUPS));
+          cpu.set(ThreadCpu.now().since(before.get(), CPU_GROUPS));
           SessionStorage.get(system).replication().ifPresent(r -> replication.set(r.figures()));
         });
     if (!mode.equals("off")) {
       forget(s3, prefix); // the store keeps objects in memory: the next rounds need the room
     }
-    return new ModeRun(mode, load, replication.get(), cpu.get(), (windowEnd.get() - start) / 1e9);
+    return new ModeRun(mode, load, replicationBefore.get(), replication.get(), cpu.get(),
+        (windowEnd.get() - windowStart.get()) / 1e9);
   }
 
   /** Removes every object under {@code prefix} from the store. */
@@ -169,11 +182,11 @@ final class ReplicationBench {
   }
 
   /**
-   * One mode's figures: the load's, the replication's since the start (null when off), and the CPU seconds
-   * by group over the {@code seconds} from the start to the end of the measured window.
+   * One mode's figures: the load's, the replication's as the measured window began and as it ended (null when
+   * off), and the CPU seconds by group over the window's {@code seconds}.
    */
-  private record ModeRun(String mode, JournalLoad.Figures load, Replication.Figures replication,
-                         Map<String, Double> cpu, double seconds) {
+  private record ModeRun(String mode, JournalLoad.Figures load, Replication.Figures replicationBefore,
+                         Replication.Figures replication, Map<String, Double> cpu, double seconds) {
     double eventsPerSecond() {
       return load.eventsPerSecond();
     }
@@ -188,15 +201,19 @@ final class ReplicationBench {
       System.out.printf("  replicas %-6s%,9.0f events/s%s; start %.1f s%n", mode + ":", eventsPerSecond(),
           mode.equals("off") ? "" : " (%.2fx off)".formatted(eventsPerSecond() / off), load.allWritingSeconds());
       if (replication != null) {
-        System.out.printf("%sshipped %,.0f MB in %,d objects (%,.0f/s since the start), %,.1f MB waiting, %d failed "
-                + "uploads; lag p50 %,.0f ms, p99 %,.0f ms%n", indent, replication.bytesShipped() / 1e6,
-            replication.objectsShipped(), replication.objectsShipped() / seconds, replication.backlogBytes() / 1e6,
-            replication.failures(), lag(replication.lagP50Millis()), lag(replication.lagP99Millis()));
+        long objects = replication.objectsShipped() - replicationBefore.objectsShipped();
+        long bytes = replication.bytesShipped() - replicationBefore.bytesShipped();
+        System.out.printf("%sin the window: %,.0f MB in %,d objects (%,.0f/s); %,.1f MB waiting at its end, %d failed "
+                + "uploads since the start; lag p50 %,.0f ms, p99 %,.0f ms%n", indent, bytes / 1e6, objects,
+            objects / seconds, replication.backlogBytes() / 1e6, replication.failures(), lag(replication.lagP50Millis()),
+            lag(replication.lagP99Millis()));
       }
       StringBuilder split = new StringBuilder();
-      cpu.forEach((group, used) -> split.append(split.length() == 0 ? "" : ", ").append("%s %.1f s".formatted(group, used)));
-      System.out.printf("%sCPU over the %.0f s from the start (%d cores): %s%n", indent, seconds,
-          Runtime.getRuntime().availableProcessors(), split);
+      double used = cpu.values().stream().mapToDouble(Double::doubleValue).sum();
+      cpu.forEach((group, seconds) -> split.append(split.length() == 0 ? "" : ", ").append("%s %.1f s".formatted(group, seconds)));
+      System.out.printf("%sCPU in the window (%.0f s, %d cores; %.0f%% of them): %s%n", indent, seconds,
+          Runtime.getRuntime().availableProcessors(), 100 * used / (seconds * Runtime.getRuntime().availableProcessors()),
+          split);
     }
   }
 
