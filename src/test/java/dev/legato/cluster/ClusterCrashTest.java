@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * starts on a survivor from its replica and records the turn interrupted, a client that watched it from another
  * node sees that, and a client of the dead node reconnects to a survivor and resumes. With sync replicas every turn
  * a client was told completed is there with the same text, and every database file (the dead node's, and each
- * thread's restored from S3) passes {@code PRAGMA integrity_check}. {@code -Dlegato.cluster.kills=N} (default 2)
+ * thread's restored from S3) passes {@code PRAGMA integrity_check}. {@code -Dlegato.cluster.kills=N} (default 10)
  * kills N nodes in turn, each started again before the next.
  */
 class ClusterCrashTest {
@@ -43,7 +43,7 @@ class ClusterCrashTest {
   @Test
   void aKilledNodesThreadsGoOnElsewhereWithEveryCompletedTurnAndIntactFiles() throws Exception {
     LegatoCluster legato = cluster.get();
-    int kills = Integer.getInteger("legato.cluster.kills", 2);
+    int kills = Integer.getInteger("legato.cluster.kills", 10);
     Map<String, List<String>> completed = new LinkedHashMap<>(); // thread -> texts of the turns seen completed
     List<Long> failovers = new ArrayList<>();
     for (int round = 0; round < kills; round++) {
