@@ -81,7 +81,7 @@ public final class Replication implements AutoCloseable {
     this.settings = settings;
     this.target = target;
     this.uploads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-upload"));
-    this.batchUploads = Executors.newFixedThreadPool(NodeLog.IN_FLIGHT, named("legato-replica-log"));
+    this.batchUploads = Executors.newFixedThreadPool(NodeLog.THREADS, named("legato-replica-log"));
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
     this.retention = new Retention(target, settings.retention());
     this.nodeLog = new NodeLog(this, Generations.next(System.currentTimeMillis(), Optional.empty()),
