@@ -1,6 +1,7 @@
 package dev.legato.storage.replica;
 
 import com.typesafe.config.Config;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.URI;
@@ -185,8 +186,10 @@ public final class S3Target implements ReplicaTarget {
     // time is not kept: S3 sets LastModified to the moment of the upload
     String objectKey = objectKey(key);
     try {
+      // the body as it is, not a copy (RequestBody.fromBytes copies it): nothing changes a body once it is put
       client.putObject(b -> b.bucket(settings.bucket()).key(objectKey).contentLength((long) body.length)
-          .contentType("application/octet-stream"), RequestBody.fromBytes(body));
+          .contentType("application/octet-stream"),
+          RequestBody.fromContentProvider(() -> new ByteArrayInputStream(body), body.length, "application/octet-stream"));
     } catch (SdkException e) {
       throw failure("PutObject", objectKey, e);
     }
