@@ -103,8 +103,8 @@ final class ReplicationBench {
       System.out.printf("    (start: until every writer had a write confirmed; a file's first open lists its replica in"
           + " S3. Lag: from a capture of the log to its segment stored (in the node's log), over the last 1,024; in"
           + " async mode a commit waits up to sync-interval for its capture on top. Waiting: captured, not yet in its"
-          + " file's own replica (stored segments wait up to flush-interval, %s). CPU: of this JVM's threads, GC and JIT"
-          + " not counted)%n", replicaDefaults.getString("flush-interval"));
+          + " file's own replica (stored segments wait up to flush-interval, %s). CPU: by groups of this JVM's threads;"
+          + " GC and JIT: the process's CPU beyond its Java threads)%n", replicaDefaults.getString("flush-interval"));
 
       outcome.restoreMillis = restore(s3, event, scratch);
     } finally {
