@@ -34,12 +34,10 @@ import org.slf4j.LoggerFactory;
  * every batch before it are, and files are told in that order. Each file then uploads its stored segments into its Litestream layout later, many merged into
  * one object ({@code flush-interval}, {@code flush-size}); a batch is deleted once every segment in it is there.
  *
- * <p>After a crash, the segments of a writer's last batches may be in its log only. {@link #fold} copies them
- * into the files' Litestream layouts (one merged object per WAL index, beginning where the layout's last
- * object of that index ends, which is where the writer itself would have put it), then deletes the batches.
- * It is safe whenever it runs, even beside the live writer: it only ever adds what the layout lacks, under the
- * key the writer would use. Every node folds the logs of writers other than itself before its first file opens
- * (a node that restarts, or replaces a lost one, finds its predecessor's there).
+ * <p>After a crash, the segments of a writer's last batches may be in its log only. {@link #fold} copies what the
+ * layouts lack into them, under the keys the writer would have used, then deletes the batches (a live writer's
+ * young ones never). Every node folds the other writers' logs before its first file opens (a node that restarts,
+ * or replaces a lost one, finds its predecessor's there).
  *
  * <p>A batch: {@code LGTNLOG1}, the number of segments, each as (root, generation, index, offset, time, its
  * object's LZ4 frame), then a CRC-32C of everything before it.
@@ -374,18 +372,20 @@ public final class NodeLog {
   /** What a fold did: the writers' logs read, segments copied into layouts, batches deleted, and what it could not. */
   public record Fold(int writers, int batches, int segmentsCopied, int objectsStored, int batchesDeleted, List<String> problems) {}
 
-  /** Folds every writer's log: what a new node does before it opens a file, and an operator's tool before a restore. */
+  /** Folds every writer's log, deleting every batch once all of it is in the layouts: for writers known stopped. */
   public static Fold foldAll(ReplicaTarget target) throws IOException {
-    return fold(target, writer -> true);
+    return fold(target, writer -> true, Instant.MAX);
   }
 
   /**
    * Copies into each file's Litestream layout what the logs of the writers {@code fold} accepts hold beyond
-   * it, and deletes a writer's batches once all of it is there. A segment whose generation has no snapshot
-   * in the layout is left (its writer stopped before the generation began; none of it was acknowledged); a
-   * damaged batch is reported and kept, and what follows a gap it leaves in a file's log is not copied.
+   * it, and, once all of a writer's log is there, deletes its batches stored before {@code deleteBefore}: a
+   * live writer's young batch may hold a segment not yet told to its file, which the writer's next upload into
+   * the layout would leave out (the same key, a shorter object), so only the writer itself deletes it. A segment
+   * whose generation has no snapshot in the layout is left (none of it was acknowledged); a damaged batch is
+   * reported and kept, and what follows a gap it leaves in a file's log is not copied.
    */
-  public static Fold fold(ReplicaTarget target, Predicate<String> fold) throws IOException {
+  public static Fold fold(ReplicaTarget target, Predicate<String> fold, Instant deleteBefore) throws IOException {
     int writers = 0;
     int batches = 0;
     int copied = 0;
@@ -426,7 +426,7 @@ public final class NodeLog {
         }
       }
       if (whole && !objects.isEmpty()) {
-        List<String> keys = objects.stream().map(ReplicaTarget.Entry::key).toList();
+        List<String> keys = objects.stream().filter(o -> o.time().isBefore(deleteBefore)).map(ReplicaTarget.Entry::key).toList();
         for (int i = 0; i < keys.size(); i += S3Target.DELETE_BATCH) {
           target.delete(keys.subList(i, Math.min(keys.size(), i + S3Target.DELETE_BATCH)));
         }

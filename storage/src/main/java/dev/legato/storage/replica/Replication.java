@@ -46,6 +46,9 @@ public final class Replication implements AutoCloseable {
                          Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval,
                          Duration retentionCheckInterval, Duration flushInterval, long flushBytes) {}
 
+  /** With twice the flush interval, the age past which another writer's batch is its own no more (see NodeLog.fold). */
+  private static final Duration PEER_BATCH_AGE = Duration.ofMinutes(5);
+
   private final Settings settings;
   private final ReplicaTarget target;
   private final ConcurrentHashMap<String, DbReplica> replicas = new ConcurrentHashMap<>();
@@ -149,7 +152,9 @@ public final class Replication implements AutoCloseable {
         return;
       }
       try {
-        NodeLog.Fold fold = NodeLog.fold(target, writer -> !writer.equals(nodeLog.writer()));
+        // their batches go once they are older than any upload of their writer that may still be under way
+        Instant settled = Instant.now().minus(settings.flushInterval().multipliedBy(2).plus(PEER_BATCH_AGE));
+        NodeLog.Fold fold = NodeLog.fold(target, writer -> !writer.equals(nodeLog.writer()), settled);
         if (fold.segmentsCopied() > 0 || fold.batchesDeleted() > 0) {
           log.info("replicas: folded {} batches of {} earlier writers' logs into the files' replicas"
               + " ({} segments in {} objects)", fold.batches(), fold.writers(), fold.segmentsCopied(), fold.objectsStored());

@@ -99,6 +99,29 @@ class NodeLogTest {
   }
 
   @Test
+  void aFoldCopiesFromYoungBatchesButLeavesThemToTheirWriterAndDeletesOnlyOlderOnes() throws Exception {
+    FileTarget target = new FileTarget(dir.resolve("replicas"));
+    replication = new Replication(ReplicaWriter.syncSettings(Duration.ofHours(1), 64 << 20), target);
+    writer = new ReplicaWriter(replication, "test.db", dir.resolve("test.db"));
+    for (int n = 1; n <= 3; n++) {
+      writer.commitRow(n).get(10, TimeUnit.SECONDS);
+    }
+    int batches = target.list(NodeLog.PREFIX).size();
+    assertTrue(batches > 0);
+    // as a node starting beside a live writer folds: what the layout lacks is copied, the young batches stay
+    NodeLog.Fold beside = NodeLog.fold(target, w -> true, Instant.now().minusSeconds(300));
+    assertEquals(3, beside.segmentsCopied());
+    assertEquals(0, beside.batchesDeleted());
+    assertEquals(batches, target.list(NodeLog.PREFIX).size(), "a live writer's young batches are its own to delete");
+    assertEquals(3, restoredRows(target, "copied"));
+    // once they are older than the cut, a fold deletes them
+    NodeLog.Fold later = NodeLog.fold(target, w -> true, Instant.now().plusSeconds(1));
+    assertEquals(0, later.segmentsCopied());
+    assertEquals(batches, later.batchesDeleted());
+    assertTrue(target.list(NodeLog.PREFIX).isEmpty());
+  }
+
+  @Test
   void whatCannotBeCopiedIsReportedOrLeftAndItsBatchesKept() throws Exception {
     FileTarget target = new FileTarget(dir.resolve("replicas"));
     // a generation whose snapshot never reached the layout: nothing of it was ever acknowledged
@@ -118,7 +141,7 @@ class NodeLogTest {
     target.put(ReplicaLayout.snapshot("sessions/c/session.db", "0000000000000002", 0), snapshot, Instant.now());
     target.put(NodeLog.batchKey("0000000000000ccc", 0), NodeLog.encode(List.of(
         entry("sessions/c/session.db", "0000000000000002", 0, 4152, Lz4.compress(new byte[100], 0, 100)))), Instant.now());
-    NodeLog.Fold gap = NodeLog.fold(target, writer -> writer.equals("0000000000000ccc"));
+    NodeLog.Fold gap = NodeLog.fold(target, writer -> writer.equals("0000000000000ccc"), Instant.MAX);
     assertEquals(1, gap.writers());
     assertEquals(0, gap.segmentsCopied());
     assertFalse(gap.problems().isEmpty());
