@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * began (sync mode: the next begins at once, so one request carries the transactions of every file
  * committed meanwhile; async mode: at most one every tenth of the sync interval). One batch is in flight at a
  * time, the next going up while the last one's segments are told; a segment counts as stored once its batch and
- * every batch before it are, and files are told in that order. Each file then uploads its stored segments into its Litestream layout later, many merged into
- * one object ({@code flush-interval}, {@code flush-size}); a batch is deleted once every segment in it is there.
+ * every batch before it are, and files are told in that order. Each file then uploads its stored segments into
+ * its Litestream layout, merged ({@code flush-interval}, {@code flush-size}); a batch goes once all of it is there.
  *
  * <p>After a crash, the segments of a writer's last batches may be in its log only. {@link #fold} copies what the
  * layouts lack into them, under the keys the writer would have used, then deletes the batches (a live writer's
