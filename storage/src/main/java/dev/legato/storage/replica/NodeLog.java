@@ -204,23 +204,23 @@ public final class NodeLog {
       replication.upload(this::deleteStored);
     }
     if (deletionDelay > 0) {
-      replication.scheduleNanos(() -> {
-        synchronized (this) {
-          deletionScheduled = false;
-        }
-        wake();
-      }, deletionDelay);
+      wakeIn(deletionDelay, () -> deletionScheduled = false);
     }
     if (delay > 0) {
-      replication.scheduleNanos(() -> {
-        synchronized (this) {
-          scheduled = false;
-        }
-        wake();
-      }, delay);
+      wakeIn(delay, () -> scheduled = false);
     } else if (store) {
       replication.uploadBatch(this::work);
     }
+  }
+
+  /** Wakes {@code nanos} from now, first clearing (under the lock) the flag that said the wake-up was scheduled. */
+  private void wakeIn(long nanos, Runnable clearScheduled) {
+    replication.scheduleNanos(() -> {
+      synchronized (this) {
+        clearScheduled.run();
+      }
+      wake();
+    }, nanos);
   }
 
   /** On an upload thread: one batch stored (or tried). */

@@ -10,7 +10,6 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -41,12 +40,11 @@ class DbReplicaTest {
   }
 
   /** A folder target whose uploads wait until {@link #release} (a slow store, seen from the uploader). */
-  static final class HeldTarget implements ReplicaTarget {
-    final FileTarget folder;
+  static final class HeldTarget extends ForwardingTarget {
     final CountDownLatch released = new CountDownLatch(1);
 
     HeldTarget(Path root) {
-      this.folder = new FileTarget(root);
+      super(new FileTarget(root));
     }
 
     void release() {
@@ -61,37 +59,7 @@ class DbReplicaTest {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted", e);
       }
-      folder.put(key, body, time);
-    }
-
-    @Override
-    public byte[] get(String key) throws IOException {
-      return folder.get(key);
-    }
-
-    @Override
-    public List<Entry> list(String prefix) throws IOException {
-      return folder.list(prefix);
-    }
-
-    @Override
-    public List<String> children(String prefix) throws IOException {
-      return folder.children(prefix);
-    }
-
-    @Override
-    public void delete(List<String> keys) throws IOException {
-      folder.delete(keys);
-    }
-
-    @Override
-    public String describe() {
-      return folder.describe();
-    }
-
-    @Override
-    public String litestreamUrl(String root) {
-      return folder.litestreamUrl(root);
+      super.put(key, body, time);
     }
   }
 

@@ -168,17 +168,18 @@ class NodeLogTest {
     // one at once, then one per second of writing, and one for the rest (the drain's)
     assertTrue(target.deletions <= 2 + (int) Math.ceil(seconds), target.deletions + " deletions for " + target.batches
         + " batches in " + seconds + " s");
-    assertEquals(30, restoredRows(target.inner, "written"));
+    assertEquals(30, restoredRows(target.folder, "written"));
   }
 
   /** A target that counts the node log's batches and the deletions sent to it. */
-  private static final class CountingTarget implements ReplicaTarget {
-    final FileTarget inner;
+  private static final class CountingTarget extends ForwardingTarget {
+    final FileTarget folder;
     volatile int batches;
     volatile int deletions;
 
-    CountingTarget(FileTarget inner) {
-      this.inner = inner;
+    CountingTarget(FileTarget folder) {
+      super(folder);
+      this.folder = folder;
     }
 
     @Override
@@ -186,38 +187,13 @@ class NodeLogTest {
       if (key.startsWith(NodeLog.PREFIX)) {
         batches++;
       }
-      inner.put(key, body, time);
-    }
-
-    @Override
-    public byte[] get(String key) throws IOException {
-      return inner.get(key);
-    }
-
-    @Override
-    public List<Entry> list(String prefix) throws IOException {
-      return inner.list(prefix);
-    }
-
-    @Override
-    public List<String> children(String prefix) throws IOException {
-      return inner.children(prefix);
+      super.put(key, body, time);
     }
 
     @Override
     public synchronized void delete(List<String> keys) throws IOException {
       deletions++;
-      inner.delete(keys);
-    }
-
-    @Override
-    public String describe() {
-      return inner.describe();
-    }
-
-    @Override
-    public String litestreamUrl(String root) {
-      return inner.litestreamUrl(root);
+      super.delete(keys);
     }
   }
 
