@@ -3,9 +3,13 @@ package dev.legato.storage.replica;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.List;
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4FrameInputStream;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+import net.jpountz.xxhash.StreamingXXHash32;
 import net.jpountz.xxhash.XXHash32;
 import net.jpountz.xxhash.XXHashFactory;
 
@@ -18,8 +22,12 @@ import net.jpountz.xxhash.XXHashFactory;
  */
 final class Lz4 {
   private static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
-  private static final XXHash32 XXHASH = XXHashFactory.fastestInstance().hash32();
+  private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
+  private static final XXHashFactory HASHES = XXHashFactory.fastestInstance();
+  private static final XXHash32 XXHASH = HASHES.hash32();
   private static final int BLOCK = 64 * 1024;
+  /** A block's bytes, decompressed to be hashed: one buffer per thread that merges. */
+  private static final ThreadLocal<byte[]> BLOCK_BUFFER = ThreadLocal.withInitial(() -> new byte[BLOCK]);
   /** Magic, then FLG (version 01, independent blocks, content checksum) and BD (64 KiB blocks). */
   private static final byte[] HEADER = {0x04, 0x22, 0x4d, 0x18, 0x64, 0x40};
   /** The header checksum: the second byte of the xxHash32 of FLG and BD. */
@@ -54,6 +62,74 @@ final class Lz4 {
     littleEndian(out, at, 0); // the end mark
     littleEndian(out, at + 4, XXHASH.hash(raw, offset, length, 0));
     return Arrays.copyOf(out, at + 8);
+  }
+
+  /**
+   * The frames written by {@link #compress}, one after the other, as one frame of their contents: their blocks
+   * are independent, so they are copied as they are, and only the content checksum is new (over each block,
+   * decompressed into a buffer of this thread). Merging a file's segments this way neither recompresses nor
+   * allocates a block's buffers per frame, which the library's frame reader does (merging by decompressing
+   * was half of all the bytes a sync-mode node allocated). Each frame's own checksum is verified on the way.
+   */
+  static byte[] concat(List<byte[]> frames) throws IOException {
+    int size = HEADER.length + 1 + 8;
+    for (byte[] frame : frames) {
+      size += frame.length - (HEADER.length + 1 + 8);
+    }
+    byte[] out = new byte[size];
+    System.arraycopy(HEADER, 0, out, 0, HEADER.length);
+    int at = HEADER.length;
+    out[at++] = HEADER_CHECKSUM;
+    byte[] block = BLOCK_BUFFER.get();
+    try (StreamingXXHash32 whole = HASHES.newStreamingHash32(0); StreamingXXHash32 one = HASHES.newStreamingHash32(0)) {
+      for (byte[] frame : frames) {
+        if (frame.length < HEADER.length + 1 + 8 || !Arrays.equals(frame, 0, HEADER.length, HEADER, 0, HEADER.length)
+            || frame[HEADER.length] != HEADER_CHECKSUM) {
+          throw new IOException("not a frame of this writer's (64 KiB independent blocks, content checksum)");
+        }
+        one.reset();
+        int from = HEADER.length + 1;
+        while (true) {
+          if (from + 4 > frame.length) {
+            throw new IOException("an LZ4 frame ends inside its blocks");
+          }
+          int word = littleEndian(frame, from);
+          if (word == 0) {
+            break;
+          }
+          int length = word & 0x7fffffff;
+          if (length > BLOCK || from + 4 + length > frame.length - 8) {
+            throw new IOException("an LZ4 block of " + length + " bytes does not fit its frame");
+          }
+          if (word < 0) { // stored as it is
+            one.update(frame, from + 4, length);
+            whole.update(frame, from + 4, length);
+          } else {
+            int raw;
+            try {
+              raw = DECOMPRESSOR.decompress(frame, from + 4, length, block, 0, BLOCK);
+            } catch (LZ4Exception broken) {
+              throw new IOException("not a valid LZ4 block: " + broken.getMessage(), broken);
+            }
+            one.update(block, 0, raw);
+            whole.update(block, 0, raw);
+          }
+          System.arraycopy(frame, from, out, at, 4 + length);
+          at += 4 + length;
+          from += 4 + length;
+        }
+        if (from + 8 != frame.length || littleEndian(frame, from + 4) != one.getValue()) {
+          throw new IOException("an LZ4 frame's content checksum does not hold");
+        }
+      }
+      littleEndian(out, at, 0); // the end mark
+      littleEndian(out, at + 4, whole.getValue());
+    }
+    return out;
+  }
+
+  private static int littleEndian(byte[] in, int at) {
+    return (in[at] & 0xff) | (in[at + 1] & 0xff) << 8 | (in[at + 2] & 0xff) << 16 | (in[at + 3] & 0xff) << 24;
   }
 
   private static void littleEndian(byte[] out, int at, int value) {

@@ -265,10 +265,6 @@ final class Shipments {
   }
 
   /**
-   * The logged segments of one WAL index, one after the other, as one segment object from the first's offset
-   * (one LZ4 frame: Litestream reads only the first of concatenated frames).
-   */
-  /**
    * Whether a stored snapshot should prune the file's replica: at most once per {@code retention-check-interval}
    * per file. A busy file snapshots every few MiB of log, and each prune lists the whole replica; what retention
    * removes is a week old by default, so pruning it an hour later costs nothing, and the first snapshot of a
@@ -283,21 +279,16 @@ final class Shipments {
     return true;
   }
 
+  /**
+   * The logged segments of one WAL index, one after the other, as one segment object from the first's offset
+   * (one LZ4 frame: Litestream reads only the first of concatenated frames).
+   */
   private static byte[] merge(List<Shipment> segments) throws IOException {
-    List<byte[]> raw = new ArrayList<>(segments.size());
-    int size = 0;
+    List<byte[]> frames = new ArrayList<>(segments.size());
     for (Shipment s : segments) {
-      byte[] bytes = Lz4.decompress(s.body);
-      raw.add(bytes);
-      size += bytes.length;
+      frames.add(s.body);
     }
-    byte[] all = new byte[size];
-    int at = 0;
-    for (byte[] bytes : raw) {
-      System.arraycopy(bytes, 0, all, at, bytes.length);
-      at += bytes.length;
-    }
-    return Lz4.compress(all, 0, all.length);
+    return Lz4.concat(frames);
   }
 
   /**

@@ -3,10 +3,14 @@ package dev.legato.storage.replica;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import net.jpountz.lz4.LZ4FrameInputStream;
 import net.jpountz.lz4.LZ4FrameOutputStream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -14,7 +18,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The frames {@link Lz4#compress} writes by hand read back through the library's own frame reader, for sizes
  * around the block size, data that compresses and data that does not (stored blocks); and the library's
- * frames read the same, so the two agree on the format. (The stock Litestream reads them in the replica tests.)
+ * frames read the same, so the two agree on the format; frames concatenated by {@link Lz4#concat} read back as
+ * their contents one after the other. (The stock Litestream reads them in the replica tests.)
  */
 class Lz4Test {
   @ParameterizedTest
@@ -47,6 +52,52 @@ class Lz4Test {
     byte[] flipped = frame.clone();
     flipped[frame.length / 2] ^= 0x10;
     assertThrows(IOException.class, () -> Lz4.decompress(flipped));
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2, 7})
+  void framesConcatenatedReadBackAsTheirContentsOneAfterTheOther(int seed) throws IOException {
+    Random random = new Random(seed);
+    ByteArrayOutputStream contents = new ByteArrayOutputStream();
+    List<byte[]> frames = new ArrayList<>();
+    for (int i = 0; i < 3 + seed; i++) {
+      int size = new int[] {0, 1, 4_120, 65_536, 70_000, 150_000}[random.nextInt(6)];
+      byte[] raw = new byte[size];
+      if (random.nextBoolean()) {
+        random.nextBytes(raw); // stored blocks
+      } else {
+        for (int j = 0; j < size; j += 61) {
+          raw[j] = (byte) random.nextInt(3); // compressed blocks
+        }
+      }
+      contents.write(raw);
+      frames.add(i % 2 == 0 ? Lz4.compress(raw, 0, raw.length) : libraryFrame(raw));
+    }
+    byte[] merged = Lz4.concat(frames);
+    assertArrayEquals(contents.toByteArray(), Lz4.decompress(merged));
+    // the library's reader agrees, content checksum included
+    try (LZ4FrameInputStream in = new LZ4FrameInputStream(new ByteArrayInputStream(merged))) {
+      assertArrayEquals(contents.toByteArray(), in.readAllBytes());
+    }
+    assertArrayEquals(merged, Lz4.concat(List.of(merged)));
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 5, 9, 20})
+  void aDamagedOrTruncatedFrameIsRefusedByConcat(int cut) {
+    byte[] raw = new byte[10_000];
+    for (int i = 0; i < raw.length; i += 7) {
+      raw[i] = (byte) i;
+    }
+    byte[] frame = Lz4.compress(raw, 0, raw.length);
+    byte[] good = Lz4.compress(raw, 0, 100);
+    assertThrows(IOException.class, () -> Lz4.concat(List.of(good, Arrays.copyOf(frame, frame.length - cut))));
+    byte[] flipped = frame.clone();
+    flipped[frame.length - 1 - cut] ^= 0x10;
+    assertThrows(IOException.class, () -> Lz4.concat(List.of(flipped, good)));
+    byte[] notOurs = frame.clone();
+    notOurs[5] = 0x70; // 4 MiB blocks
+    assertThrows(IOException.class, () -> Lz4.concat(List.of(notOurs)));
   }
 
   private static byte[] libraryFrame(byte[] raw) throws IOException {
