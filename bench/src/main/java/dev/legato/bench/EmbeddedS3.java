@@ -9,14 +9,16 @@ import java.util.Map;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.blobstore.BlobStore;
-import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
+import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
 
 /**
  * An S3 server in the benchmark's JVM: s3proxy on 127.0.0.1 (a free port) with one bucket, requests signed
- * with a fixed key, its objects in memory (s3proxy's transient store): a real S3 keeps them on its own disks,
- * not the node's, so the node's CPU is charged the requests (the client's, and here the server's too) but
- * not a file system's writes for the server. Closing stops it; it never throws, so a benchmark's figures
- * still get printed.
+ * with a fixed key, its objects in files of a scratch folder in memory ({@code /dev/shm} where there is one, else
+ * the temporary folder). A real S3 keeps them on its own disks: here the node's CPU is charged the requests (the
+ * client's, and the server's too, in its own group of threads), but neither its heap holds the bucket (with
+ * s3proxy's in-memory store, every object stored stayed on the node's heap for the collector to copy and mark)
+ * nor its disk writes it back (which would weigh on the modes measured after). Closing stops it; it never throws,
+ * so a benchmark's figures still get printed.
  */
 final class EmbeddedS3 implements AutoCloseable {
   static final String BUCKET = "legato-bench";
@@ -35,11 +37,13 @@ final class EmbeddedS3 implements AutoCloseable {
 
   /** Starts the server; returns once it answers requests. */
   static EmbeddedS3 start() throws Exception {
-    Path folder = Files.createTempDirectory("legato-bench-s3");
+    Path shm = Path.of("/dev/shm");
+    Path folder = Files.isDirectory(shm) && Files.isWritable(shm)
+        ? Files.createTempDirectory(shm, "legato-bench-s3") : Files.createTempDirectory("legato-bench-s3");
     BlobStore blobStore = null;
     S3Proxy proxy = null;
     try {
-      blobStore = new TransientNio2BlobStore();
+      blobStore = new FilesystemNio2BlobStore(folder.toString());
       blobStore.createContainer(BUCKET);
       proxy = S3Proxy.builder()
           .blobStore(blobStore)

@@ -54,7 +54,10 @@ final class ReplicationBench {
   static void run(BenchOptions options) throws Exception {
     int ids = options.integer("ids", 1000);
     double seconds = options.decimal("seconds", 10);
-    double warmup = options.decimal("warmup", 5);
+    Config replicaDefaults = BenchOptions.config().getConfig("legato.storage.replica");
+    // past a whole flush-interval, so that the window sees the uploads into the files' layouts at their steady
+    // rate (the budget's), not the quiet before the first of them come due
+    double warmup = options.decimal("warmup", replicaDefaults.getDuration("flush-interval").toSeconds() + 5);
     int eventBytes = options.integer("event-bytes", 200);
     int rounds = Math.max(1, options.integer("rounds", 1));
     // off always runs: the ratios are to it
@@ -62,13 +65,13 @@ final class ReplicationBench {
     // Random bytes: SQLite does not care, but the replica's LZ4 would shrink zeros to nothing and flatter it.
     byte[] event = new byte[eventBytes];
     ThreadLocalRandom.current().nextBytes(event);
-    Config replicaDefaults = BenchOptions.config().getConfig("legato.storage.replica");
     System.out.printf("replication benchmark: %d writers of %d-byte random events, persist and persistAll(%d) "
             + "alternating, %.0fs warm-up + %.0fs measured per mode, %d round(s) of off, async, sync (figures: the"
-            + " medians); S3 is s3proxy in this JVM, objects in memory; sync-interval %s, flush-interval %s,"
-            + " upload-threads %d; %d cores%n", ids, eventBytes, JournalLoad.BATCH, warmup, seconds, rounds,
-        replicaDefaults.getString("sync-interval"), replicaDefaults.getString("flush-interval"),
-        replicaDefaults.getInt("upload-threads"), Runtime.getRuntime().availableProcessors());
+            + " medians); S3 is s3proxy in this JVM, objects in a scratch folder in memory; sync-interval %s, flush-interval %s,"
+            + " layout-uploads %d/s, upload-threads %d; %d cores%n", ids, eventBytes, JournalLoad.BATCH, warmup, seconds,
+        rounds, replicaDefaults.getString("sync-interval"), replicaDefaults.getString("flush-interval"),
+        replicaDefaults.getInt("layout-uploads"), replicaDefaults.getInt("upload-threads"),
+        Runtime.getRuntime().availableProcessors());
     Outcome outcome = new Outcome();
     List<Path> scratch = new ArrayList<>();
     try (EmbeddedS3 s3 = EmbeddedS3.start()) {
@@ -104,7 +107,8 @@ final class ReplicationBench {
           + " S3. Lag: from a capture of the log to its segment stored (in the node's log), over the last 1,024; in"
           + " async mode a commit waits up to sync-interval for its capture on top. Waiting: captured, not yet in its"
           + " file's own replica (stored segments wait up to flush-interval, %s). CPU: by groups of this JVM's threads;"
-          + " GC and JIT: the process's CPU beyond its Java threads)%n", replicaDefaults.getString("flush-interval"));
+          + " GC, JIT, VM and ended threads: the process's CPU beyond its live Java threads, split by the JVM's own"
+          + " threads where Linux tells them)%n", replicaDefaults.getString("flush-interval"));
 
       outcome.restoreMillis = restore(s3, event, scratch);
     } finally {
@@ -154,7 +158,7 @@ final class ReplicationBench {
           SessionStorage.get(system).replication().ifPresent(r -> replication.set(r.figures()));
         });
     if (!mode.equals("off")) {
-      forget(s3, prefix); // the store keeps objects in memory: the next rounds need the room
+      forget(s3, prefix); // the store keeps its objects in memory: the next rounds need the room
     }
     // and the files go now: left until the end, the kernel writes their dirty pages back under the next runs (off
     // fell from 88k to 67k events/s over three rounds while they stayed)

@@ -32,7 +32,8 @@ public final class ReplicaConfig {
         config.getDuration("fence-check-interval"),
         positive(config, "retention-check-interval"),
         positive(config, "flush-interval"),
-        Math.max(64 * 1024, config.getBytes("flush-size")));
+        Math.max(64 * 1024, config.getBytes("flush-size")),
+        nonNegative(config, "layout-uploads"));
     return new Replication(settings, target(config, dataDir));
   }
 
@@ -49,6 +50,14 @@ public final class ReplicaConfig {
         ? dataDir.resolve("replicas")
         : Path.of(config.getString("folder"));
     return new FileTarget(folder);
+  }
+
+  private static int nonNegative(Config config, String key) {
+    int value = config.getInt(key);
+    if (value < 0) {
+      throw new IllegalArgumentException("legato.storage.replica." + key + " must be 0 (no limit) or more, not " + value);
+    }
+    return value;
   }
 
   private static Duration positive(Config config, String key) {

@@ -41,13 +41,20 @@ public final class Replication implements AutoCloseable {
    * @param retentionCheckInterval how often deleted files' replicas are looked for, to purge those past retention
    * @param flushInterval how long a segment stored in the node's log waits, at most, to go into its file's layout
    * @param flushBytes the size of a file's logged segments at which they go into its layout at once
+   * @param layoutUploadsPerSecond the node's budget of uploads into layouts due only by their age (0: none)
    */
   public record Settings(Mode mode, Duration syncInterval, long checkpointBytes, int uploadThreads, Duration minBackoff,
                          Duration maxBackoff, long backlogBytes, Duration retention, Duration fenceCheckInterval,
-                         Duration retentionCheckInterval, Duration flushInterval, long flushBytes) {}
+                         Duration retentionCheckInterval, Duration flushInterval, long flushBytes,
+                         int layoutUploadsPerSecond) {}
 
-  /** With twice the flush interval, the age past which another writer's batch is its own no more (see NodeLog.fold). */
+  /** With twice the longest flush, the age past which another writer's batch is its own no more (see NodeLog.fold). */
   private static final Duration PEER_BATCH_AGE = Duration.ofMinutes(5);
+  /**
+   * A flush due by its age waits for its turn in the budget at most this many flush intervals; past that it goes
+   * over budget, so a stored segment is in its layout within (1 + this) flush intervals whatever the load.
+   */
+  static final int MAX_TURN_WAIT = 5;
 
   private final Settings settings;
   private final ReplicaTarget target;
@@ -79,6 +86,9 @@ public final class Replication implements AutoCloseable {
   private final Object folding = new Object();
   private final long[] lags = new long[1024];
   private int lagCount;
+  /** The next free turn of the layout-upload budget, in System.nanoTime; guarded by {@link #turns}. */
+  private final Object turns = new Object();
+  private long nextTurnNanos = System.nanoTime();
 
   public Replication(Settings settings, ReplicaTarget target) {
     this.settings = settings;
@@ -129,6 +139,29 @@ public final class Replication implements AutoCloseable {
     return settings.flushInterval().toNanos();
   }
 
+  /**
+   * A file's logged segments are due by their age alone: how long their upload waits for its turn in the node's
+   * budget of {@code layout-uploads} a second (0: none). Turns go one after the other, in the order asked, so the
+   * uploads of a thousand files whose segments came due together spread evenly instead of going in a burst; and
+   * the budget bounds the requests, whatever the number of busy files, at the cost of segments waiting longer
+   * (in memory and in the node's log). A wait past {@link #MAX_TURN_WAIT} flush intervals goes over budget.
+   */
+  long layoutTurnNanos() {
+    int perSecond = settings.layoutUploadsPerSecond();
+    if (perSecond <= 0) {
+      return 0;
+    }
+    synchronized (turns) {
+      long now = System.nanoTime();
+      long wait = Math.max(0, nextTurnNanos - now);
+      if (wait > MAX_TURN_WAIT * flushIntervalNanos()) {
+        return 0;
+      }
+      nextTurnNanos = now + wait + 1_000_000_000L / perSecond;
+      return wait;
+    }
+  }
+
   long flushBytes() {
     return settings.flushBytes();
   }
@@ -153,7 +186,8 @@ public final class Replication implements AutoCloseable {
       }
       try {
         // their batches go once they are older than any upload of their writer that may still be under way
-        Instant settled = Instant.now().minus(settings.flushInterval().multipliedBy(2).plus(PEER_BATCH_AGE));
+        Instant settled = Instant.now().minus(settings.flushInterval().multipliedBy(2 * (1 + MAX_TURN_WAIT))
+            .plus(PEER_BATCH_AGE));
         NodeLog.Fold fold = NodeLog.fold(target, writer -> !writer.equals(nodeLog.writer()), settled);
         if (fold.segmentsCopied() > 0 || fold.batchesDeleted() > 0) {
           log.info("replicas: folded {} batches of {} earlier writers' logs into the files' replicas"

@@ -36,6 +36,9 @@ final class Shipments {
   private boolean closing;
   /** When a wake-up to upload the oldest logged segment is due (0: none scheduled). */
   private long flushDueNanos;
+  /** The logged segments, due by their age, have their turn in the node's upload budget (from then on). */
+  private boolean turnTaken;
+  private long turnNanos;
   private long pendingBytes;
   private String shippedGeneration;
   private ReplicaLayout.Position shippedPosition;
@@ -143,8 +146,9 @@ final class Shipments {
   /**
    * Starts an upload of the oldest queued object when it is due: a snapshot or a mark at once; logged
    * segments once they are in the node's log and either the file is closed, an object that is not a segment
-   * waits behind them, the node is draining, they add up to {@code flush-size}, or the oldest is
-   * {@code flush-interval} old (a wake-up is scheduled for then).
+   * waits behind them, the node is draining, they add up to {@code flush-size}, or the half of the backlog is
+   * reached (at once); or the oldest is {@code flush-interval} old and its turn in the node's budget of layout
+   * uploads has come (a wake-up is scheduled for each).
    */
   void kick() {
     long wakeIn = 0;
@@ -162,8 +166,23 @@ final class Shipments {
           flushDueNanos = due;
           wakeIn = Math.max(1, due - System.nanoTime());
         }
+      } else if (head.logged && !flushForced() && !turnTaken) {
+        turnTaken = true;
+        long wait = replication.layoutTurnNanos();
+        turnNanos = System.nanoTime() + wait;
+        if (wait > 0) {
+          flushDueNanos = turnNanos;
+          wakeIn = wait;
+        } else {
+          shipping = true;
+        }
+      } else if (head.logged && !flushForced() && System.nanoTime() - turnNanos < 0) {
+        return; // its turn is still to come; a wake-up is scheduled for then
       } else {
         shipping = true;
+      }
+      if (shipping) {
+        turnTaken = false;
       }
     }
     if (wakeIn > 0) {
@@ -180,8 +199,13 @@ final class Shipments {
 
   /** Guarded by this: whether the logged segments at the head go into the layout now. */
   private boolean flushDue() {
+    return flushForced() || System.nanoTime() - queue.peek().capturedNanos >= replication.flushIntervalNanos();
+  }
+
+  /** Guarded by this: whether the logged segments at the head go into the layout at once, whatever their age. */
+  private boolean flushForced() {
     return closing || unlogged > 0 || loggedBytes >= replication.flushBytes() || replication.draining()
-        || replication.overHalfBacklog() || System.nanoTime() - queue.peek().capturedNanos >= replication.flushIntervalNanos();
+        || replication.overHalfBacklog();
   }
 
   /** On an upload thread: stores the due objects in order; on a failure, tries again later. */
@@ -317,6 +341,7 @@ final class Shipments {
       loggedBytes = 0;
       unlogged = 0;
       shipping = false;
+      turnTaken = false;
     }
     replication.pending(-dropped);
     batches.forEach(replication.log()::released);

@@ -155,7 +155,7 @@ class NodeLogTest {
     // stored, and would be a deletion of its own
     replication = new Replication(new Replication.Settings(Replication.Mode.SYNC, Duration.ofSeconds(1), 4 << 20, 2,
         Duration.ofMillis(10), Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2),
-        Duration.ofHours(1), Duration.ZERO, 1 << 20), target);
+        Duration.ofHours(1), Duration.ZERO, 1 << 20, 0), target);
     writer = new ReplicaWriter(replication, "test.db", dir.resolve("test.db"));
     long start = System.nanoTime();
     for (int n = 1; n <= 30; n++) {

@@ -21,11 +21,19 @@ final class ReplicaWriter implements AutoCloseable {
   private final ExecutorService thread = Executors.newSingleThreadExecutor();
   private Connection connection;
 
-  /** Sync mode with a short sync interval and backoff, a day of retention, the given flush interval and size. */
+  /**
+   * Sync mode with a short sync interval and backoff, a day of retention, the given flush interval and size, no
+   * budget of layout uploads.
+   */
   static Replication.Settings syncSettings(Duration flushInterval, long flushBytes) {
+    return syncSettings(flushInterval, flushBytes, 0);
+  }
+
+  /** The same with a budget of {@code layoutUploads} a second. */
+  static Replication.Settings syncSettings(Duration flushInterval, long flushBytes, int layoutUploads) {
     return new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 4 << 20, 2, Duration.ofMillis(10),
         Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2), Duration.ofHours(1), flushInterval,
-        flushBytes);
+        flushBytes, layoutUploads);
   }
 
   ReplicaWriter(Replication replication, String root, Path database) throws Exception {

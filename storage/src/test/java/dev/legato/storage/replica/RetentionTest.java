@@ -84,7 +84,7 @@ class RetentionTest {
     // a day of retention: the prunes and sweeps the replication runs by itself on the real clock touch nothing
     replication = new Replication(new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 16 * 1024, 2,
         Duration.ofMillis(10), Duration.ofMillis(100), 64 << 20, RETENTION, Duration.ofSeconds(2), Duration.ofHours(1),
-        Duration.ofMillis(50), 1 << 20),
+        Duration.ofMillis(50), 1 << 20, 0),
         target);
     toClose.add(replication);
   }
