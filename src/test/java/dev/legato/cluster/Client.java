@@ -37,9 +37,13 @@ final class Client implements AutoCloseable {
   final CompletableFuture<Integer> closed = new CompletableFuture<>();
   private long nextId = 1;
 
-  private Client(String name, String url) throws Exception {
+  private Client(String name, String url, String key) throws Exception {
     this.name = name;
-    socket = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(URI.create(url), new WebSocket.Listener() {
+    WebSocket.Builder builder = HttpClient.newHttpClient().newWebSocketBuilder();
+    if (key != null) {
+      builder.header("Authorization", "Bearer " + key);
+    }
+    socket = builder.buildAsync(URI.create(url), new WebSocket.Listener() {
       private final StringBuilder partial = new StringBuilder();
 
       @Override
@@ -75,9 +79,14 @@ final class Client implements AutoCloseable {
     }).get(20, TimeUnit.SECONDS);
   }
 
-  /** A client of {@code node} that has done the handshake. */
+  /** A client of {@code node} that has done the handshake, as the first tenant of the node's API keys. */
   static Client of(Node node) throws Exception {
-    Client client = new Client("client of " + node.name, node.url());
+    return of(node, node.key("LEGATO_API_KEYS", null));
+  }
+
+  /** A client of {@code node} that has done the handshake, with {@code key} (none: null). */
+  static Client of(Node node, String key) throws Exception {
+    Client client = new Client("client of " + node.name, node.url(), key);
     client.result("initialize", params().set("clientInfo", JSON.createObjectNode().put("name", "cluster-test").put("version", "1")));
     client.socket.sendText("{\"method\":\"initialized\"}", true).join();
     return client;

@@ -125,10 +125,30 @@ final class Node {
     }
   }
 
-  /** An operator's GET of a JSON route (loopback clients are operators while no credential is configured). */
+  /**
+   * The first key of a {@code key=tenant,...} list in the node's environment ({@code LEGATO_API_KEYS},
+   * {@code LEGATO_ADMIN_KEYS}) whose tenant is {@code tenant} (any, when null); null when there is none.
+   */
+  String key(String variable, String tenant) {
+    String keys = environment.getOrDefault(variable, "");
+    for (String entry : keys.split(",")) {
+      int at = entry.lastIndexOf('=');
+      if (at > 0 && (tenant == null || entry.substring(at + 1).trim().equals(tenant))) {
+        return entry.substring(0, at).trim();
+      }
+    }
+    return null;
+  }
+
+  /** An operator's GET of a JSON route, with the compose file's admin key (loopback needs none without keys). */
   JsonNode get(String path) throws IOException, InterruptedException {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path))
-        .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path))
+        .timeout(Duration.ofSeconds(30));
+    String admin = key("LEGATO_ADMIN_KEYS", null);
+    if (admin != null) {
+      request.header("Authorization", "Bearer " + admin);
+    }
+    HttpResponse<String> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     if (response.statusCode() != 200) {
       throw new IOException("GET " + path + " on " + name + ": " + response.statusCode() + " " + response.body());
     }
