@@ -76,6 +76,37 @@ class ClusterLifecycleTest {
   }
 
   @Test
+  void aThreadWhoseHistoryOutgrowsTheRemotingFramesIsFollowedReadAndResumedOnEveryNode() throws Exception {
+    // three turns of ~400 KB: each prompt is one event over Artery's default 256 KiB frame, and the history
+    // (prompts and answers) is over the 2 MiB frame too
+    List<Node> nodes = cluster.get().nodes();
+    List<String> texts = new ArrayList<>();
+    String threadId;
+    try (Client one = Client.of(nodes.get(0)); Client watcher = Client.of(nodes.get(1))) {
+      threadId = one.startThread("echo");
+      watcher.result("thread/resume", thread(threadId));
+      for (int turn = 0; turn < 3; turn++) {
+        String text = String.join(" ", java.util.Collections.nCopies(80, String.valueOf((char) ('a' + turn)).repeat(5_000)));
+        texts.add(text);
+        one.startTurn(threadId, text);
+        assertEquals(text, completedText(one.untilTurnCompleted()));
+        assertEquals(text, completedText(watcher.untilTurnCompleted()), "the follower on another node heard it all");
+      }
+    }
+    for (Node node : nodes) {
+      try (Client client = Client.of(node)) {
+        JsonNode turns = client.result("thread/read", thread(threadId).put("includeTurns", true)).path("thread")
+            .path("turns");
+        assertEquals(3, turns.size(), node.name);
+        for (int turn = 0; turn < 3; turn++) {
+          assertEquals(texts.get(turn), agentText(turns.get(turn)), node.name + ", turn " + turn);
+        }
+        assertEquals(3, client.result("thread/resume", thread(threadId)).path("thread").path("turns").size(), node.name);
+      }
+    }
+  }
+
+  @Test
   void twoClientsOfOneThreadOnDifferentNodesSeeOneStreamGaplessWithoutDuplicates() throws Exception {
     List<Node> nodes = cluster.get().nodes();
     try (Client starter = Client.of(nodes.get(0)); Client watcher = Client.of(nodes.get(2))) {

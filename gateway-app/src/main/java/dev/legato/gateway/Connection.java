@@ -57,7 +57,8 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
    * entity's node left the cluster (it died), so the thread is followed anew a moment later, once sharding has let
    * that node go (a subscription sent before would be lost with it).
    */
-  record ThreadLost(UUID threadId, ActorRef<ThreadUpdate> follower, long cursor, boolean nodeGone) implements Command {}
+  record ThreadLost(UUID threadId, ActorRef<ThreadUpdate> follower, long cursor, ActorRef<?> numberedBy,
+                    boolean nodeGone) implements Command {}
 
   /** Whether the thread lost meanwhile still exists (then it is followed anew from the cursor). */
   record LostThreadLookedUp(ThreadLost lost, CodexThreads.Subscription subscription, boolean exists)

@@ -32,6 +32,8 @@ final class Subscriptions {
   /** The cursor each thread was last followed from, and how often that follow has gone unanswered in a row. */
   private final Map<UUID, Long> cursors = new HashMap<>();
   private final Map<UUID, Integer> unanswered = new HashMap<>();
+  /** The entity that numbered a thread's cursor, where it was a lost follower's (not the thread's own answer). */
+  private final Map<UUID, ActorRef<?>> numberers = new HashMap<>();
   /** A follow the thread did not answer (its node died meanwhile) is tried this often before the client is warned. */
   private static final int FOLLOW_ATTEMPTS = 3;
 
@@ -57,12 +59,23 @@ final class Subscriptions {
    * warned and the thread is no longer followed.
    */
   void follow(UUID threadId, CodexThreads.Subscription subscription, Long afterSequenceNr) {
+    follow(threadId, subscription, afterSequenceNr, null);
+  }
+
+  /** The same, with a cursor that the entity {@code numberedBy} gave (a lost follower's; null: the thread's now). */
+  private void follow(UUID threadId, CodexThreads.Subscription subscription, Long afterSequenceNr,
+                      ActorRef<?> numberedBy) {
     followed.put(threadId, subscription);
     ActorRef<Connection.Command> self = context.getSelf();
     ActorRef<ThreadUpdate> follower = context.spawnAnonymous(ThreadFollower.create(threadId, self));
     followers.put(threadId, follower);
     cursors.put(threadId, afterSequenceNr);
-    threads.subscribe(threadId, follower, afterSequenceNr).whenComplete((done, error) -> {
+    if (numberedBy == null) {
+      numberers.remove(threadId);
+    } else {
+      numberers.put(threadId, numberedBy);
+    }
+    threads.subscribe(threadId, follower, afterSequenceNr, numberedBy).whenComplete((done, error) -> {
       if (error != null) {
         self.tell(new Connection.FollowRefused(threadId, follower, error));
       }
@@ -73,6 +86,7 @@ final class Subscriptions {
   boolean unfollow(UUID threadId) {
     followed.remove(threadId);
     cursors.remove(threadId);
+    numberers.remove(threadId);
     unanswered.remove(threadId);
     requests.forget(threadId);
     ActorRef<ThreadUpdate> follower = followers.remove(threadId);
@@ -95,7 +109,7 @@ final class Subscriptions {
       // (the old one stops, so a late answer to it changes nothing)
       Long cursor = cursors.get(threadId);
       context.stop(followers.remove(threadId));
-      follow(threadId, subscription, cursor);
+      follow(threadId, subscription, cursor, numberers.get(threadId));
       return;
     }
     session.send(CodexNotifications.warning(threadId.toString(), "could not follow thread " + threadId + ": "
@@ -157,7 +171,7 @@ final class Subscriptions {
     }
     if (lookedUp.exists()) {
       unanswered.remove(threadId);
-      follow(threadId, lookedUp.subscription(), lookedUp.lost().cursor());
+      follow(threadId, lookedUp.subscription(), lookedUp.lost().cursor(), lookedUp.lost().numberedBy());
     } else {
       followed.remove(threadId); // deleted: nothing more to follow
     }

@@ -120,10 +120,14 @@ final class TenantThreads {
         reply -> new ThreadCommand.AnswerQuestion(requestId, answers, dismissed, reply), timeout);
   }
 
-  /** Updates to {@code follower}: those after {@code afterSequenceNr} (null: the live ones only), then live ones. */
-  CompletionStage<Done> subscribe(UUID threadId, ActorRef<ThreadUpdate> follower, Long afterSequenceNr) {
+  /**
+   * Updates to {@code follower}: those after {@code afterSequenceNr} (null: the live ones only), then live ones;
+   * {@code numberedBy} is the entity that gave the cursor, when following anew after losing it (else null).
+   */
+  CompletionStage<Done> subscribe(UUID threadId, ActorRef<ThreadUpdate> follower, Long afterSequenceNr,
+                                  ActorRef<?> numberedBy) {
     return thread(threadId).askWithStatus(
-        reply -> new ThreadCommand.Subscribe(follower, afterSequenceNr, reply), timeout);
+        reply -> new ThreadCommand.Subscribe(follower, afterSequenceNr, numberedBy, reply), timeout);
   }
 
   /** Tells every client following the thread its new name. */

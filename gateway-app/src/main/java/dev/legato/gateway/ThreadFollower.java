@@ -17,8 +17,8 @@ import org.apache.pekko.cluster.typed.Cluster;
  * Follows one thread for a connection: hands it the thread's updates, and notes the last sequence number
  * seen. If the thread's entity stops while followed (passivated through its shard, its node left) or
  * restarts after a failed write ({@link ThreadUpdate.Restarting}: the same entity, so no watch would fire),
- * the connection hears it with that cursor and follows the thread anew: it gets what it missed, then live
- * updates, exactly once. The thread lets a follower go when it stops.
+ * the connection hears it with that cursor (and the entity that numbered it) and follows the thread anew: it
+ * gets what it missed, then live updates, exactly once. The thread lets a follower go when it stops.
  */
 final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
   private final UUID threadId;
@@ -47,7 +47,7 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
 
   /** This subscription is over: the connection follows the thread anew from the cursor (a new follower). */
   private Behavior<ThreadUpdate> lost() {
-    connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor, nodeGone()));
+    connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor, thread, nodeGone()));
     return Behaviors.stopped();
   }
 

@@ -25,7 +25,7 @@ class ThreadFollowerTest {
 
     assertEquals(new Connection.FromThread(threadId, new ThreadUpdate.Live(4, null)), connection.receiveMessage());
     assertEquals(new Connection.FromThread(threadId, turn), connection.receiveMessage());
-    assertEquals(new Connection.ThreadLost(threadId, follower.getRef(), 5, false), connection.receiveMessage(),
+    assertEquals(new Connection.ThreadLost(threadId, follower.getRef(), 5, null, false), connection.receiveMessage(),
         "the connection follows anew from there");
     assertFalse(follower.isAlive(), "this subscription is over");
   }

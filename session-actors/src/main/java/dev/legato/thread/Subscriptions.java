@@ -22,28 +22,42 @@ final class Subscriptions {
   private final Subscribers followers;
   private final TurnRecorder recorder;
   private final LongSupplier lastSequenceNr;
+  private final LongSupplier recoveredSequenceNr;
   private final ActorRef<ThreadCommand> thread;
   private final Consumer<ActorRef<ThreadUpdate>> watch;
   private final Replay journal;
 
   /**
+   * @param recoveredSequenceNr the journal's last sequence number when the entity recovered
    * @param thread the entity, named in {@link ThreadUpdate.Live} (a follower may watch it)
    * @param watch watches a follower, so that it is removed when it stops
    */
   Subscriptions(Subscribers followers, TurnRecorder recorder, LongSupplier lastSequenceNr,
-                ActorRef<ThreadCommand> thread, Consumer<ActorRef<ThreadUpdate>> watch, Replay journal) {
+                LongSupplier recoveredSequenceNr, ActorRef<ThreadCommand> thread,
+                Consumer<ActorRef<ThreadUpdate>> watch, Replay journal) {
     this.followers = followers;
     this.recorder = recorder;
     this.lastSequenceNr = lastSequenceNr;
+    this.recoveredSequenceNr = recoveredSequenceNr;
     this.thread = thread;
     this.watch = watch;
     this.journal = journal;
   }
 
-  /** {@code subscriber} follows from {@code afterSequenceNr} (0: the whole history; null: none). */
-  void join(ThreadState state, ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr) {
+  /**
+   * {@code subscriber} follows from {@code afterSequenceNr} (0: the whole history; null: none), a cursor that
+   * {@code numberedBy} gave it (null: this entity). A cursor another entity gave beyond what the journal held at
+   * this one's recovery counts events that were lost with their node (async replicas lose the last
+   * sync-interval): the numbers after the recovery are this entity's own events, which that follower has not
+   * seen (among them the interrupted end of a turn that was running), so it follows from the recovery on.
+   */
+  void join(ThreadState state, ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<?> numberedBy) {
     watch.accept(subscriber);
     long upTo = lastSequenceNr.getAsLong();
+    if (afterSequenceNr != null && numberedBy != null && !numberedBy.equals(thread)
+        && afterSequenceNr > recoveredSequenceNr.getAsLong()) {
+      afterSequenceNr = recoveredSequenceNr.getAsLong();
+    }
     List<ThreadUpdate> first = new ArrayList<>();
     first.add(new ThreadUpdate.Live(upTo, thread));
     first.addAll(recorder.catchUp(state.turn()));

@@ -60,10 +60,15 @@ public sealed interface ThreadCommand extends CborSerializable
   /**
    * Updates until the subscriber stops: first every persisted event after {@code afterSequenceNr} (0: the
    * whole history; null: none), then live ones, in order and exactly once; a pending approval or question
-   * is offered again after that.
+   * is offered again after that. {@code numberedBy}: the entity whose events the cursor counts, when the
+   * subscriber follows anew after losing it (null: this one's, as a resume's answer gives it).
    */
-  public record Subscribe(ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<StatusReply<Done>> replyTo)
-      implements ThreadCommand, Request {}
+  public record Subscribe(ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<?> numberedBy,
+                          ActorRef<StatusReply<Done>> replyTo) implements ThreadCommand, Request {
+    public Subscribe(ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<StatusReply<Done>> replyTo) {
+      this(subscriber, afterSequenceNr, null, replyTo);
+    }
+  }
 
   public record GetStatus(ActorRef<ThreadStatus> replyTo) implements ThreadCommand {}
 

@@ -85,6 +85,8 @@ public final class ThreadEntity
   private AgentLifecycle agent;
   private Subscribers followers;
   private Subscriptions subscriptions;
+  /** The journal's last sequence number when this entity recovered: what it wrote itself comes after. */
+  private long recoveredSequenceNr;
   private TurnDriver turns;
   private Creation creation;
   private Archiving archiving;
@@ -122,7 +124,8 @@ public final class ThreadEntity
         new TurnRecorder(textWindow, (int) Math.min(Integer.MAX_VALUE, config.getBytes("text-window-bytes")));
     agent = new AgentLifecycle(instances, context.getSystem().ignoreRef());
     followers = new Subscribers();
-    subscriptions = new Subscriptions(followers, recorder, () -> lastSequenceNumber(context), context.getSelf(),
+    subscriptions = new Subscriptions(followers, recorder, () -> lastSequenceNumber(context), () -> recoveredSequenceNr,
+        context.getSelf(),
         subscriber -> context.watchWith(subscriber, new SubscriberGone(subscriber)),
         (from, upTo, to) -> reads.replay(from, upTo, to, context.getSelf()));
     turns = new TurnDriver(threadId, context, Effect(), writes, agent, recorder, followers, gauges,
@@ -156,6 +159,7 @@ public final class ThreadEntity
   @Override
   public SignalHandler<ThreadState> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
+      recoveredSequenceNr = lastSequenceNumber(context);
       gauges.recovered(state.phase());
       if (state.turn() != null) {
         // The agent may still work on it (or wait for an answer): once the link is up it is told to stop.
@@ -241,7 +245,7 @@ public final class ThreadEntity
       return effect;
     }
     if (command instanceof Subscribe c) {
-      subscriptions.join(state, c.subscriber(), c.afterSequenceNr());
+      subscriptions.join(state, c.subscriber(), c.afterSequenceNr(), c.numberedBy());
       return Effect().reply(c.replyTo(), StatusReply.ack());
     }
     if (command instanceof Resume c) {

@@ -31,8 +31,11 @@ class SubscriptionsTest {
   private final List<ActorRef<ThreadUpdate>> watched = new ArrayList<>();
   private final List<Replayed> replays = new ArrayList<>();
   private long lastSequenceNr = 5;
+  /** The entity recovered at 3 and wrote 4 and 5 itself. */
+  private final long recoveredSequenceNr = 3;
   private final Subscriptions subscriptions = new Subscriptions(followers, recorder, () -> lastSequenceNr,
-      thread.getRef(), watched::add, (from, upTo, to) -> replays.add(new Replayed(from, upTo, to)));
+      () -> recoveredSequenceNr, thread.getRef(), watched::add,
+      (from, upTo, to) -> replays.add(new Replayed(from, upTo, to)));
 
   private static ThreadUpdate name(String n) {
     return new ThreadUpdate.NameChanged(n);
@@ -40,7 +43,7 @@ class SubscriptionsTest {
 
   @Test
   void aFollowerWithoutACursorIsLiveAtOnceAndIsOfferedWhatTheTurnWaitsFor() {
-    subscriptions.join(new ThreadState.Waiting(INFO, TURN, APPROVAL), follower.getRef(), null);
+    subscriptions.join(new ThreadState.Waiting(INFO, TURN, APPROVAL), follower.getRef(), null, null);
     assertEquals(List.of(follower.getRef()), watched);
     assertTrue(replays.isEmpty());
     followers.publish(name("later"));
@@ -50,17 +53,35 @@ class SubscriptionsTest {
 
   @Test
   void aCursorAtTheEndOfTheHistoryNeedsNoReplay() {
-    subscriptions.join(new ThreadState.Ready(INFO), follower.getRef(), 5L);
+    subscriptions.join(new ThreadState.Ready(INFO), follower.getRef(), 5L, null);
     assertTrue(replays.isEmpty());
     assertEquals(List.of(new ThreadUpdate.Live(5, thread.getRef())), follower.getAllReceived());
     assertEquals(1, followers.size());
   }
 
   @Test
+  void aCursorAnotherEntityNumberedBeyondThisOnesRecoveryIsReplayedFromTheRecoveryOn() {
+    // a follower of the thread's last entity saw 7 events, of which this one's journal holds 3 (the rest were lost
+    // with their node): 4 and 5 are this entity's own, which that follower has not seen
+    TestInbox<ThreadCommand> lastEntity = TestInbox.create();
+    subscriptions.join(new ThreadState.Ready(INFO), follower.getRef(), 7L, lastEntity.getRef());
+    assertEquals(List.of(new Replayed(4, 5, follower.getRef())), replays);
+
+    // the same cursor numbered by this entity, or given by it (a resume's), is taken as it is
+    TestInbox<ThreadUpdate> own = TestInbox.create();
+    subscriptions.join(new ThreadState.Ready(INFO), own.getRef(), 5L, thread.getRef());
+    TestInbox<ThreadUpdate> resumed = TestInbox.create();
+    subscriptions.join(new ThreadState.Ready(INFO), resumed.getRef(), 5L, null);
+    assertEquals(1, replays.size(), "no other replay");
+    assertEquals(List.of(new ThreadUpdate.Live(5, thread.getRef())), own.getAllReceived());
+    assertEquals(List.of(new ThreadUpdate.Live(5, thread.getRef())), resumed.getAllReceived());
+  }
+
+  @Test
   void aFollowerBehindIsReplayedFirstAndGetsWhatWasPublishedMeanwhileAfterIt() {
     ThreadState.Running running = new ThreadState.Running(INFO, TURN);
     recorder.record(TURN, false, List.of(new AgentEvent.TextDelta("msg_1", "so far")), true, 4L, 4L);
-    subscriptions.join(running, follower.getRef(), 2L);
+    subscriptions.join(running, follower.getRef(), 2L, null);
     assertEquals(List.of(new Replayed(3, 5, follower.getRef())), replays);
     followers.publish(name("during"));
     assertFalse(follower.hasMessages(), "held back while the replay runs");
@@ -74,7 +95,7 @@ class SubscriptionsTest {
   @Test
   void aPendingRequestIsOfferedOnlyOnceTheReplayIsDone() {
     ThreadState.Waiting waiting = new ThreadState.Waiting(INFO, TURN, APPROVAL);
-    subscriptions.join(waiting, follower.getRef(), 0L);
+    subscriptions.join(waiting, follower.getRef(), 0L, null);
     assertEquals(List.of(new Replayed(1, 5, follower.getRef())), replays);
     assertFalse(follower.hasMessages());
     subscriptions.replayDone(waiting, follower.getRef(), "disk");
@@ -85,7 +106,7 @@ class SubscriptionsTest {
   @Test
   void aReplayThatEndsAfterTheFollowerLeftSendsNothing() {
     ThreadState.Waiting waiting = new ThreadState.Waiting(INFO, TURN, APPROVAL);
-    subscriptions.join(waiting, follower.getRef(), 1L);
+    subscriptions.join(waiting, follower.getRef(), 1L, null);
     followers.remove(follower.getRef());
     subscriptions.replayDone(waiting, follower.getRef(), null);
     followers.publish(name("later"));

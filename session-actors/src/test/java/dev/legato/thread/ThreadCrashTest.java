@@ -26,7 +26,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The whole actor system stops in the middle of a turn; a new one on the same data directory takes over. */
+/**
+ * The whole actor system stops in the middle of a turn; a new one on the same data directory takes over, and a
+ * follower of the old one hears how the turn ended even when it saw more than the journal kept.
+ */
 class ThreadCrashTest {
   static final Duration TIMEOUT = Duration.ofSeconds(15);
   @TempDir Path dataDir;
@@ -57,8 +60,10 @@ class ThreadCrashTest {
     UUID id = UUID.randomUUID();
     ActorTestKit first = ActorTestKit.create("before-crash", config());
     String instanceId;
+    ActorRef<ThreadCommand> dead;
     try {
       ActorRef<ThreadCommand> thread = first.spawn(ThreadEntity.create(id));
+      dead = thread;
       TestProbe<StatusReply<ThreadCommand.Created>> created = first.createTestProbe();
       thread.tell(new ThreadCommand.Create("coder", "/work", null, created.getRef()));
       instanceId = created.receiveMessage(TIMEOUT).getValue().instanceId();
@@ -89,6 +94,24 @@ class ThreadCrashTest {
       ThreadEvent lastEvent = history.history().get(history.history().size() - 1).event();
       assertTrue(lastEvent instanceof ThreadEvent.TurnEnded ended && ended.outcome().equals("interrupted")
           && ended.error().contains("restarted"), "the turn is recorded interrupted: " + lastEvent);
+
+      // A client that followed the thread on the node that died may have seen events that never reached the
+      // journal here (async replicas lose the last sync-interval): its cursor, numbered by the dead entity, counts
+      // past this journal's end. It still hears how the turn ended, which this entity wrote after its recovery.
+      long end = history.history().get(history.history().size() - 1).sequenceNr();
+      TestProbe<ThreadUpdate> sawMore = second.createTestProbe();
+      TestProbe<StatusReply<Done>> subscribed = second.createTestProbe();
+      thread.tell(new ThreadCommand.Subscribe(sawMore.getRef(), end + 3, dead, subscribed.getRef()));
+      assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
+      ThreadUpdate heard = sawMore.receiveMessage(TIMEOUT);
+      assertTrue(heard instanceof ThreadUpdate.Persisted p && p.sequenceNr() == end
+          && p.event() instanceof ThreadEvent.TurnEnded ended && ended.outcome().equals("interrupted"),
+          "the follower that saw more hears the turn end: " + heard);
+      // the same cursor from this entity itself (as a resume gives it) is taken as it is: nothing to replay
+      TestProbe<ThreadUpdate> current = second.createTestProbe();
+      thread.tell(new ThreadCommand.Subscribe(current.getRef(), end, null, subscribed.getRef()));
+      assertTrue(subscribed.receiveMessage(TIMEOUT).isSuccess());
+      assertTrue(current.receiveMessage(TIMEOUT) instanceof ThreadUpdate.Live, "live at once, no replay");
 
       List<Rows.Message> messages = SessionStorage.get(second.system()).readThread(id, ThreadDatabase::messages)
           .toCompletableFuture().get(15, TimeUnit.SECONDS);
