@@ -20,7 +20,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Legato as a cluster of three nodes on this machine, through the public protocol only, against one node in the
@@ -97,12 +100,16 @@ final class ClusterBench {
   }
 
   /**
-   * {@code probes} threads with clients on the first two nodes; the third leaves (SIGTERM) or dies (SIGKILL). For
-   * each thread it held, the milliseconds from the signal to its first turn that completes again.
+   * {@code probes} threads with clients on the first two nodes; the third leaves (SIGTERM) or dies (SIGKILL) while the
+   * clients of the threads it held run turn after turn. For each of those threads, the longest its client waited for a
+   * turn to complete after the signal (until it completed one on the thread's new node), in ms; and, printed, how many
+   * turns their clients were told completed before the signal are no longer there (sync mode: none; async: those of
+   * the last sync-interval at most).
    */
   private static List<Long> away(Nodes cluster, int probes, boolean kill) throws Exception {
     String what = kill ? "failover (SIGKILL)" : "hand-off (SIGTERM)";
     List<TurnProbe> started = new ArrayList<>();
+    ExecutorService runners = Executors.newCachedThreadPool(); // a thread for each busy client: they block
     try {
       List<CompletableFuture<TurnProbe>> starting = new ArrayList<>();
       for (int i = 0; i < probes; i++) {
@@ -118,30 +125,74 @@ final class ClusterBench {
       for (CompletableFuture<TurnProbe> probe : starting) {
         started.add(probe.get(180, TimeUnit.SECONDS));
       }
+      for (TurnProbe probe : started) {
+        if (probe.startFailure != null) {
+          for (int node = 0; node < 3; node++) {
+            try {
+              System.out.printf("  node %d says of thread %s: %s%n", node + 1, probe.threadId(),
+                  cluster.get(node, "/admin/threads/" + probe.threadId()));
+            } catch (Exception e) {
+              System.out.printf("  node %d: %s%n", node + 1, e.getMessage());
+            }
+          }
+          throw new IllegalStateException(probe.startFailure);
+        }
+      }
       Set<String> held = cluster.threadsOn(2);
       List<TurnProbe> affected = started.stream().filter(p -> held.contains(p.threadId())).toList();
       if (affected.isEmpty()) {
         System.out.printf("  %s: none of the %d threads was on the third node; nothing to measure%n", what, probes);
         return List.of();
       }
+      // the affected threads' clients run turn after turn; the signal comes while they do, and they go on until
+      // each has completed a turn after the node is gone (its threads moved), or two minutes
+      AtomicBoolean stop = new AtomicBoolean();
+      long began = System.nanoTime();
+      List<CompletableFuture<Void>> loops = new ArrayList<>();
+      for (TurnProbe probe : affected) {
+        loops.add(CompletableFuture.runAsync(() -> {
+          try {
+            probe.runTurns(stop, began);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }, runners));
+      }
+      Thread.sleep(3_000);
       long signal = System.nanoTime();
       System.out.printf("  %s: signal at %s%n", what, java.time.LocalTime.now());
-      cluster.signal(2, kill); // the clients ask at once: a leaving node serves until its threads are handed over
-      List<CompletableFuture<Long>> waits = new ArrayList<>();
-      for (TurnProbe probe : affected) {
-        waits.add(CompletableFuture.supplyAsync(() -> {
-          try {
-            return probe.firstCompletedTurnAfter(signal, 120_000);
-          } catch (Exception e) {
-            return -1L;
-          }
-        }));
+      cluster.signal(2, kill); // a leaving node serves until its threads are handed over
+      cluster.awaitExit(2);
+      long gone = System.nanoTime();
+      long deadline = signal + TimeUnit.SECONDS.toNanos(120);
+      while (System.nanoTime() < deadline && !affected.stream().allMatch(p -> p.completedAfter(gone))) {
+        Thread.sleep(100);
+      }
+      Thread.sleep(500);
+      long until = System.nanoTime();
+      stop.set(true);
+      for (CompletableFuture<Void> loop : loops) {
+        try {
+          loop.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          System.out.printf("  %s: a client's loop ended badly: %s%n", what, e);
+        }
       }
       List<Long> times = new ArrayList<>();
-      for (CompletableFuture<Long> wait : waits) {
-        times.add(wait.get(180, TimeUnit.SECONDS));
+      for (TurnProbe probe : affected) {
+        times.add(probe.completedAfter(gone) ? probe.longestWaitAfter(signal, until) : -1L);
       }
-      cluster.awaitExit(2);
+      // what the clients were told completed before the signal and the threads no longer hold
+      long told = 0;
+      List<Long> lostAges = new ArrayList<>();
+      for (TurnProbe probe : affected) {
+        told += probe.turnsCompletedBefore(signal);
+        lostAges.addAll(probe.missingTurnsCompletedBefore(signal).values());
+      }
+      Collections.sort(lostAges);
+      System.out.printf("  %s: of %d turns the clients of those threads were told completed before the signal, %d"
+          + " lost%s (replicas %s)%n", what, told, lostAges.size(),
+          lostAges.isEmpty() ? "" : ", told completed this many ms before it: " + lostAges, cluster.mode);
       TurnProbe slowest = affected.get(0);
       for (int i = 0; i < affected.size(); i++) {
         long time = times.get(i) < 0 ? Long.MAX_VALUE : times.get(i);
@@ -167,12 +218,13 @@ final class ClusterBench {
       long lost = times.stream().filter(t -> t < 0).count();
       times.removeIf(t -> t < 0);
       Collections.sort(times);
-      System.out.printf("  %s of the node holding %d of %d threads: first completed turn after %s ms (p50 %.0f, p99 %.0f)%s%n",
+      System.out.printf("  %s of the node holding %d of %d threads: longest wait for a completed turn %s ms (p50 %.0f, p99 %.0f)%s%n",
           what, affected.size(), probes, times, percentile(times, 0.5), percentile(times, 0.99),
           lost > 0 ? "; " + lost + " threads did not complete a turn within 120 s" : "");
       return times;
     } finally {
       started.forEach(TurnProbe::close);
+      runners.shutdownNow();
     }
   }
 

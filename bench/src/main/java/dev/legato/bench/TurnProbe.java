@@ -5,14 +5,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One client of one thread, through the public protocol, for the cluster benchmark's failover and hand-off: it
- * starts a thread on the {@code echo} agent and then asks for turns until one completes, so that the time from a
- * node's death (or leave) to the first turn that completes again is what a client of an affected thread waits.
+ * starts a thread on the {@code echo} agent and then runs turn after turn, so that the time from a node's death (or
+ * leave) to the first turn that completes again is what a busy client of an affected thread waits; and it keeps
+ * which turns it was told completed, to find those a node's death lost.
  */
 final class TurnProbe implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -24,6 +32,9 @@ final class TurnProbe implements AutoCloseable {
   /** What each try of the last wait came to, with its time: said when a figure needs explaining. */
   private final java.util.List<String> tries = new java.util.ArrayList<>();
   private long since;
+  /** The turns this client was told completed (turn id → System.nanoTime when it was told), and the last one's time. */
+  private final Map<String, Long> completed = new ConcurrentHashMap<>();
+  private volatile long lastCompleted;
 
   private TurnProbe(HttpClient http, URI uri) throws Exception {
     socket = http.newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() {
@@ -51,14 +62,18 @@ final class TurnProbe implements AutoCloseable {
     }).get(30, TimeUnit.SECONDS);
   }
 
-  /** A connected client with a thread of its own and one completed turn. */
+  /** Why the first turn did not complete (null: it did). */
+  String startFailure;
+
+  /** A connected client with a thread of its own and one completed turn (else {@link #startFailure} says why). */
   static TurnProbe start(HttpClient http, URI uri) throws Exception {
     TurnProbe probe = new TurnProbe(http, uri);
     probe.call("initialize", "{\"clientInfo\":{\"name\":\"legato-bench\",\"version\":\"1\"}}");
     probe.threadId = probe.call("thread/start", "{\"model\":\"echo\",\"cwd\":\"/tmp\"}")
         .path("result").path("thread").path("id").asText();
+    probe.since = System.nanoTime();
     if (!probe.turnCompletes(60_000)) {
-      throw new IllegalStateException("the first turn of thread " + probe.threadId + " did not complete");
+      probe.startFailure = "the first turn of thread " + probe.threadId + " did not complete: " + probe.tries();
     }
     return probe;
   }
@@ -67,21 +82,67 @@ final class TurnProbe implements AutoCloseable {
     return threadId;
   }
 
-  /**
-   * Asks for turns until one completes or {@code limitMillis} pass; the milliseconds from {@code sinceNanos} to
-   * that completion, or -1.
-   */
-  long firstCompletedTurnAfter(long sinceNanos, long limitMillis) throws Exception {
-    since = sinceNanos;
+  /** Runs turn after turn, as a busy client does, until {@code stop} is set; the times in {@code since} say when. */
+  void runTurns(AtomicBoolean stop, long sinceNanos) throws Exception {
     tries.clear();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limitMillis);
-    while (System.nanoTime() < deadline) {
-      if (turnCompletes(TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()))) {
-        return (System.nanoTime() - sinceNanos) / 1_000_000;
+    since = sinceNanos;
+    while (!stop.get()) {
+      if (!turnCompletes(30_000)) {
+        Thread.sleep(50);
       }
-      Thread.sleep(50);
     }
-    return -1;
+  }
+
+  /** Whether a turn completed after {@code nanos} (System.nanoTime). */
+  boolean completedAfter(long nanos) {
+    return lastCompleted - nanos > 0;
+  }
+
+  /**
+   * The longest this client waited for a turn to complete after {@code signal} (System.nanoTime): from the signal
+   * to the first completion after it, or between two completions, up to {@code until}, in ms; -1 when none came.
+   */
+  long longestWaitAfter(long signal, long until) {
+    List<Long> times = completed.values().stream().filter(at -> at - signal > 0 && until - at >= 0).sorted().toList();
+    if (times.isEmpty()) {
+      return -1;
+    }
+    long longest = 0;
+    long previous = signal;
+    for (long at : times) {
+      longest = Math.max(longest, at - previous);
+      previous = at;
+    }
+    return longest / 1_000_000;
+  }
+
+  /**
+   * The turns this client was told completed before {@code signal} (System.nanoTime) that the thread, read now, does
+   * not hold as completed: each as its turn id and how long before the signal it completed (ms).
+   */
+  Map<String, Long> missingTurnsCompletedBefore(long signal) throws Exception {
+    JsonNode read = call("thread/read", "{\"threadId\":\"" + threadId + "\",\"includeTurns\":true}");
+    if (read == null || read.has("error")) {
+      throw new IllegalStateException("thread/read of " + threadId + " failed: " + read);
+    }
+    Set<String> held = new HashSet<>();
+    for (JsonNode turn : read.path("result").path("thread").path("turns")) {
+      if (turn.path("status").asText().equals("completed")) {
+        held.add(turn.path("id").asText());
+      }
+    }
+    Map<String, Long> missing = new TreeMap<>();
+    completed.forEach((turnId, at) -> {
+      if (signal - at > 0 && !held.contains(turnId)) {
+        missing.put(turnId, (signal - at) / 1_000_000);
+      }
+    });
+    return missing;
+  }
+
+  /** How many turns this client was told completed before {@code signal}. */
+  long turnsCompletedBefore(long signal) {
+    return completed.values().stream().filter(at -> signal - at > 0).count();
   }
 
   /** One turn: true when it was accepted and completed within the limit. */
@@ -98,9 +159,15 @@ final class TurnProbe implements AutoCloseable {
       if (message != null && message.path("method").asText().equals("turn/completed")) {
         String status = message.path("params").path("turn").path("status").asText();
         tries.add(at() + status);
-        return status.equals("completed");
+        if (status.equals("completed")) {
+          lastCompleted = System.nanoTime();
+          completed.put(message.path("params").path("turn").path("id").asText(), lastCompleted);
+          return true;
+        }
+        return false;
       }
     }
+    tries.add(at() + "no turn/completed within " + limitMillis + " ms");
     return false;
   }
 
@@ -122,9 +189,9 @@ final class TurnProbe implements AutoCloseable {
     return (System.nanoTime() - since) / 1_000_000 + " ms: ";
   }
 
-  /** What the tries of the last {@link #firstCompletedTurnAfter} came to. */
+  /** What the last tries of {@link #runTurns} came to. */
   String tries() {
-    return String.join("; ", tries);
+    return String.join("; ", tries.subList(Math.max(0, tries.size() - 16), tries.size()));
   }
 
   @Override
