@@ -59,7 +59,7 @@ final class Subscriptions {
       afterSequenceNr = recoveredSequenceNr.getAsLong();
     }
     List<ThreadUpdate> first = new ArrayList<>();
-    first.add(new ThreadUpdate.Live(upTo, thread));
+    first.add(new ThreadUpdate.Live(upTo, thread, state.turn() == null ? null : state.turn().turnId()));
     first.addAll(recorder.catchUp(state.turn()));
     if (afterSequenceNr == null || afterSequenceNr >= upTo) {
       first.forEach(subscriber::tell);

@@ -41,8 +41,17 @@ public sealed interface ThreadUpdate extends CborSerializable {
    * Everything up to here was history; live updates follow. A live {@link AgentMessageDelta} repeats text
    * already delivered as {@link TextDelta}s (it is the same text made durable): only the history's are news.
    */
-  record Live(long afterSequenceNr, ActorRef<ThreadCommand> thread) implements ThreadUpdate {
-    /** @param thread the entity sending it: a subscriber may watch it, and follow the thread anew if it stops */
+  record Live(long afterSequenceNr, ActorRef<ThreadCommand> thread, String runningTurnId) implements ThreadUpdate {
+    /**
+     * @param thread the entity sending it: a subscriber may watch it, and follow the thread anew if it stops
+     * @param runningTurnId the turn running at that point (null: none). A subscriber following anew after its
+     *     entity's node died learns from it that a turn it heard start, and not end, is no more (async replicas
+     *     lose the last sync-interval, a turn's start among it)
+     */
     public Live {}
+
+    public Live(long afterSequenceNr, ActorRef<ThreadCommand> thread) {
+      this(afterSequenceNr, thread, null);
+    }
   }
 }

@@ -47,7 +47,7 @@ class SubscriptionsTest {
     assertEquals(List.of(follower.getRef()), watched);
     assertTrue(replays.isEmpty());
     followers.publish(name("later"));
-    assertEquals(List.of(new ThreadUpdate.Live(5, thread.getRef()), new ThreadUpdate.PendingRequest(APPROVAL),
+    assertEquals(List.of(new ThreadUpdate.Live(5, thread.getRef(), "turn_1"), new ThreadUpdate.PendingRequest(APPROVAL),
         name("later")), follower.getAllReceived());
   }
 
@@ -87,7 +87,7 @@ class SubscriptionsTest {
     assertFalse(follower.hasMessages(), "held back while the replay runs");
     subscriptions.replayDone(running, follower.getRef(), null);
     followers.publish(name("after"));
-    assertEquals(List.of(new ThreadUpdate.Live(5, thread.getRef()),
+    assertEquals(List.of(new ThreadUpdate.Live(5, thread.getRef(), "turn_1"),
         new ThreadUpdate.TextDelta("turn_1", TurnRecorder.itemId(TURN), "so far"), name("during"), name("after")),
         follower.getAllReceived());
   }
@@ -99,7 +99,7 @@ class SubscriptionsTest {
     assertEquals(List.of(new Replayed(1, 5, follower.getRef())), replays);
     assertFalse(follower.hasMessages());
     subscriptions.replayDone(waiting, follower.getRef(), "disk");
-    assertEquals(List.of(new ThreadUpdate.ReplayFailed("disk"), new ThreadUpdate.Live(5, thread.getRef()),
+    assertEquals(List.of(new ThreadUpdate.ReplayFailed("disk"), new ThreadUpdate.Live(5, thread.getRef(), "turn_1"),
         new ThreadUpdate.PendingRequest(APPROVAL)), follower.getAllReceived());
   }
 

@@ -45,9 +45,9 @@ public final class CodexThreads {
     }
 
     public List<Outbound> render(ThreadUpdate update) {
-      if (update instanceof ThreadUpdate.Live) {
+      if (update instanceof ThreadUpdate.Live marker) {
         live = true;
-        return List.of();
+        return renderer.historyEnds(marker);
       }
       if (!live && update instanceof ThreadUpdate.Persisted persisted) {
         return renderer.renderReplayed(persisted); // news to this client: what it missed since it asked

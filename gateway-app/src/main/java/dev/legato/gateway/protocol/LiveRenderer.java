@@ -24,6 +24,9 @@ public final class LiveRenderer {
   private TurnItems items;
   /** The approval or question the running turn waits for, until answered or the turn ends. */
   private String pendingRequestId;
+  /** The turn this client heard start and not yet end (null: none), and when it started. */
+  private String openTurnId;
+  private long openTurnStartedAt;
 
   /**
    * @param cwd the thread's working directory (commands run there unless their approval says otherwise)
@@ -100,6 +103,8 @@ public final class LiveRenderer {
 
   private void event(ThreadEvent event, List<Outbound> out) {
     if (event instanceof ThreadEvent.TurnStarted started) {
+      openTurnId = started.turnId();
+      openTurnStartedAt = started.at();
       items = TurnItems.live(cwd);
       tell(out, CodexNotifications.turnStarted(threadId,
           CodexDialect.turn(started.turnId(), null, "inProgress", null, started.at(), null)));
@@ -175,7 +180,25 @@ public final class LiveRenderer {
         CodexDialect.turnError(ended.outcome(), ended.error()), ended.startedAt(), ended.at())));
     status(out, "ready", null);
     items = TurnItems.live(cwd);
+    openTurnId = null;
   }
+
+  /**
+   * Where the history ends for a subscription ({@link ThreadUpdate.Live}), everything before it rendered: a turn
+   * this client heard start and not end, which the thread is not running, is no more. Its node died before the
+   * turn's start reached the replica (async replicas lose up to the last sync-interval), so no end will ever
+   * come: the client is told it ended, interrupted, rather than wait for ever.
+   */
+  public List<Outbound> historyEnds(ThreadUpdate.Live live) {
+    if (openTurnId == null || openTurnId.equals(live.runningTurnId())) {
+      return List.of();
+    }
+    List<Outbound> out = new ArrayList<>();
+    endTurn(new ThreadEvent.TurnEnded(openTurnId, "interrupted", LOST, openTurnStartedAt, 0, 0, clock.getAsLong()), out);
+    return out;
+  }
+
+  static final String LOST = "the node running the turn stopped before the turn was saved";
 
   private void status(List<Outbound> out, String phase, String pendingKind) {
     tell(out, CodexNotifications.statusChanged(threadId, CodexDialect.status(phase, pendingKind)));

@@ -168,6 +168,30 @@ class LiveRendererTest {
   }
 
   @Test
+  void aTurnThatIsNoMoreWhereTheHistoryEndsIsToldInterrupted() {
+    // the client heard a turn start; its entity's node died before the start reached the replica, and the thread
+    // followed anew runs no turn, or another one: the lost turn ends for the client instead of never
+    ThreadEvent.TurnStarted turn = events.turnStarted("turn-l", "Count to ten");
+    live(turn);
+    live(new ThreadUpdate.TextDelta("turn-l", ThreadEvents.answerId("turn-l"), "one two"));
+    assertTrue(renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(7, null, "turn-l"))).isEmpty(),
+        "still running there: nothing to say");
+    List<ObjectNode> ended = renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(5, null, "turn-other")));
+    assertEquals(List.of("item/completed", "turn/completed", "thread/status/changed"), methods(ended));
+    assertEquals("turn-l", ended.get(1).at("/params/turn/id").asText());
+    assertEquals("interrupted", ended.get(1).at("/params/turn/status").asText());
+    assertTrue(ended.get(1).at("/params/turn/error/message").asText().contains("before the turn was saved"),
+        ended.get(1).toString());
+    assertTrue(renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(5, null, null))).isEmpty(), "told once");
+
+    // a turn that ended in the history is not told again
+    ThreadEvent.TurnStarted next = events.turnStarted("turn-m", "Again");
+    live(next);
+    live(events.turnEnded(next, "completed", null, 0, 0));
+    assertTrue(renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(9, null, null))).isEmpty());
+  }
+
+  @Test
   void toolCallsShowAsRunningThenDone() {
     ThreadEvent.TurnStarted turn = events.turnStarted("turn-t", "List files");
     live(turn);
