@@ -6,7 +6,9 @@ import dev.legato.thread.ThreadCommand;
 import com.typesafe.config.ConfigFactory;
 import dev.legato.podium.emulator.EmulatorSettings;
 import dev.legato.podium.emulator.PodiumEmulator;
+import dev.legato.storage.StorageLayout;
 import dev.legato.thread.ThreadEntity;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,6 +34,8 @@ final class LegatoUnderTest implements AutoCloseable, BeforeAllCallback, AfterAl
   PodiumEmulator emulator;
   Gateway gateway;
   String url;
+  /** The data folder made for it, removed when it stops. */
+  private Path data;
 
   private LegatoUnderTest(EmulatorSettings podium, Map<String, String> config) {
     this.podium = podium;
@@ -55,7 +59,7 @@ final class LegatoUnderTest implements AutoCloseable, BeforeAllCallback, AfterAl
   private void begin() throws Exception {
     emulator = PodiumEmulator.start(podium);
     try {
-      Path data = Files.createTempDirectory("legato-e2e");
+      data = Files.createTempDirectory("legato-e2e");
       Map<String, String> all = new HashMap<>(Map.of(
           "legato.storage.data-dir", data.toString(),
           "legato.podium.url", emulator.baseUrl(),
@@ -119,6 +123,13 @@ final class LegatoUnderTest implements AutoCloseable, BeforeAllCallback, AfterAl
     } finally {
       if (emulator != null) {
         emulator.stop();
+      }
+      if (data != null) {
+        try {
+          StorageLayout.deleteTree(data);
+        } catch (IOException e) {
+          System.out.println("could not remove " + data + ": " + e);
+        }
       }
     }
   }
