@@ -16,6 +16,9 @@ import java.util.function.LongSupplier;
  * remembers the request the turn waits for and the token totals. Not thread-safe; no I/O.
  */
 public final class LiveRenderer {
+  /** Why a turn this client heard start, and the thread no longer knows, ended. */
+  static final String LOST = "the node running the turn stopped before the turn was saved";
+
   private final String threadId;
   private final String cwd;
   private final LongSupplier clock;
@@ -198,7 +201,6 @@ public final class LiveRenderer {
     return out;
   }
 
-  static final String LOST = "the node running the turn stopped before the turn was saved";
 
   private void status(List<Outbound> out, String phase, String pendingKind) {
     tell(out, CodexNotifications.statusChanged(threadId, CodexDialect.status(phase, pendingKind)));

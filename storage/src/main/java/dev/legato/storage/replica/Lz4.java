@@ -5,8 +5,8 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
 import net.jpountz.lz4.LZ4Compressor;
-import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4FrameInputStream;
 import net.jpountz.lz4.LZ4SafeDecompressor;
 import net.jpountz.xxhash.StreamingXXHash32;
@@ -30,6 +30,8 @@ final class Lz4 {
   private static final ThreadLocal<byte[]> BLOCK_BUFFER = ThreadLocal.withInitial(() -> new byte[BLOCK]);
   /** Magic, then FLG (version 01, independent blocks, content checksum) and BD (64 KiB blocks). */
   private static final byte[] HEADER = {0x04, 0x22, 0x4d, 0x18, 0x64, 0x40};
+  /** What a frame holds besides its blocks: the header and its checksum, the end mark and the content checksum. */
+  private static final int FRAME_OVERHEAD = HEADER.length + 1 + 4 + 4;
   /** The header checksum: the second byte of the xxHash32 of FLG and BD. */
   private static final byte HEADER_CHECKSUM = (byte) (XXHASH.hash(HEADER, 4, 2, 0) >> 8);
 
@@ -72,9 +74,9 @@ final class Lz4 {
    * was half of all the bytes a sync-mode node allocated). Each frame's own checksum is verified on the way.
    */
   static byte[] concat(List<byte[]> frames) throws IOException {
-    int size = HEADER.length + 1 + 8;
+    int size = FRAME_OVERHEAD;
     for (byte[] frame : frames) {
-      size += frame.length - (HEADER.length + 1 + 8);
+      size += frame.length - FRAME_OVERHEAD;
     }
     byte[] out = new byte[size];
     System.arraycopy(HEADER, 0, out, 0, HEADER.length);
@@ -83,7 +85,7 @@ final class Lz4 {
     byte[] block = BLOCK_BUFFER.get();
     try (StreamingXXHash32 whole = HASHES.newStreamingHash32(0); StreamingXXHash32 one = HASHES.newStreamingHash32(0)) {
       for (byte[] frame : frames) {
-        if (frame.length < HEADER.length + 1 + 8 || !Arrays.equals(frame, 0, HEADER.length, HEADER, 0, HEADER.length)
+        if (frame.length < FRAME_OVERHEAD || !Arrays.equals(frame, 0, HEADER.length, HEADER, 0, HEADER.length)
             || frame[HEADER.length] != HEADER_CHECKSUM) {
           throw new IOException("not a frame of this writer's (64 KiB independent blocks, content checksum)");
         }

@@ -5,10 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -116,15 +112,7 @@ class LayoutBudgetTest {
   }
 
   private int restoredRows(FileTarget target, String root) throws Exception {
-    Path out = dir.resolve("restored-" + root);
-    Restorer.Result result = Restorer.restoreInto(target, root, null, null, out);
-    assertTrue(result.complete(), String.valueOf(result.problem()));
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + out);
-        Statement s = c.createStatement();
-        ResultSet rows = s.executeQuery("SELECT count(*) FROM t")) {
-      rows.next();
-      return rows.getInt(1);
-    }
+    return ReplicaWriter.restoredRows(target, root, dir.resolve("restored-" + root));
   }
 
   /** A folder that counts the segments uploaded into the files' layouts (not the node log's batches, nor snapshots). */

@@ -8,10 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -215,14 +211,6 @@ class NodeLogTest {
   }
 
   private int restoredRows(FileTarget target, String name) throws Exception {
-    Path out = dir.resolve("restored-" + name.replace(' ', '-') + ".db");
-    Restorer.Result result = Restorer.restoreInto(target, "test.db", null, null, out);
-    assertTrue(result.complete(), String.valueOf(result.problem()));
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + out);
-        Statement s = c.createStatement();
-        ResultSet rows = s.executeQuery("SELECT count(*) FROM t")) {
-      rows.next();
-      return rows.getInt(1);
-    }
+    return ReplicaWriter.restoredRows(target, "test.db", dir.resolve("restored-" + name.replace(' ', '-') + ".db"));
   }
 }

@@ -1,8 +1,11 @@
 package dev.legato.storage.replica;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -34,6 +37,21 @@ final class ReplicaWriter implements AutoCloseable {
     return new Replication.Settings(Replication.Mode.SYNC, Duration.ofMillis(50), 4 << 20, 2, Duration.ofMillis(10),
         Duration.ofMillis(100), 64 << 20, Duration.ofDays(1), Duration.ofSeconds(2), Duration.ofHours(1), flushInterval,
         flushBytes, layoutUploads);
+  }
+
+  /**
+   * Restores the replica of {@code root} from {@code target} into {@code out} (it must come back complete) and
+   * counts the rows of its table.
+   */
+  static int restoredRows(ReplicaTarget target, String root, Path out) throws Exception {
+    Restorer.Result result = Restorer.restoreInto(target, root, null, null, out);
+    assertTrue(result.complete(), String.valueOf(result.problem()));
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + out);
+        Statement s = c.createStatement();
+        ResultSet rows = s.executeQuery("SELECT count(*) FROM t")) {
+      rows.next();
+      return rows.getInt(1);
+    }
   }
 
   ReplicaWriter(Replication replication, String root, Path database) throws Exception {
