@@ -63,6 +63,8 @@ final class DatabaseFile {
   private boolean closedByRequest;
   /** Touched only by the task that is draining the queue. */
   private OpenDatabase database;
+  /** Whether the replicas were checked off the writer threads since the file last closed (once: a failure is the open's). */
+  private boolean checkedOffWriter;
 
   DatabaseFile(StorageLayout.Location location, Projection projection, Databases owner) {
     this.location = location;
@@ -101,6 +103,21 @@ final class DatabaseFile {
   }
 
   private void drain() {
+    if (database == null && !checkedOffWriter && !owner.stopping() && opensTheFile()
+        && replicas.stream().anyMatch(DbReplica::needsCheck)) {
+      // The replica is checked (and the file maybe restored) on the replicas' own threads; this file's work
+      // waits for it (it stays scheduled: nothing else drains meanwhile), the writer threads serve other files.
+      checkedOffWriter = true;
+      replicas.get(0).checkExecutor().execute(() -> {
+        try {
+          replicas.forEach(r -> r.beforeOpen(this::runOnWriter));
+        } catch (RuntimeException e) {
+          log.debug("checking the replica of {} failed; the open tries again: {}", location.database(), e.getMessage());
+        }
+        owner.executor().execute(this::drain);
+      });
+      return;
+    }
     List<Op> batch = new ArrayList<>();
     synchronized (this) {
       while (!queue.isEmpty() && batch.size() < owner.settings().maxBatch()) {
@@ -129,6 +146,14 @@ final class DatabaseFile {
     }
     if (more) {
       owner.executor().execute(this::drain);
+    }
+  }
+
+  /** Whether the next work opens the file (a write, a read), rather than close, restore or ship it. */
+  private boolean opensTheFile() {
+    synchronized (this) {
+      Op next = queue.peek();
+      return next instanceof Write || next instanceof Task<?>;
     }
   }
 
@@ -317,6 +342,7 @@ final class DatabaseFile {
       database = null;
       owner.closed(this);
     }
+    checkedOffWriter = false;
   }
 
   private static void rollbackQuietly(OpenDatabase db) {

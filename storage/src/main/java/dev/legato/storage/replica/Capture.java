@@ -276,6 +276,8 @@ final class Capture {
     replication.sawGeneration(root, Optional.of(name));
     CompletableFuture<Void> snapshotStored = new CompletableFuture<>();
     generationStored = snapshotStored;
+    // once the generation exists (its snapshot stored), it names its writer: a restore folds that log alone
+    snapshotStored.thenRun(() -> replication.nameWriter(root, name));
     List<CompletableFuture<Void>> told = new ArrayList<>(onStored);
     told.add(snapshotStored);
     shipments.queue(Shipment.object(ReplicaLayout.snapshot(root, name, 0), Lz4.compress(file, 0, file.length), time,

@@ -70,6 +70,16 @@ public final class DbReplica {
    * a node that lost the file since, or none at all). A local copy with no generation mark was never
    * replicated from here and is kept.
    */
+  /** Whether {@link #beforeOpen} has network work to do (checking the replica, maybe restoring from it). */
+  public boolean needsCheck() {
+    return !checked || fence.fencedBy() != null;
+  }
+
+  /** Where that work is best done: off the storage's writer threads. */
+  public java.util.concurrent.Executor checkExecutor() {
+    return replication.checks();
+  }
+
   public void beforeOpen(Writer writer) {
     capture.runsOn(writer);
     if (fence.fencedBy() != null) {
@@ -104,9 +114,14 @@ public final class DbReplica {
     }
     log.info("restoring {} from its replica (generation {}): {}", database, newest.get(),
         local ? "the local copy is of an older generation, " + localGeneration : "no local copy");
-    replication.foldOtherLogsFor(root); // its last writer may have died with acknowledged segments in its log only
+    long began = System.nanoTime();
+    // its last writer may have died with acknowledged segments in its log only
+    replication.foldOtherLogsFor(root, newest.get());
+    long folded = System.nanoTime();
     try {
       Restorer.Result result = Restorer.restoreInto(replication.target(), root, newest.get(), null, database);
+      log.debug("restored {} in {} ms (folding other writers' logs {} ms)", database,
+          (System.nanoTime() - began) / 1_000_000, (folded - began) / 1_000_000);
       replication.restored(result);
       mark.write(newest.get());
       capture.reset(); // the local file is another writer's state now: this writer begins a generation of its own
@@ -234,7 +249,7 @@ public final class DbReplica {
     // the file is closed: what it captured goes into its layout as soon as it is in the node's log
     shipments.awaitStored(Duration.ofMinutes(1));
     replication.foldOtherLogs();
-    replication.foldOtherLogsFor(root);
+    replication.foldOtherLogsFor(root, null); // a restore to any moment: every log
     replication.sawGeneration(root, Generations.newest(replication.target(), root));
     Restorer.Result result = Restorer.restoreInto(replication.target(), root, null, at, database);
     replication.restored(result);

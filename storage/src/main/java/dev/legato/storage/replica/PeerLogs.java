@@ -1,6 +1,7 @@
 package dev.legato.storage.replica;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -9,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
@@ -76,26 +79,54 @@ public final class PeerLogs {
     return new NodeLog.Fold(writers, read, copied, stored, 0, List.copyOf(problems));
   }
 
+  /** The writer that began generation {@code generation} of {@code root}, if the generation names it. */
+  static String writerOf(ReplicaTarget target, String root, String generation) throws IOException {
+    try {
+      String writer = new String(target.get(ReplicaLayout.writer(root, generation)), StandardCharsets.UTF_8).trim();
+      return writer.isEmpty() ? null : writer;
+    } catch (NoSuchFileException unnamed) {
+      return null; // made before generations named their writer, or the name is not stored yet
+    }
+  }
+
   /**
    * The batches a process has read, by key, each as its segments by file; the batches a listing no longer shows
    * (deleted by their writers, or folded) are forgotten, so this holds at most the logs as they are.
    */
   public static final class ReadBatches {
-    private final ConcurrentHashMap<String, Map<String, List<NodeLog.Entry>>> byKey =
+    private final ConcurrentHashMap<String, CompletableFuture<Map<String, List<NodeLog.Entry>>>> byKey =
         new ConcurrentHashMap<>();
 
-    /** A batch whose bytes {@code read} gives when it was not read yet: its segments of file {@code root}. */
+    /**
+     * A batch whose bytes {@code read} gives when it was not read yet: its segments of file {@code root}. Files
+     * restored at the same moment (the threads of a node that left or died) read each batch once between them:
+     * the others wait for the first reader's answer.
+     */
     List<NodeLog.Entry> entries(String key, String root, IoSupplier<List<NodeLog.Entry>> read) throws IOException {
-      Map<String, List<NodeLog.Entry>> byRoot = byKey.get(key);
-      if (byRoot == null) {
-        Map<String, List<NodeLog.Entry>> grouped = new HashMap<>();
-        for (NodeLog.Entry entry : read.get()) {
-          grouped.computeIfAbsent(entry.root(), r -> new ArrayList<>()).add(entry);
+      CompletableFuture<Map<String, List<NodeLog.Entry>>> mine = new CompletableFuture<>();
+      CompletableFuture<Map<String, List<NodeLog.Entry>>> first = byKey.putIfAbsent(key, mine);
+      if (first == null) {
+        try {
+          Map<String, List<NodeLog.Entry>> grouped = new HashMap<>();
+          for (NodeLog.Entry entry : read.get()) {
+            grouped.computeIfAbsent(entry.root(), r -> new ArrayList<>()).add(entry);
+          }
+          mine.complete(grouped);
+        } catch (IOException | RuntimeException e) {
+          byKey.remove(key, mine); // the next reader tries again
+          mine.completeExceptionally(e);
+          throw e;
         }
-        byKey.put(key, grouped);
-        byRoot = grouped;
+        first = mine;
       }
-      return byRoot.getOrDefault(root, List.of());
+      try {
+        return first.join().getOrDefault(root, List.of());
+      } catch (CompletionException e) {
+        if (e.getCause() instanceof IOException io) {
+          throw io;
+        }
+        throw e;
+      }
     }
 
     /** Forgets the batches below {@code prefix} that are not among {@code present}. */

@@ -35,6 +35,15 @@ final class ReplicaLayout {
     return rest.substring(0, rest.indexOf('/'));
   }
 
+  /**
+   * Which node's log may hold the generation's segments not yet in its layout: the id of the writer that began it.
+   * Legato's own object, beside {@code generations/} (as the deletion mark is), so that Litestream's layout stays
+   * as Litestream writes it; retention removes it with its generation.
+   */
+  static String writer(String root, String generation) {
+    return root + "/writers/" + generation;
+  }
+
   static String snapshot(String root, String generation, int index) {
     return generation(root, generation) + "snapshots/" + hex(Integer.toUnsignedLong(index), 8) + ".snapshot.lz4";
   }

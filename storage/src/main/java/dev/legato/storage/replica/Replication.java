@@ -1,6 +1,7 @@
 package dev.legato.storage.replica;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,6 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +66,12 @@ public final class Replication implements AutoCloseable {
   /** The node log's batches, apart: sync-mode writes wait for them, and must not queue behind layout uploads. */
   private final ExecutorService batchUploads;
   private final ScheduledExecutorService timer;
+  /**
+   * Where files are checked against (and restored from) their replica before they open: network work, kept off the
+   * storage's few SQLite writer threads, where many threads moving in at once would queue behind each other and
+   * hold up the commits of every other thread.
+   */
+  private final ExecutorService checks;
   private final AtomicLong backlog = new AtomicLong();
   private final AtomicBoolean failing = new AtomicBoolean();
   private final AtomicInteger consecutiveFailures = new AtomicInteger();
@@ -95,6 +103,7 @@ public final class Replication implements AutoCloseable {
     this.target = target;
     this.uploads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-upload"));
     this.batchUploads = Executors.newFixedThreadPool(NodeLog.THREADS, named("legato-replica-log"));
+    this.checks = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-check"));
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
     this.retention = new Retention(target, settings.retention());
     this.nodeLog = new NodeLog(this, Generations.next(System.currentTimeMillis(), Optional.empty()),
@@ -112,6 +121,33 @@ public final class Replication implements AutoCloseable {
 
   public ReplicaTarget target() {
     return target;
+  }
+
+  /**
+   * Names this process's node log as the writer of generation {@code generation} of {@code root} (in the
+   * background; without it, a restore folds every other writer's log, as it would anyway).
+   */
+  void nameWriter(String root, String generation) {
+    if (closed) {
+      return;
+    }
+    try {
+      uploads.execute(() -> {
+        try {
+          target.put(ReplicaLayout.writer(root, generation), nodeLog.writer().getBytes(StandardCharsets.UTF_8),
+              Instant.now());
+        } catch (IOException | RuntimeException e) {
+          log.debug("replicas: {}: naming the writer of generation {} failed: {}", root, generation, e.getMessage());
+        }
+      });
+    } catch (RejectedExecutionException closing) {
+      // the replication stops: restores fold every log, as without the name
+    }
+  }
+
+  /** The threads that check and restore files before they open ({@link DbReplica#beforeOpen}). */
+  public java.util.concurrent.Executor checks() {
+    return checks;
   }
 
   /** The replica of a database file, made on first use; {@code root} is its key prefix. */
@@ -207,9 +243,14 @@ public final class Replication implements AutoCloseable {
    * log only, after this process folded the logs at its start). A failure is thrown; the open fails and is tried
    * again with the next use.
    */
-  void foldOtherLogsFor(String root) {
+  void foldOtherLogsFor(String root, String generation) {
     try {
-      NodeLog.Fold fold = PeerLogs.foldFile(target, writer -> !writer.equals(nodeLog.writer()), root, readBatches);
+      // Only the writer that began the generation to restore wrote segments of it; when the generation names it,
+      // that writer's log is the only one read (the others' may be long, and they are live nodes' own).
+      String writerOfNewest = generation == null ? null : PeerLogs.writerOf(target, root, generation);
+      Predicate<String> theirs = writer -> !writer.equals(nodeLog.writer())
+          && (writerOfNewest == null || writer.equals(writerOfNewest));
+      NodeLog.Fold fold = PeerLogs.foldFile(target, theirs, root, readBatches);
       if (fold.segmentsCopied() > 0) {
         log.info("replicas: {}: folded {} segments that only another writer's log held", root, fold.segmentsCopied());
       }
@@ -452,6 +493,7 @@ public final class Replication implements AutoCloseable {
     timer.shutdownNow();
     uploads.shutdownNow();
     batchUploads.shutdownNow();
+    checks.shutdownNow();
     target.close();
   }
 

@@ -86,8 +86,9 @@ final class Retention {
       return 0;
     }
     List<String> expired = new ArrayList<>();
-    for (List<ReplicaTarget.Entry> older : generations.headMap(keeper, false).values()) {
-      older.forEach(o -> expired.add(o.key()));
+    for (Map.Entry<String, List<ReplicaTarget.Entry>> older : generations.headMap(keeper, false).entrySet()) {
+      older.getValue().forEach(o -> expired.add(o.key()));
+      expired.add(ReplicaLayout.writer(root, older.getKey())); // its name, if it has one
     }
     int from = keepFrom;
     for (ReplicaTarget.Entry object : generations.get(keeper)) {
