@@ -7,6 +7,7 @@ import static dev.legato.cluster.Client.params;
 import static dev.legato.cluster.Client.streamedText;
 import static dev.legato.cluster.Client.thread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -131,6 +132,29 @@ class ClusterLifecycleTest {
         }
       }
     }
+  }
+
+  @Test
+  void aFollowerOnAnotherNodeHearsAtOnceThatItsThreadsEntityStopped() throws Exception {
+    // The node of an entity that stops flushes its lanes to each node that watches it, then tells them. A reply to
+    // an ask (a thread/read from another node) opens the large-message lane to that node; a flush over it never
+    // completed with several inbound lanes, and the notice waited for the flush timeout (3 s, a warning).
+    List<Node> nodes = cluster.get().nodes();
+    String threadId;
+    try (Client starter = Client.of(nodes.get(0))) {
+      threadId = starter.startThread("echo");
+      starter.startTurn(threadId, "a turn to read from another node");
+      starter.untilTurnCompleted();
+    }
+    Node holder = cluster.get().holder(threadId).orElseThrow();
+    Node other = nodes.stream().filter(node -> node != holder).findFirst().orElseThrow();
+    try (Client follower = Client.of(other)) {
+      follower.result("thread/resume", thread(threadId));
+      follower.result("thread/read", thread(threadId).put("includeTurns", true));
+      follower.result("thread/delete", thread(threadId)); // its entity stops; the follower here watches it
+      Thread.sleep(4_000); // past the flush timeout
+    }
+    assertFalse(holder.logs().contains("Flush timeout"), holder.name + " waited for a flush that never completed");
   }
 
   /** The items started and completed in a stream, in order. */

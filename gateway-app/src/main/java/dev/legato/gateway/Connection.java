@@ -53,15 +53,27 @@ public final class Connection extends AbstractBehavior<Connection.Command> {
   record FromThread(UUID threadId, ThreadUpdate update) implements Command {}
 
   /**
-   * A followed thread's entity stopped or restarted; its follower had seen everything up to {@code cursor}. {@code nodeGone}: the
-   * entity's node left the cluster (it died), so the thread is followed anew a moment later, once sharding has let
-   * that node go (a subscription sent before would be lost with it).
+   * A followed thread's entity stopped, moved or restarted; its follower had seen everything up to {@code cursor},
+   * numbered by {@code numberedBy}. How it ended says when the thread is followed anew, and whether the registry is
+   * asked first if it still exists.
    */
-  record ThreadLost(UUID threadId, ActorRef<ThreadUpdate> follower, long cursor, ActorRef<?> numberedBy,
-                    boolean nodeGone) implements Command {}
+  record ThreadLost(UUID threadId, ActorRef<ThreadUpdate> follower, long cursor, ActorRef<?> numberedBy, Ended ended)
+      implements Command {
+    enum Ended {
+      /** It stopped (passivated, or its thread deleted: the registry says which) or restarts after a failed write. */
+      STOPPED,
+      /** It handed its thread over to another node ({@link ThreadUpdate.Moved}): followed anew at once. */
+      MOVED,
+      /**
+       * Its node left the cluster (it died, or was downed): followed anew a moment later, once sharding has let
+       * that node go (a subscription sent before would be lost with it).
+       */
+      NODE_GONE
+    }
+  }
 
   /** Whether the thread lost meanwhile still exists (then it is followed anew from the cursor). */
-  record LostThreadLookedUp(ThreadLost lost, CodexThreads.Subscription subscription, boolean exists)
+  record LostThreadLookedUp(ThreadLost lost, CodexThreads.Subscription subscription, Throwable error)
       implements Command {}
 
   /** The thread refused to be followed (or did not answer) when {@code follower} asked to. */

@@ -6,7 +6,9 @@ import dev.legato.gateway.protocol.JsonRpc;
 import dev.legato.gateway.protocol.Outbound;
 import dev.legato.thread.ThreadUpdate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -15,6 +17,7 @@ import java.util.Set;
 import java.util.UUID;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
  * The threads a connection follows: one {@link ThreadFollower} each, their updates rendered for the client
@@ -34,6 +37,9 @@ final class Subscriptions {
   private final Map<UUID, Integer> unanswered = new HashMap<>();
   /** The entity that numbered a thread's cursor, where it was a lost follower's (not the thread's own answer). */
   private final Map<UUID, ActorRef<?>> numberers = new HashMap<>();
+  /** How many answers each thread's updates wait for, and the updates held back meanwhile. */
+  private final Map<UUID, Integer> holds = new HashMap<>();
+  private final Map<UUID, List<Connection.FromThread>> held = new HashMap<>();
   /** A follow the thread did not answer (its node died meanwhile) is tried this often before the client is warned. */
   private static final int FOLLOW_ATTEMPTS = 3;
 
@@ -117,8 +123,40 @@ final class Subscriptions {
     unfollow(threadId);
   }
 
-  /** Sends the client what a followed thread's update means to it. */
+  /**
+   * Holds the thread's updates back until {@link #release} (as often as held): a request's answer that they must
+   * not overtake is on its way.
+   */
+  void hold(UUID threadId) {
+    holds.merge(threadId, 1, Integer::sum);
+  }
+
+  /** The client was answered that the thread's entity {@code by} started turn {@code turnId}: an end is owed to it. */
+  void turnAccepted(UUID threadId, String turnId, ActorRef<?> by) {
+    CodexThreads.Subscription subscription = followed.get(threadId);
+    if (subscription != null) {
+      subscription.turnAccepted(turnId, by);
+    }
+  }
+
+  /** One hold of the thread's updates is over; with the last, those held back are sent, in order. */
+  void release(UUID threadId) {
+    if (holds.merge(threadId, -1, Integer::sum) > 0) {
+      return;
+    }
+    holds.remove(threadId);
+    List<Connection.FromThread> waiting = held.remove(threadId);
+    if (waiting != null) {
+      waiting.forEach(this::render);
+    }
+  }
+
+  /** Sends the client what a followed thread's update means to it (later, if the thread's updates are held). */
   void render(Connection.FromThread message) {
+    if (holds.containsKey(message.threadId())) {
+      held.computeIfAbsent(message.threadId(), id -> new ArrayList<>()).add(message);
+      return;
+    }
     CodexThreads.Subscription subscription = followed.get(message.threadId());
     if (subscription == null) {
       return; // unfollowed meanwhile
@@ -144,15 +182,22 @@ final class Subscriptions {
       return; // unfollowed, or followed anew, meanwhile
     }
     followers.remove(lost.threadId());
-    CompletionStage<?> owned = lost.nodeGone()
-        ? CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(NODE_GONE_DELAY.toMillis(), TimeUnit.MILLISECONDS))
-            .thenCompose(later -> threads.owned(lost.threadId()))
-        : threads.owned(lost.threadId());
-    context.pipeToSelf(owned, (known, error) -> new Connection.LostThreadLookedUp(lost, subscription, error == null));
+    // An entity that stopped may have stopped for good (its thread deleted): the registry says whether the thread is
+    // still there. One that moved or died with its node did not: it is followed again at once (once sharding let
+    // a dead node go).
+    CompletionStage<?> owned = switch (lost.ended()) {
+      case STOPPED -> threads.owned(lost.threadId());
+      case MOVED -> CompletableFuture.completedFuture(null);
+      case NODE_GONE -> CompletableFuture.runAsync(() -> { },
+          CompletableFuture.delayedExecutor(NODE_GONE_DELAY.toMillis(), TimeUnit.MILLISECONDS));
+    };
+    context.getLog().debug("thread {}: its entity {} {}; following it anew after {}", lost.threadId(),
+        lost.numberedBy(), lost.ended(), lost.cursor());
+    context.pipeToSelf(owned, (known, error) -> new Connection.LostThreadLookedUp(lost, subscription, error));
   }
 
   /** How long after its node's removal a thread is followed anew: sharding has let the dead node go by then. */
-  private static final Duration NODE_GONE_DELAY = Duration.ofSeconds(1);
+  private static final Duration NODE_GONE_DELAY = Duration.ofMillis(500);
 
   private static boolean timedOut(Throwable error) {
     for (Throwable cause = error; cause != null; cause = cause.getCause()) {
@@ -169,11 +214,24 @@ final class Subscriptions {
     if (followed.get(threadId) != lookedUp.subscription() || followers.containsKey(threadId)) {
       return; // unfollowed, or followed anew, meanwhile
     }
-    if (lookedUp.exists()) {
+    context.getLog().debug("thread {}: {}", threadId,
+        lookedUp.error() == null ? "following it anew" : "no answer where it is: " + lookedUp.error());
+    if (lookedUp.error() == null) {
       unanswered.remove(threadId);
       follow(threadId, lookedUp.subscription(), lookedUp.lost().cursor(), lookedUp.lost().numberedBy());
-    } else {
+    } else if (lookedUp.error() instanceof StatusReply.ErrorMessage
+        || lookedUp.error().getCause() instanceof StatusReply.ErrorMessage) {
       followed.remove(threadId); // deleted: nothing more to follow
+    } else if (unanswered.merge(threadId, 1, Integer::sum) < FOLLOW_ATTEMPTS) {
+      // its registry did not answer (moving itself): asked again rather than taking the thread for deleted
+      CompletionStage<?> owned = threads.owned(threadId);
+      context.pipeToSelf(owned, (known, error) -> new Connection.LostThreadLookedUp(lookedUp.lost(),
+          lookedUp.subscription(), error));
+    } else {
+      session.send(CodexNotifications.warning(threadId.toString(), "could not follow thread " + threadId + " again: "
+          + lookedUp.error().getMessage()));
+      followed.remove(threadId);
+      unanswered.remove(threadId);
     }
   }
 

@@ -97,8 +97,10 @@ final class TenantThreads {
   }
 
   CompletionStage<ThreadCommand.TurnAccepted> startTurn(UUID threadId, String text) {
-    // twice is safe: a second start finds the first one's turn running and is refused (Resends waits for the first)
-    return resends.ask(() -> thread(threadId).askWithStatus(reply -> new ThreadCommand.StartTurn(text, reply), timeout));
+    // sent again as the same request: the thread answers a copy with the turn the first one started
+    String requestId = UUID.randomUUID().toString();
+    return resends.ask(() -> thread(threadId).askWithStatus(
+        reply -> new ThreadCommand.StartTurn(text, requestId, reply), timeout));
   }
 
   CompletionStage<Done> steer(UUID threadId, String text) {
@@ -126,8 +128,9 @@ final class TenantThreads {
    */
   CompletionStage<Done> subscribe(UUID threadId, ActorRef<ThreadUpdate> follower, Long afterSequenceNr,
                                   ActorRef<?> numberedBy) {
-    return thread(threadId).askWithStatus(
-        reply -> new ThreadCommand.Subscribe(follower, afterSequenceNr, numberedBy, reply), timeout);
+    // sent again as it is: a follower already following is not followed twice
+    return resends.ask(() -> thread(threadId).askWithStatus(
+        reply -> new ThreadCommand.Subscribe(follower, afterSequenceNr, numberedBy, reply), timeout));
   }
 
   /** Tells every client following the thread its new name. */

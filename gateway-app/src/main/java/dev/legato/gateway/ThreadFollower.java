@@ -15,7 +15,8 @@ import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * Follows one thread for a connection: hands it the thread's updates, and notes the last sequence number
- * seen. If the thread's entity stops while followed (passivated through its shard, its node left) or
+ * seen. If the thread's entity stops while followed (passivated, deleted, its node died), moves
+ * ({@link ThreadUpdate.Moved}: its node leaves, a rebalance; a watch would fire only once the node is gone) or
  * restarts after a failed write ({@link ThreadUpdate.Restarting}: the same entity, so no watch would fire),
  * the connection hears it with that cursor (and the entity that numbered it) and follows the thread anew: it
  * gets what it missed, then live updates, exactly once. The thread lets a follower go when it stops.
@@ -41,13 +42,14 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
   public Receive<ThreadUpdate> createReceive() {
     return newReceiveBuilder()
         .onMessage(ThreadUpdate.class, this::update)
-        .onSignal(Terminated.class, gone -> lost())
+        .onSignal(Terminated.class, gone -> lost(nodeGone() ? Connection.ThreadLost.Ended.NODE_GONE
+            : Connection.ThreadLost.Ended.STOPPED))
         .build();
   }
 
   /** This subscription is over: the connection follows the thread anew from the cursor (a new follower). */
-  private Behavior<ThreadUpdate> lost() {
-    connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor, thread, nodeGone()));
+  private Behavior<ThreadUpdate> lost(Connection.ThreadLost.Ended ended) {
+    connection.tell(new Connection.ThreadLost(threadId, getContext().getSelf(), cursor, thread, ended));
     return Behaviors.stopped();
   }
 
@@ -67,7 +69,10 @@ final class ThreadFollower extends AbstractBehavior<ThreadUpdate> {
 
   private Behavior<ThreadUpdate> update(ThreadUpdate update) {
     if (update instanceof ThreadUpdate.Restarting) {
-      return lost();
+      return lost(Connection.ThreadLost.Ended.STOPPED);
+    }
+    if (update instanceof ThreadUpdate.Moved) {
+      return lost(Connection.ThreadLost.Ended.MOVED);
     }
     if (update instanceof ThreadUpdate.Live live) {
       cursor = Math.max(cursor, live.afterSequenceNr());

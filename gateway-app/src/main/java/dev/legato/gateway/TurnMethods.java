@@ -58,8 +58,28 @@ final class TurnMethods {
     if (!subscriptions.follows(threadId)) {
       subscriptions.follow(threadId, CodexThreads.started(summary), null);
     }
-    session.answer(id, threads.startTurn(threadId, text)
-        .thenApply(accepted -> CodexThreads.turnStartResponse(accepted.turnId())));
+    // The turn's notifications wait for the answer that names it: from a thread on another node they can overtake
+    // it (an ask's answer and a follower's updates travel apart), and a client would hear of a turn it never started.
+    subscriptions.hold(threadId);
+    session.await(id, threads.startTurn(threadId, text).handle(Settled::new), settled -> {
+      try {
+        ThreadCommand.TurnAccepted accepted = settled.value();
+        session.reply(id, CodexThreads.turnStartResponse(accepted.turnId()));
+        subscriptions.turnAccepted(threadId, accepted.turnId(), accepted.by());
+      } finally {
+        subscriptions.release(threadId);
+      }
+    });
+  }
+
+  /** What an ask came to, either way: its value, or why it failed (thrown as the client's error by {@link #value}). */
+  private record Settled<T>(T answer, Throwable error) {
+    T value() {
+      if (error != null) {
+        throw JsonRpcSession.failure(error);
+      }
+      return answer;
+    }
   }
 
   /** Guidance for the running turn; refused when no turn runs. */

@@ -25,8 +25,19 @@ class ThreadFollowerTest {
 
     assertEquals(new Connection.FromThread(threadId, new ThreadUpdate.Live(4, null)), connection.receiveMessage());
     assertEquals(new Connection.FromThread(threadId, turn), connection.receiveMessage());
-    assertEquals(new Connection.ThreadLost(threadId, follower.getRef(), 5, null, false), connection.receiveMessage(),
+    assertEquals(new Connection.ThreadLost(threadId, follower.getRef(), 5, null,
+        Connection.ThreadLost.Ended.STOPPED), connection.receiveMessage(),
         "the connection follows anew from there");
     assertFalse(follower.isAlive(), "this subscription is over");
+  }
+
+  @Test
+  void aThreadThatMovedIsFollowedAnewAtOnceFromTheLastSequenceNumberSeen() {
+    follower.run(new ThreadUpdate.Live(9, null));
+    follower.run(new ThreadUpdate.Moved());
+    connection.receiveMessage();
+    assertEquals(new Connection.ThreadLost(threadId, follower.getRef(), 9, null, Connection.ThreadLost.Ended.MOVED),
+        connection.receiveMessage(), "without asking the registry: a moved thread is still there");
+    assertFalse(follower.isAlive());
   }
 }

@@ -16,8 +16,10 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
  * A thread stopping for its shard ({@link HandOff}: its node leaves, a rebalance moves it, it passivates): the
  * link goes (the agent's instance stays, for the next owner to reconnect to), the files are closed and shipped to
  * the replica, and only then does the entity stop, so that the node taking the thread over restores everything
- * it wrote, in either replica mode. A turn still running is recorded interrupted by whoever recovers the thread
- * next. Meanwhile requests are refused with a reason to try again (the shard holds new ones back anyway).
+ * it wrote, in either replica mode; its followers are told ({@link ThreadUpdate.Moved}) and follow it wherever it
+ * starts next. A turn still running is recorded interrupted by whoever recovers the thread next. Meanwhile
+ * requests are refused with {@link ThreadCommand#MOVING}, for their senders to try again (the shard holds new ones
+ * back anyway).
  */
 final class Handover {
   /** How long a stopping thread waits for its replica to hold everything it wrote. */
@@ -29,11 +31,13 @@ final class Handover {
   private final AgentLifecycle agent;
   private final SessionStorage storage;
   private final String persistenceId;
+  private final Subscribers followers;
   private boolean underway;
 
   Handover(UUID threadId, ActorContext<ThreadCommand> context, EffectFactories<ThreadEvent, ThreadState> effect,
-           AgentLifecycle agent, SessionStorage storage, String persistenceId) {
+           AgentLifecycle agent, SessionStorage storage, String persistenceId, Subscribers followers) {
     this.threadId = threadId;
+    this.followers = followers;
     this.context = context;
     this.effect = effect;
     this.agent = agent;
@@ -61,11 +65,12 @@ final class Handover {
         context.getLog().warn("thread {}: stopping before its replica holds all it wrote (this node ships it later,"
             + " in a generation the next owner's supersedes): {}", threadId, done.error());
       }
+      followers.endAll(new ThreadUpdate.Moved()); // they follow it anew, wherever it starts next
       return effect.stop().thenNoReply();
     }
     if (command instanceof Request request) {
       request.replyTo().<StatusReply<Object>>unsafeUpcast()
-          .tell(StatusReply.error("the thread is moving to another node; try again in a moment"));
+          .tell(StatusReply.error(ThreadCommand.MOVING));
     }
     return effect.noReply();
   }

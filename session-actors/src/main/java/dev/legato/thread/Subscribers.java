@@ -24,6 +24,11 @@ final class Subscribers {
     return live.isEmpty() && replaying.isEmpty();
   }
 
+  /** Whether it follows already (live, or being caught up). */
+  boolean follows(ActorRef<ThreadUpdate> subscriber) {
+    return live.contains(subscriber) || replaying.containsKey(subscriber);
+  }
+
   int size() {
     return live.size() + replaying.size();
   }

@@ -52,6 +52,9 @@ final class Subscriptions {
    * seen (among them the interrupted end of a turn that was running), so it follows from the recovery on.
    */
   void join(ThreadState state, ActorRef<ThreadUpdate> subscriber, Long afterSequenceNr, ActorRef<?> numberedBy) {
+    if (followers.follows(subscriber)) {
+      return; // the same subscription sent again (its answer was slow or lost): it has what it asked for
+    }
     watch.accept(subscriber);
     long upTo = lastSequenceNr.getAsLong();
     if (afterSequenceNr != null && numberedBy != null && !numberedBy.equals(thread)

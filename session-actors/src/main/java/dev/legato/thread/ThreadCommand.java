@@ -50,7 +50,20 @@ public sealed interface ThreadCommand extends CborSerializable
    */
   public record ForkOf(UUID sourceThreadId, String lastTurnId) implements CborSerializable {}
 
-  public record StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) implements ThreadCommand, Request {}
+  /**
+   * Starts a turn. {@code requestId} names the request it answers (null: none): the same request sent again (its
+   * first answer lost with a node, or its first copy dropped while the thread moved) is answered with the turn it
+   * started instead of starting another, as long as that was this incarnation's last start.
+   */
+  public record StartTurn(String text, String requestId, ActorRef<StatusReply<TurnAccepted>> replyTo)
+      implements ThreadCommand, Request {
+    public StartTurn(String text, ActorRef<StatusReply<TurnAccepted>> replyTo) {
+      this(text, null, replyTo);
+    }
+  }
+
+  /** What a thread that is moving to another node answers every request: the sender may send it again at once. */
+  String MOVING = "the thread is moving to another node; try again in a moment";
 
   public record AnswerApproval(String requestId, AgentCommand.Decision decision, ActorRef<StatusReply<Done>> replyTo)
       implements ThreadCommand, Request {}
@@ -132,7 +145,11 @@ public sealed interface ThreadCommand extends CborSerializable
   /** @param firstPrompt a fork's first user message (its listing's preview); null for a new thread */
   public record Created(UUID threadId, String instanceId, String firstPrompt) implements CborSerializable {}
 
-  public record TurnAccepted(String turnId) implements CborSerializable {}
+  /**
+   * A turn started: its id, and the entity that started it (the one whose updates will tell its end; if another
+   * one's history does not hold the turn, the turn was lost with its entity's node).
+   */
+  public record TurnAccepted(String turnId, ActorRef<?> by) implements CborSerializable {}
 
   /** @param history every persisted event, in order; the last one's number is where to subscribe after */
   public record Resumed(ThreadStatus status, List<ThreadUpdate.Persisted> history) implements CborSerializable {

@@ -92,6 +92,8 @@ public final class ThreadEntity
   private Archiving archiving;
   private Handover handover;
   private Mode mode;
+  /** When this incarnation began (System.nanoTime): its recovery's time is logged at debug level. */
+  private final long began = System.nanoTime();
 
   private ThreadEntity(UUID threadId, ActorContext<ThreadCommand> context,
                        ActorRef<ClusterSharding.ShardCommand> shard) {
@@ -134,7 +136,7 @@ public final class ThreadEntity
     creation = new Creation(threadId, context, Effect(), writes, turns, agent, instances, storage);
     archiving = new Archiving(threadId, context, Effect(), writes, turns, agent, instances, storage);
     gauges.link(agent.linkState());
-    handover = new Handover(threadId, context, Effect(), agent, storage, persistenceId().id());
+    handover = new Handover(threadId, context, Effect(), agent, storage, persistenceId().id(), followers);
   }
 
   /**
@@ -161,6 +163,8 @@ public final class ThreadEntity
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
       recoveredSequenceNr = lastSequenceNumber(context);
       gauges.recovered(state.phase());
+      context.getLog().debug("thread {}: recovered {} events in {} ms ({})", threadId, recoveredSequenceNr,
+          (System.nanoTime() - began) / 1_000_000, state.phase());
       if (state.turn() != null) {
         // The agent may still work on it (or wait for an answer): once the link is up it is told to stop.
         agent.interruptOnConnect(state.turn());
@@ -201,7 +205,11 @@ public final class ThreadEntity
     if (mode == Mode.RESTORING) {
       return whileRestoring(state, command);
     }
-    ReplyEffect<ThreadEvent, ThreadState> effect = null;
+    // a start sent again gets the turn it started, whatever the state now
+    ReplyEffect<ThreadEvent, ThreadState> effect = command instanceof StartTurn c ? turns.startedBefore(c) : null;
+    if (effect != null) {
+      return effect;
+    }
     if (command instanceof Restore c) {
       effect = restore(state, c);
     } else if (state instanceof New) {

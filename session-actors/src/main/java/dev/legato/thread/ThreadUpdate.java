@@ -34,6 +34,14 @@ public sealed interface ThreadUpdate extends CborSerializable {
    */
   record Restarting(String reason) implements ThreadUpdate {}
 
+  /**
+   * The thread's entity stopped for its shard (its node leaves, a rebalance moves it) once its replica held all it
+   * wrote: this subscription ends here. Follow the thread anew from the last sequence number seen; its next owner
+   * restores everything first. (Pekko does not tell watchers on other nodes that an actor of a leaving node
+   * stopped until that node is removed, seconds later: this says it at once.)
+   */
+  record Moved() implements ThreadUpdate {}
+
   /** The history could not be replayed; live updates follow anyway. */
   record ReplayFailed(String reason) implements ThreadUpdate {}
 

@@ -46,6 +46,9 @@ final class TurnDriver {
   private int linkIdleGeneration;
   /** What operators see as the thread's last trouble. */
   String lastError;
+  /** The request of this incarnation's last turn start, and that turn: the same request again gets that turn. */
+  private String lastRequestId;
+  private String lastRequestTurnId;
 
   TurnDriver(UUID threadId, ActorContext<ThreadCommand> context, EffectFactories<ThreadEvent, ThreadState> effect,
              FailedWrites writes, AgentLifecycle agent, TurnRecorder recorder, Subscribers followers,
@@ -110,10 +113,12 @@ final class TurnDriver {
     return effect.persist(events).thenRun(after -> {
       gauges.phase(after.phase());
       for (ThreadEvent event : events) {
-        if (event instanceof TurnStarted) {
+        if (event instanceof TurnStarted started) {
           gauges.turnStarted();
+          context.getLog().debug("thread {}: turn {} started", threadId, started.turnId());
         } else if (event instanceof TurnEnded ended) {
           gauges.turnEnded(ended.outcome());
+          context.getLog().debug("thread {}: turn {} ended {}", threadId, ended.turnId(), ended.outcome());
           if (ended.error() != null) {
             lastError = "turn " + ended.turnId() + " " + ended.outcome() + ": " + ended.error();
           }
@@ -126,6 +131,17 @@ final class TurnDriver {
     if (!followers.isEmpty()) {
       followers.publish(new ThreadUpdate.Persisted(lastSequenceNr.getAsLong(), event));
     }
+  }
+
+  /**
+   * A start the thread has answered before (sent again, by a gateway that did not hear the answer): the same answer,
+   * in any state, and no second turn. Null when it is a new one.
+   */
+  ReplyEffect<ThreadEvent, ThreadState> startedBefore(StartTurn start) {
+    if (start.requestId() == null || !start.requestId().equals(lastRequestId)) {
+      return null;
+    }
+    return effect.reply(start.replyTo(), StatusReply.success(new TurnAccepted(lastRequestTurnId, context.getSelf())));
   }
 
   ReplyEffect<ThreadEvent, ThreadState> inTurn(ThreadState state, ThreadCommand command) {
@@ -224,6 +240,8 @@ final class TurnDriver {
     TurnStarted started = new TurnStarted(turn.turnId(), turn.messageId(), start.text(), turn.startedAt());
     writes.awaiting(start.replyTo());
     return persist(List.of(started)).thenRun(after -> {
+      lastRequestId = start.requestId();
+      lastRequestTurnId = turn.turnId();
       linkIdleGeneration++; // the link stays while the turn runs
       recorder.turnStarted();
       publish(started);
@@ -233,7 +251,7 @@ final class TurnDriver {
       }
       agent.turnStarted(turn, started.text());
       watchSilence(turn.turnId());
-    }).thenReply(start.replyTo(), after -> StatusReply.success(new TurnAccepted(turn.turnId())));
+    }).thenReply(start.replyTo(), after -> StatusReply.success(new TurnAccepted(turn.turnId(), context.getSelf())));
   }
 
   /**
@@ -298,6 +316,7 @@ final class TurnDriver {
       return effect.noReply().thenUnstashAll();
     }
     if (linkState instanceof PodiumLink.LinkState.Connected) {
+      context.getLog().debug("thread {}: agent link connected", threadId);
       if (agent.connected(state.turn())) {
         gauges.promptResent();
       }

@@ -93,6 +93,19 @@ class SubscriptionsTest {
   }
 
   @Test
+  void aSubscriptionSentAgainWhileItsFirstCopyIsServedChangesNothing() {
+    ThreadState.Running running = new ThreadState.Running(INFO, TURN);
+    subscriptions.join(running, follower.getRef(), 2L, null);
+    subscriptions.join(running, follower.getRef(), 2L, null); // a copy: its first answer was slow
+    assertEquals(List.of(new Replayed(3, 5, follower.getRef())), replays, "replayed once");
+    subscriptions.replayDone(running, follower.getRef(), null);
+    subscriptions.join(running, follower.getRef(), 2L, null); // and once live
+    followers.publish(name("once"));
+    assertEquals(List.of(new ThreadUpdate.Live(5, thread.getRef(), "turn_1"), name("once")), follower.getAllReceived());
+    assertEquals(1, followers.size());
+  }
+
+  @Test
   void aPendingRequestIsOfferedOnlyOnceTheReplayIsDone() {
     ThreadState.Waiting waiting = new ThreadState.Waiting(INFO, TURN, APPROVAL);
     subscriptions.join(waiting, follower.getRef(), 0L, null);

@@ -162,6 +162,35 @@ class ThreadEntityTest {
   }
 
   @Test
+  void aStartSentAgainAsTheSameRequestGetsTheTurnTheFirstStartedAndNoOther() throws Exception {
+    Thread thread = new Thread("echo");
+    TestProbe<StatusReply<ThreadCommand.TurnAccepted>> first = testKit.createTestProbe();
+    TestProbe<StatusReply<ThreadCommand.TurnAccepted>> again = testKit.createTestProbe();
+    thread.entity.tell(new ThreadCommand.StartTurn("only once", "request-1", first.getRef()));
+    thread.entity.tell(new ThreadCommand.StartTurn("only once", "request-1", again.getRef())); // while it runs
+    String turnId = first.receiveMessage(TIMEOUT).getValue().turnId();
+    assertEquals(turnId, again.receiveMessage(TIMEOUT).getValue().turnId());
+    thread.until(ThreadEvent.TurnEnded.class);
+    TestProbe<StatusReply<ThreadCommand.TurnAccepted>> late = testKit.createTestProbe();
+    thread.entity.tell(new ThreadCommand.StartTurn("only once", "request-1", late.getRef())); // after it ended
+    assertEquals(turnId, late.receiveMessage(TIMEOUT).getValue().turnId());
+    assertEquals(1, thread.read(ThreadDatabase::turns).size(), "one turn for one request");
+
+    TestProbe<StatusReply<ThreadCommand.TurnAccepted>> next = testKit.createTestProbe();
+    thread.entity.tell(new ThreadCommand.StartTurn("a new request", "request-2", next.getRef()));
+    assertTrue(!turnId.equals(next.receiveMessage(TIMEOUT).getValue().turnId()), "another request, another turn");
+  }
+
+  @Test
+  void aThreadHandedOffTellsItsFollowersItMovedAndStops() {
+    Thread thread = new Thread("echo");
+    TestProbe<Object> watcher = testKit.createTestProbe();
+    thread.entity.tell(new Signal.HandOff());
+    assertEquals(new ThreadUpdate.Moved(), thread.updates.receiveMessage(TIMEOUT), "told at once, not when its node goes");
+    watcher.expectTerminated(thread.entity, TIMEOUT);
+  }
+
+  @Test
   void anApprovalPutsTheTurnInWaitingUntilTheClientDecides() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/run ls -la").isSuccess());

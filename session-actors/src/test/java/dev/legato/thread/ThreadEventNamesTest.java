@@ -76,6 +76,11 @@ class ThreadEventNamesTest {
   }
 
   @Test
+  void theNewsThatAnEntityMovedCrossesNodes() {
+    assertEquals(new ThreadUpdate.Moved(), roundTrip(new ThreadUpdate.Moved()));
+  }
+
+  @Test
   void aPendingRequestCrossesNodesByItsName() {
     for (ThreadEvent.Pending request : List.<ThreadEvent.Pending>of(APPROVAL, QUESTION)) {
       ThreadUpdate.PendingRequest update = new ThreadUpdate.PendingRequest(request);

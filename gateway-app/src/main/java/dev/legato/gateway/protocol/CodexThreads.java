@@ -44,6 +44,11 @@ public final class CodexThreads {
       this.renderer = new LiveRenderer(summary.threadId().toString(), cwd(summary, history), history);
     }
 
+    /** The client was answered that entity {@code by} started turn {@code turnId} ({@link LiveRenderer#accepted}). */
+    public void turnAccepted(String turnId, Object by) {
+      renderer.accepted(turnId, by);
+    }
+
     public List<Outbound> render(ThreadUpdate update) {
       if (update instanceof ThreadUpdate.Live marker) {
         live = true;

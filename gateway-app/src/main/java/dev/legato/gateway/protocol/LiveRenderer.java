@@ -30,6 +30,10 @@ public final class LiveRenderer {
   /** The turn this client heard start and not yet end (null: none), and when it started. */
   private String openTurnId;
   private long openTurnStartedAt;
+  /** The last turn the client was answered started, by which entity, when; null once its start or end came. */
+  private String acceptedTurnId;
+  private Object acceptedBy;
+  private long acceptedAt;
 
   /**
    * @param cwd the thread's working directory (commands run there unless their approval says otherwise)
@@ -106,6 +110,9 @@ public final class LiveRenderer {
 
   private void event(ThreadEvent event, List<Outbound> out) {
     if (event instanceof ThreadEvent.TurnStarted started) {
+      if (started.turnId().equals(acceptedTurnId)) {
+        acceptedTurnId = null; // its own start tells the rest
+      }
       openTurnId = started.turnId();
       openTurnStartedAt = started.at();
       items = TurnItems.live(cwd);
@@ -165,11 +172,21 @@ public final class LiveRenderer {
   }
 
   private void endTurn(ThreadEvent.TurnEnded ended, List<Outbound> out) {
+    if (ended.turnId().equals(acceptedTurnId)) {
+      acceptedTurnId = null;
+    }
+    String status = CodexDialect.turnStatus(ended.outcome());
+    if (openTurnId != null && !openTurnId.equals(ended.turnId())) {
+      // An older turn's end, told by an entity whose history lost this client's open turn (async replicas): the
+      // client hears it, and the open turn stays open until the history's end says what became of it.
+      tell(out, CodexNotifications.turnCompleted(threadId, CodexDialect.turn(ended.turnId(), null, status,
+          CodexDialect.turnError(ended.outcome(), ended.error()), ended.startedAt(), ended.at())));
+      return;
+    }
     if (pendingRequestId != null) { // the turn ended without the answer (its agent was lost): nobody waits for it
       out.add(new Outbound.Resolved(pendingRequestId, threadId));
       pendingRequestId = null;
     }
-    String status = CodexDialect.turnStatus(ended.outcome());
     items.end(ended.turnId(), ended.at(), new Told(out));
     TokenUsage usage = new TokenUsage(ended.inputTokens(), ended.outputTokens());
     if (!usage.isEmpty()) {
@@ -187,16 +204,37 @@ public final class LiveRenderer {
   }
 
   /**
+   * The client was answered that entity {@code by} started turn {@code turnId}: if its start never reaches this
+   * client (that entity's node died right after, with async replicas), a history told by another entity that does
+   * not run it ({@link #historyEnds}) says it ended. Its own start and end, when they come, supersede this.
+   */
+  public void accepted(String turnId, Object by) {
+    acceptedTurnId = turnId;
+    acceptedBy = by;
+    acceptedAt = clock.getAsLong();
+  }
+
+  /**
    * Where the history ends for a subscription ({@link ThreadUpdate.Live}), everything before it rendered: a turn
-   * this client heard start and not end, which the thread is not running, is no more. Its node died before the
+   * this client heard start (or was answered it started) and not end, which the thread is not running, is no more. Its node died before the
    * turn's start reached the replica (async replicas lose up to the last sync-interval), so no end will ever
    * come: the client is told it ended, interrupted, rather than wait for ever.
    */
   public List<Outbound> historyEnds(ThreadUpdate.Live live) {
-    if (openTurnId == null || openTurnId.equals(live.runningTurnId())) {
-      return List.of();
-    }
     List<Outbound> out = new ArrayList<>();
+    if (acceptedTurnId != null && !acceptedTurnId.equals(live.runningTurnId()) && live.thread() != null
+        && !live.thread().equals(acceptedBy)) {
+      // never heard of here: the entity that started it is gone, and its start with it
+      String lost = acceptedTurnId;
+      acceptedTurnId = null;
+      if (openTurnId == null) {
+        endTurn(new ThreadEvent.TurnEnded(lost, "interrupted", LOST, acceptedAt, 0, 0, clock.getAsLong()), out);
+        return out;
+      }
+    }
+    if (openTurnId == null || openTurnId.equals(live.runningTurnId())) {
+      return out;
+    }
     endTurn(new ThreadEvent.TurnEnded(openTurnId, "interrupted", LOST, openTurnStartedAt, 0, 0, clock.getAsLong()), out);
     return out;
   }

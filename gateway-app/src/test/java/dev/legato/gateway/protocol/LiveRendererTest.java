@@ -2,6 +2,7 @@ package dev.legato.gateway.protocol;
 
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.legato.thread.ThreadCommand;
 import dev.legato.thread.ThreadEvent;
 import dev.legato.thread.ThreadUpdate;
 import java.util.ArrayList;
@@ -9,6 +10,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -189,6 +192,42 @@ class LiveRendererTest {
     live(next);
     live(events.turnEnded(next, "completed", null, 0, 0));
     assertTrue(renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(9, null, null))).isEmpty());
+  }
+
+  @Test
+  void aTurnTheClientWasAnsweredStartedIsToldInterruptedWhenAnotherEntityHasNeverHeardOfIt() {
+    ActorRef<ThreadCommand> first = TestInbox.<ThreadCommand>create().getRef();
+    ActorRef<ThreadCommand> next = TestInbox.<ThreadCommand>create().getRef();
+    // the client was answered turn-a started; the history its subscription began with predates it: nothing to say
+    renderer.accepted("turn-a", first);
+    assertTrue(renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(3, first, null))).isEmpty(),
+        "the entity that started it tells its end itself");
+    // that entity's node died before the start reached the replica or the client; the next entity runs no turn
+    List<ObjectNode> ended = renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(2, next, null)));
+    int completed = methods(ended).indexOf("turn/completed");
+    assertTrue(completed >= 0, methods(ended).toString());
+    assertEquals("turn-a", ended.get(completed).at("/params/turn/id").asText());
+    assertEquals("interrupted", ended.get(completed).at("/params/turn/status").asText());
+    assertTrue(renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(2, next, null))).isEmpty(), "told once");
+
+    // the next entity's history lost more: it ends an older turn itself (interrupted), then runs none; the turn
+    // this client heard start is told too
+    ThreadEvent.TurnStarted older = events.turnStarted("turn-o", "Earlier");
+    ThreadEvent.TurnStarted open = events.turnStarted("turn-p", "Now");
+    live(open);
+    List<ObjectNode> olderEnd = renderAndCheck(renderer.renderReplayed(new ThreadUpdate.Persisted(3,
+        events.turnEnded(older, "interrupted", "Legato restarted while the turn was running", 0, 0))));
+    assertEquals(List.of("turn/completed"), methods(olderEnd));
+    assertEquals("turn-o", olderEnd.get(0).at("/params/turn/id").asText());
+    List<ObjectNode> openEnd = renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(3, next, null)));
+    assertEquals("turn-p", openEnd.get(methods(openEnd).indexOf("turn/completed")).at("/params/turn/id").asText());
+
+    // one whose start and end came is not told again, whoever tells the history next
+    renderer.accepted("turn-b", next);
+    ThreadEvent.TurnStarted started = events.turnStarted("turn-b", "Fast");
+    live(started);
+    live(events.turnEnded(started, "completed", null, 0, 0));
+    assertTrue(renderAndCheck(renderer.historyEnds(new ThreadUpdate.Live(9, first, null))).isEmpty());
   }
 
   @Test
