@@ -53,6 +53,7 @@ final class ClusterBench {
     int probes = options.integer("threads", 30);
     String mode = options.text("replicas", "sync");
     String heap = options.text("node-heap", "512m");
+    Set<String> phases = Set.of(options.text("phases", "load,handoff,failover").split(","));
     String prompt = deltasPerTurn + " " + deltaBytes + " t";
     Path work = Files.createTempDirectory("legato-bench-cluster");
     System.out.printf("cluster benchmark: 3 nodes (-Xmx%s each) and 1 node, %d clients on the load agent (%d deltas"
@@ -64,21 +65,30 @@ final class ClusterBench {
     List<Long> handoffs = new ArrayList<>();
     List<Long> failovers = new ArrayList<>();
     try (EmbeddedS3 s3 = EmbeddedS3.start(); PodiumEmulator emulator = PodiumEmulator.start(EmulatorSettings.defaults())) {
-      Nodes single = new Nodes(work.resolve("one"), 1, heap, mode, s3, emulator);
-      try {
-        single.startAll();
-        oneNode = GatewayBench.load("one node", single.uris(), clients, prompt, deltaBytes, warmup, seconds).deltasPerSecond();
-      } finally {
-        single.stopAll();
+      if (phases.contains("load")) {
+        Nodes single = new Nodes(work.resolve("one"), 1, heap, mode, s3, emulator);
+        try {
+          single.startAll();
+          oneNode = GatewayBench.load("one node", single.uris(), clients, prompt, deltaBytes, warmup, seconds)
+              .deltasPerSecond();
+        } finally {
+          single.stopAll();
+        }
       }
       Nodes cluster = new Nodes(work.resolve("three"), 3, heap, mode, s3, emulator);
       try {
         cluster.startAll();
-        threeNodes = GatewayBench.load("three nodes", cluster.uris(), clients, prompt, deltaBytes, warmup, seconds)
-            .deltasPerSecond();
-        handoffs = away(cluster, probes, false);
-        cluster.restart(2);
-        failovers = away(cluster, probes, true);
+        if (phases.contains("load")) {
+          threeNodes = GatewayBench.load("three nodes", cluster.uris(), clients, prompt, deltaBytes, warmup, seconds)
+              .deltasPerSecond();
+        }
+        if (phases.contains("handoff")) {
+          handoffs = away(cluster, probes, false);
+          cluster.restart(2);
+        }
+        if (phases.contains("failover")) {
+          failovers = away(cluster, probes, true);
+        }
       } finally {
         cluster.stopAll();
       }
@@ -203,7 +213,7 @@ final class ClusterBench {
       }
       System.out.printf("  %s: the slowest thread's tries: %s%n", what, slowest.tries());
       for (int i = 0; i < affected.size(); i++) {
-        if (times.get(i) < 0) {
+        if (times.get(i) < 0 || affected.get(i).waitedInVain()) {
           TurnProbe stuck = affected.get(i);
           String state;
           try {
@@ -211,8 +221,8 @@ final class ClusterBench {
           } catch (Exception e) {
             state = "(" + e.getMessage() + ")";
           }
-          System.out.printf("  %s: thread %s completed no turn; its tries: %s; it says: %s%n", what, stuck.threadId(),
-              stuck.tries(), state);
+          System.out.printf("  %s: thread %s %s; its tries: %s; it says: %s%n", what, stuck.threadId(),
+              times.get(i) < 0 ? "completed no turn" : "left a turn without an end", stuck.tries(), state);
         }
       }
       long lost = times.stream().filter(t -> t < 0).count();
@@ -319,6 +329,9 @@ final class ClusterBench {
               <logger name="org.apache.pekko" level="WARN"/>
               <logger name="org.apache.pekko.cluster" level="INFO"/>
               <logger name="org.apache.pekko.io.TcpListener" level="OFF"/>
+              <logger name="dev.legato.thread" level="DEBUG"/>
+              <logger name="dev.legato.storage.replica.DbReplica" level="DEBUG"/>
+              <logger name="dev.legato.gateway.Connection" level="DEBUG"/>
               <root level="INFO"><appender-ref ref="STDERR"/></root>
             </configuration>
             """);
@@ -343,8 +356,9 @@ final class ClusterBench {
       return ids;
     }
 
+    /** SIGKILL or SIGTERM through the process handle: Process.destroy would also close the pipe its log comes by. */
     void signal(int node, boolean kill) {
-      Process process = children[node].process();
+      ProcessHandle process = children[node].process().toHandle();
       if (kill) {
         process.destroyForcibly();
       } else {

@@ -474,7 +474,7 @@ final class GatewayBench {
     }
 
     void stop() throws InterruptedException {
-      process.destroy();
+      process.toHandle().destroy(); // not process.destroy(), which closes the pipe of what it logs while it stops
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);

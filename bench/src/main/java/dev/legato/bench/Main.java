@@ -55,10 +55,12 @@ public final class Main {
               cluster      three Legato nodes (child JVMs, one cluster, S3 replicas in s3proxy in this JVM) against
                            one node in the same run, through the WebSocket protocol only: the gateway load with
                            clients spread over the nodes (deltas/s), then the hand-off of a graceful leave (SIGTERM)
-                           and the failover of a crash (SIGKILL): for each thread the node held, the time to its
-                           first completed turn for a client on another node
+                           and the failover of a crash (SIGKILL): for each thread the node held, the longest its
+                           busy client on another node waited for a completed turn
                            options: --clients 30  --seconds 15  --warmup 10  --deltas-per-turn 1000  --delta-bytes 32
                                     --threads 30  --replicas sync|async  --node-heap 512m
+                                    --phases load,handoff,failover (a subset runs only those; the RESULT line
+                                    then says NaN for the others)
             """);
         if (!scenario.equals("help")) {
           System.exit(2);

@@ -153,10 +153,13 @@ final class TurnProbe implements AutoCloseable {
       return false;
     }
     tries.add(at() + "accepted");
+    String turnId = answer.path("result").path("turn").path("id").asText();
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limitMillis);
     while (System.nanoTime() < deadline) {
       JsonNode message = inbox.poll(100, TimeUnit.MILLISECONDS);
-      if (message != null && message.path("method").asText().equals("turn/completed")) {
+      // its own turn's end: an earlier turn's (one a node's death cut short, told now) is not this one's
+      if (message != null && message.path("method").asText().equals("turn/completed")
+          && message.path("params").path("turn").path("id").asText().equals(turnId)) {
         String status = message.path("params").path("turn").path("status").asText();
         tries.add(at() + status);
         if (status.equals("completed")) {
@@ -171,7 +174,10 @@ final class TurnProbe implements AutoCloseable {
     return false;
   }
 
-  /** A request and its response (other messages before it are dropped); null when none came within 60 s. */
+  /**
+   * A request and its response; null when none came within 60 s. Notifications before it are dropped: Legato sends a
+   * turn's notifications only after the answer to the turn/start that started it.
+   */
   private JsonNode call(String method, String params) throws Exception {
     long id = nextId++;
     socket.sendText("{\"id\":" + id + ",\"method\":\"" + method + "\",\"params\":" + params + "}", true).get(10, TimeUnit.SECONDS);
@@ -187,6 +193,11 @@ final class TurnProbe implements AutoCloseable {
 
   private String at() {
     return (System.nanoTime() - since) / 1_000_000 + " ms: ";
+  }
+
+  /** Whether a turn of {@link #runTurns} was accepted and then never heard of again within its limit. */
+  boolean waitedInVain() {
+    return tries.stream().anyMatch(attempt -> attempt.contains("no turn/completed"));
   }
 
   /** What the last tries of {@link #runTurns} came to. */
