@@ -7,6 +7,7 @@ import dev.legato.thread.Signal.HandedOff;
 import dev.legato.thread.ThreadCommand.Request;
 import java.time.Duration;
 import java.util.UUID;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
@@ -55,7 +56,10 @@ final class Handover {
       if (!underway) {
         underway = true;
         agent.close();
-        context.pipeToSelf(storage.handOff(persistenceId, LIMIT), (done, error) ->
+        // a node leaving marks its files handed over whole (the next owner reads none of its log); a passivation
+        // does not, so that the thread's next start here goes on with its generation
+        boolean leaving = CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent();
+        context.pipeToSelf(storage.handOff(persistenceId, LIMIT, leaving), (done, error) ->
             new HandedOff(error == null ? null : String.valueOf(PodiumClient.unwrap(error).getMessage())));
       }
       return effect.noReply();

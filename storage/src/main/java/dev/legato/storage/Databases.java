@@ -109,7 +109,7 @@ final class Databases {
    * Closes the file after the work queued before, then completes once its replicas hold everything it wrote (or
    * after {@code limit}, failed): the file's entity is moving to another node, which restores it from there.
    */
-  CompletableFuture<Void> handOff(String persistenceId, java.time.Duration limit) {
+  CompletableFuture<Void> handOff(String persistenceId, java.time.Duration limit, boolean markHandedOver) {
     StorageLayout.Location location;
     try {
       location = layout.locate(persistenceId);
@@ -118,7 +118,10 @@ final class Databases {
     }
     return close(persistenceId, false).thenCompose(closed -> {
       List<DbReplica> replicas = replicasOf(location, projections.get(location.type()) != null);
-      return CompletableFuture.allOf(replicas.stream().map(r -> r.whenStored(limit)).toArray(CompletableFuture[]::new));
+      // once its layout holds it all, each file says so: the node taking it over need not fold this node's log
+      return CompletableFuture.allOf(replicas.stream()
+          .map(r -> markHandedOver ? r.whenStored(limit).thenCompose(stored -> r.handedOver()) : r.whenStored(limit))
+          .toArray(CompletableFuture[]::new));
     });
   }
 

@@ -133,7 +133,16 @@ public final class SessionStorage implements Extension {
    * later, in a generation the new owner's supersedes). With replicas off it completes once the files are closed.
    */
   public CompletionStage<Void> handOff(String persistenceId, java.time.Duration limit) {
-    return databases.handOff(persistenceId, limit);
+    return handOff(persistenceId, limit, true);
+  }
+
+  /**
+   * The same; {@code markHandedOver}: once its replicas hold it all, each file's generation says so, and the node
+   * restoring it next need not read this node's log (a node leaving the cluster). This node opening the file again
+   * then begins a generation of its own (a full snapshot), so a thread merely passivated is not marked.
+   */
+  public CompletionStage<Void> handOff(String persistenceId, java.time.Duration limit, boolean markHandedOver) {
+    return databases.handOff(persistenceId, limit, markHandedOver);
   }
 
   /** Closes and removes a thread's folder (session.db, memory.db and their WAL files). */

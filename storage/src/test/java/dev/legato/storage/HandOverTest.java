@@ -88,6 +88,20 @@ class HandOverTest {
   }
 
   @Test
+  void aNodeThatWritesAgainAfterHandingOverWholeBeginsAGenerationTheMarkDoesNotCover() throws Exception {
+    Node second = node("second", secondData, "sync"); // up first: its start-up fold of the logs is long past
+    Node first = node("first", firstData, "sync");
+    UUID thread = UUID.randomUUID();
+    String id = StorageLayout.threadPersistenceId(thread);
+    long next = first.write(id, 1, 5, "a");
+    first.handOff(id); // marked whole: a restore of that generation reads no log
+    next = first.write(id, next, 5, "b"); // nobody took it: the first node goes on, in a new generation
+    // those last writes are in the first node's log only; the second node must fold them in, mark or not
+    assertEquals(next - 1, second.journal.highestSequenceNr(id));
+    assertEquals(10, second.journal.replay(id).size());
+  }
+
+  @Test
   void aThreadThatComesBackIsRestoredFromTheReplicaNotReopenedFromTheCopyLeftBehind() throws Exception {
     Node first = node("first", firstData, "async");
     Node second = node("second", secondData, "async");

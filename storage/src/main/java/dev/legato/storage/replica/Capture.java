@@ -39,7 +39,7 @@ final class Capture {
   private final Shipments shipments;
 
   private DbReplica.Writer writer;
-  private String generation;
+  private volatile String generation; // also forgotten off the writer, by a hand-over (DbReplica.handedOver)
   private int index;
   private Wal.Cursor cursor = Wal.Cursor.START;
   /** Where the replica's log of the current index ends: the local log's transactions, compacted ({@link Wal#compact}). */
@@ -277,7 +277,7 @@ final class Capture {
     CompletableFuture<Void> snapshotStored = new CompletableFuture<>();
     generationStored = snapshotStored;
     // once the generation exists (its snapshot stored), it names its writer: a restore folds that log alone
-    snapshotStored.thenRun(() -> replication.nameWriter(root, name));
+    snapshotStored.thenRun(() -> replication.nameWriter(root, name, false));
     List<CompletableFuture<Void>> told = new ArrayList<>(onStored);
     told.add(snapshotStored);
     shipments.queue(Shipment.object(ReplicaLayout.snapshot(root, name, 0), Lz4.compress(file, 0, file.length), time,

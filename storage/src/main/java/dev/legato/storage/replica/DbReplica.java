@@ -178,6 +178,21 @@ public final class DbReplica {
    * or this writer is fenced off by a newer one; fails after {@code limit}. Nothing waits for the flush interval
    * once the file is closed. What a thread handing over to another node waits for.
    */
+  /**
+   * With the file closed and everything it captured in its layout ({@link #whenStored}): marks its generation as
+   * handed over, so that the node restoring it next need not fold this node's log (the layout holds it all).
+   * Should this node open the file again, it begins a generation of its own first, which the mark does not cover.
+   * The future completes once the mark is stored (or could not be: then a restore folds the log, as without it).
+   */
+  public CompletableFuture<Void> handedOver() {
+    String generation = capture.generation();
+    if (generation == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    capture.forgetGeneration();
+    return replication.nameWriter(root, generation, true);
+  }
+
   public CompletableFuture<Void> whenStored(Duration limit) {
     CompletableFuture<Void> stored = new CompletableFuture<>();
     long deadline = System.nanoTime() + limit.toNanos();

@@ -79,7 +79,10 @@ public final class PeerLogs {
     return new NodeLog.Fold(writers, read, copied, stored, 0, List.copyOf(problems));
   }
 
-  /** The writer that began generation {@code generation} of {@code root}, if the generation names it. */
+  /**
+   * The writer that began generation {@code generation} of {@code root}, if the generation names it: its id, and a
+   * second line {@link Replication#HANDED_OVER} once it handed the file over whole.
+   */
   static String writerOf(ReplicaTarget target, String root, String generation) throws IOException {
     try {
       String writer = new String(target.get(ReplicaLayout.writer(root, generation)), StandardCharsets.UTF_8).trim();

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -125,25 +126,34 @@ public final class Replication implements AutoCloseable {
 
   /**
    * Names this process's node log as the writer of generation {@code generation} of {@code root} (in the
-   * background; without it, a restore folds every other writer's log, as it would anyway).
+   * background; without it, a restore folds every other writer's log, as it would anyway); {@code handedOver}: and
+   * says the layout holds everything this writer wrote of it (its file closed and shipped), so a restore folds
+   * nothing. The future completes either way once it is done.
    */
-  void nameWriter(String root, String generation) {
+  CompletableFuture<Void> nameWriter(String root, String generation, boolean handedOver) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
     if (closed) {
-      return;
+      done.complete(null);
+      return done;
     }
+    String name = nodeLog.writer() + (handedOver ? "\n" + HANDED_OVER : "");
     try {
       uploads.execute(() -> {
         try {
-          target.put(ReplicaLayout.writer(root, generation), nodeLog.writer().getBytes(StandardCharsets.UTF_8),
-              Instant.now());
+          target.put(ReplicaLayout.writer(root, generation), name.getBytes(StandardCharsets.UTF_8), Instant.now());
         } catch (IOException | RuntimeException e) {
           log.debug("replicas: {}: naming the writer of generation {} failed: {}", root, generation, e.getMessage());
         }
+        done.complete(null);
       });
     } catch (RejectedExecutionException closing) {
-      // the replication stops: restores fold every log, as without the name
+      done.complete(null); // the replication stops: restores fold every log, as without the name
     }
+    return done;
   }
+
+  /** The second line of a generation's writer name once its writer handed the file over whole. */
+  static final String HANDED_OVER = "handed over";
 
   /** The threads that check and restore files before they open ({@link DbReplica#beforeOpen}). */
   public java.util.concurrent.Executor checks() {
@@ -248,6 +258,9 @@ public final class Replication implements AutoCloseable {
       // Only the writer that began the generation to restore wrote segments of it; when the generation names it,
       // that writer's log is the only one read (the others' may be long, and they are live nodes' own).
       String writerOfNewest = generation == null ? null : PeerLogs.writerOf(target, root, generation);
+      if (writerOfNewest != null && writerOfNewest.endsWith("\n" + HANDED_OVER)) {
+        return; // its writer closed the file and its layout held everything before it let go
+      }
       Predicate<String> theirs = writer -> !writer.equals(nodeLog.writer())
           && (writerOfNewest == null || writer.equals(writerOfNewest));
       NodeLog.Fold fold = PeerLogs.foldFile(target, theirs, root, readBatches);
