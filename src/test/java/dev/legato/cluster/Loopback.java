@@ -35,7 +35,16 @@ final class Loopback {
 
   /** The loopback port standing for {@code service}'s container port {@code port}: the same one each time. */
   synchronized int port(String service, int port) {
-    return ports.computeIfAbsent(service + ":" + port, key -> freePort());
+    Integer known = ports.get(service + ":" + port);
+    if (known != null) {
+      return known;
+    }
+    int free = freePort();
+    while (ports.containsValue(free)) { // a port released once may come back: each stands for one service's only
+      free = freePort();
+    }
+    ports.put(service + ":" + port, free);
+    return free;
   }
 
   /** The folder standing for a service's volume (the same one across restarts of the service). */
