@@ -216,9 +216,9 @@ public final class LiveRenderer {
 
   /**
    * Where the history ends for a subscription ({@link ThreadUpdate.Live}), everything before it rendered: a turn
-   * this client heard start (or was answered it started) and not end, which the thread is not running, is no more. Its node died before the
-   * turn's start reached the replica (async replicas lose up to the last sync-interval), so no end will ever
-   * come: the client is told it ended, interrupted, rather than wait for ever.
+   * this client heard start (or was answered it started) and not end, which the thread is not running, is no more.
+   * Its node died before the turn's start reached the replica (async replicas lose up to the last sync-interval),
+   * so no end will ever come: the client is told it ended, interrupted, rather than wait for ever.
    */
   public List<Outbound> historyEnds(ThreadUpdate.Live live) {
     List<Outbound> out = new ArrayList<>();
