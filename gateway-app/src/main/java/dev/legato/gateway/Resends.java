@@ -59,6 +59,7 @@ final class Resends implements Extension {
           resendWaiting();
           return Behaviors.same();
         })
+        .onAnyMessage(other -> Behaviors.same()) // joining, up, exiting: nothing lost
         .build(), "legato-resends", Props.empty());
     Cluster.get(system).subscriptions().tell(Subscribe.create(listener, ClusterEvent.MemberEvent.class));
     system.scheduler().scheduleAtFixedRate(UNANSWERED.dividedBy(4), UNANSWERED.dividedBy(4), () -> {
