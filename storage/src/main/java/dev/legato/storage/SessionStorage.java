@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -230,17 +232,29 @@ public final class SessionStorage implements Extension {
     return removed;
   }
 
+  /**
+   * Looks at the local file alone, read-only: not through the writer, which would first check it against its
+   * replica and restore it. The thread may live on another node now, and a copy restored here while it goes on
+   * there is stale the moment it is made.
+   */
   private CompletableFuture<Boolean> removeIfNothingRecorded(UUID threadId) {
     String persistenceId = StorageLayout.threadPersistenceId(threadId);
-    return databases.read(persistenceId, db -> {
-      if (db.highestSequenceNr() > 0) {
-        return false;
+    Path session = databases.layout().threadDirectory(threadId).resolve(StorageLayout.SESSION_FILE);
+    return CompletableFuture.supplyAsync(() -> {
+      if (!Files.exists(session)) {
+        return true;
       }
-      try (Statement statement = db.connection.createStatement();
-           ResultSet snapshots = statement.executeQuery("SELECT count(*) FROM snapshots")) {
-        return snapshots.next() && snapshots.getLong(1) == 0;
+      try (java.sql.Connection connection = DriverManager.getConnection("jdbc:sqlite:file:" + session + "?mode=ro");
+           Statement statement = connection.createStatement();
+           ResultSet recorded = statement.executeQuery("SELECT (SELECT count(*) FROM journal)"
+               + " + (SELECT count(*) FROM snapshots) + (SELECT coalesce(max(deleted_to), 0) FROM journal_meta)")) {
+        return recorded.next() && recorded.getLong(1) == 0;
+      } catch (SQLException e) {
+        throw new StorageException("cannot read " + session + ": " + e.getMessage(), e);
       }
-    }, () -> true).thenCompose(nothing -> databases.close(persistenceId, nothing).thenApply(closed -> nothing));
+    }, writers).thenCompose(nothing -> nothing
+        ? databases.close(persistenceId, true).thenApply(closed -> true)
+        : CompletableFuture.completedFuture(false));
   }
 
   /** Closes the files of any persistenceId, after the work already queued for it. */

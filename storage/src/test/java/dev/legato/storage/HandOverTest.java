@@ -102,6 +102,23 @@ class HandOverTest {
   }
 
   @Test
+  void aCopyRestoredByAReadWhileTheThreadLivesElsewhereIsNotTakenForItsNewestState() throws Exception {
+    Node second = node("second", secondData, "sync"); // up first: its start-up fold of the logs is long past
+    Node first = node("first", firstData, "sync");
+    UUID thread = UUID.randomUUID();
+    String id = StorageLayout.threadPersistenceId(thread);
+    long next = first.write(id, 1, 5, "a");
+    // a read on the second node restores a copy of the first node's generation there (a start-up sweep did)
+    assertEquals(5, second.storage.readThread(thread, ThreadDatabase::messages).toCompletableFuture()
+        .get(30, TimeUnit.SECONDS).size());
+    second.storage.closeThread(thread).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    next = first.write(id, next, 5, "b"); // the first node goes on in that same generation
+    first.handOff(id);
+    assertEquals(next - 1, second.journal.highestSequenceNr(id), "the copy is restored again, not trusted");
+    assertEquals(10, second.journal.replay(id).size());
+  }
+
+  @Test
   void aThreadThatComesBackIsRestoredFromTheReplicaNotReopenedFromTheCopyLeftBehind() throws Exception {
     Node first = node("first", firstData, "async");
     Node second = node("second", secondData, "async");

@@ -104,7 +104,11 @@ public final class DbReplica {
     }
     boolean local = Files.exists(database);
     String localGeneration = local ? mark.read() : null;
-    if (local && (localGeneration == null || localGeneration.compareTo(newest.get()) >= 0)) {
+    // A copy this node restored from the newest generation is not trusted as it: that generation's writer may have
+    // gone on writing it since (a copy restored here by a read, while the thread lived on another node).
+    boolean restoredCopy = local && mark.restored();
+    if (local && (localGeneration == null || localGeneration.compareTo(newest.get()) > 0
+        || (localGeneration.equals(newest.get()) && !restoredCopy))) {
       checked = true;
       return;
     }
@@ -113,7 +117,9 @@ public final class DbReplica {
       return;
     }
     log.info("restoring {} from its replica (generation {}): {}", database, newest.get(),
-        local ? "the local copy is of an older generation, " + localGeneration : "no local copy");
+        !local ? "no local copy" : restoredCopy && localGeneration.equals(newest.get())
+            ? "the local copy was restored from it, and its writer may have gone on"
+            : "the local copy is of an older generation, " + localGeneration);
     long began = System.nanoTime();
     // its last writer may have died with acknowledged segments in its log only
     replication.foldOtherLogsFor(root, newest.get());
@@ -123,7 +129,7 @@ public final class DbReplica {
       log.debug("restored {} in {} ms (folding other writers' logs {} ms)", database,
           (System.nanoTime() - began) / 1_000_000, (folded - began) / 1_000_000);
       replication.restored(result);
-      mark.write(newest.get());
+      mark.write(newest.get(), true);
       capture.reset(); // the local file is another writer's state now: this writer begins a generation of its own
       fence.lift();
     } catch (IOException | RuntimeException e) {
