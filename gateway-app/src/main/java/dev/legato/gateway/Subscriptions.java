@@ -153,7 +153,7 @@ final class Subscriptions {
 
   /** Sends the client what a followed thread's update means to it (later, if the thread's updates are held). */
   void render(Connection.FromThread message) {
-    if (holds.containsKey(message.threadId())) {
+    if (!holds.isEmpty() && holds.containsKey(message.threadId())) { // nearly always empty: every delta comes here
       held.computeIfAbsent(message.threadId(), id -> new ArrayList<>()).add(message);
       return;
     }
@@ -193,6 +193,11 @@ final class Subscriptions {
     };
     context.getLog().debug("thread {}: its entity {} {}; following it anew after {}", lost.threadId(),
         lost.numberedBy(), lost.ended(), lost.cursor());
+    lookedUpWhen(owned, lost, subscription);
+  }
+
+  /** Once {@code owned} answers, the connection follows the lost thread anew, or learns why not. */
+  private void lookedUpWhen(CompletionStage<?> owned, Connection.ThreadLost lost, CodexThreads.Subscription subscription) {
     context.pipeToSelf(owned, (known, error) -> new Connection.LostThreadLookedUp(lost, subscription, error));
   }
 
@@ -224,9 +229,7 @@ final class Subscriptions {
       followed.remove(threadId); // deleted: nothing more to follow
     } else if (unanswered.merge(threadId, 1, Integer::sum) < FOLLOW_ATTEMPTS) {
       // its registry did not answer (moving itself): asked again rather than taking the thread for deleted
-      CompletionStage<?> owned = threads.owned(threadId);
-      context.pipeToSelf(owned, (known, error) -> new Connection.LostThreadLookedUp(lookedUp.lost(),
-          lookedUp.subscription(), error));
+      lookedUpWhen(threads.owned(threadId), lookedUp.lost(), lookedUp.subscription());
     } else {
       session.send(CodexNotifications.warning(threadId.toString(), "could not follow thread " + threadId + " again: "
           + lookedUp.error().getMessage()));

@@ -6,12 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.legato.storage.replica.FileTarget;
-import dev.legato.storage.replica.ReplicaTarget;
+import dev.legato.storage.replica.ForwardingTarget;
 import dev.legato.storage.replica.Replication;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,14 +54,13 @@ class ReplicaChecksTest {
   }
 
   /** A folder replica whose listings under {@code slowRoot} wait for {@code release}. */
-  private static final class SlowTarget implements ReplicaTarget {
-    final FileTarget inner;
+  private static final class SlowTarget extends ForwardingTarget {
     final String slowRoot;
     final CountDownLatch asked = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
 
     SlowTarget(Path root, String slowRoot) {
-      this.inner = new FileTarget(root);
+      super(new FileTarget(root));
       this.slowRoot = slowRoot;
     }
 
@@ -79,45 +77,15 @@ class ReplicaChecksTest {
     }
 
     @Override
-    public void put(String key, byte[] body, Instant time) throws IOException {
-      inner.put(key, body, time);
-    }
-
-    @Override
-    public byte[] get(String key) throws IOException {
-      return inner.get(key);
-    }
-
-    @Override
     public List<Entry> list(String prefix) throws IOException {
       maybeWait(prefix);
-      return inner.list(prefix);
+      return super.list(prefix);
     }
 
     @Override
     public List<String> children(String prefix) throws IOException {
       maybeWait(prefix);
-      return inner.children(prefix);
-    }
-
-    @Override
-    public void delete(List<String> keys) throws IOException {
-      inner.delete(keys);
-    }
-
-    @Override
-    public String describe() {
-      return inner.describe();
-    }
-
-    @Override
-    public String litestreamUrl(String root) {
-      return inner.litestreamUrl(root);
-    }
-
-    @Override
-    public void close() {
-      inner.close();
+      return super.children(prefix);
     }
   }
 

@@ -5,10 +5,10 @@ import java.time.Instant;
 import java.util.List;
 
 /** A target that hands every call to another: tests override the calls they hold back or count. */
-abstract class ForwardingTarget implements ReplicaTarget {
-  final ReplicaTarget inner;
+public abstract class ForwardingTarget implements ReplicaTarget {
+  protected final ReplicaTarget inner;
 
-  ForwardingTarget(ReplicaTarget inner) {
+  protected ForwardingTarget(ReplicaTarget inner) {
     this.inner = inner;
   }
 
