@@ -1,5 +1,6 @@
 package dev.legato.gateway;
 
+import dev.legato.registry.ThreadRegistry;
 import dev.legato.thread.ThreadCommand;
 import java.time.Duration;
 import java.util.Set;
@@ -30,12 +31,13 @@ import org.apache.pekko.cluster.typed.Subscribe;
  *       have all been handed off by then), and any ask unanswered {@link #UNANSWERED} after its first copy is sent
  *       again, then after twice as long each time (a slow answer, say a thread that brings its agent back, is not
  *       asked a dozen times);</li>
- *   <li>a thread stopping for its shard answers {@link ThreadCommand#MOVING}: sent again {@link #MOVING_AGAIN} later,
- *       when its shard holds new messages for the node it moves to.</li>
+ *   <li>a thread or a registry stopping for its shard answers {@link ThreadCommand#MOVING} or
+ *       {@link ThreadRegistry#MOVING}: sent again {@link #MOVING_AGAIN} later, when its shard holds new messages for
+ *       the node it moves to.</li>
  * </ul>
  * The first answer that succeeds is the answer; a refusal waits for the other copies, and is preferred to a
- * timeout. Only for asks that may be made twice: reads, a subscription (a follower already following is not
- * followed twice), and a turn's start (a copy is answered with the turn the first one started).
+ * timeout. Only for asks that may be made twice: reads, a rename, a subscription (a follower already following is
+ * not followed twice), and the start of a thread or a turn (a copy is answered with what the first one started).
  */
 final class Resends implements Extension {
   /** How long after a member's removal the asks still waiting are sent again. */
@@ -170,7 +172,7 @@ final class Resends implements Extension {
 
     private static boolean moving(Throwable error) {
       for (Throwable cause = error; cause != null; cause = cause.getCause()) {
-        if (ThreadCommand.MOVING.equals(cause.getMessage())) {
+        if (ThreadCommand.MOVING.equals(cause.getMessage()) || ThreadRegistry.MOVING.equals(cause.getMessage())) {
           return true;
         }
       }

@@ -60,8 +60,10 @@ final class TenantThreads {
   }
 
   CompletionStage<ThreadSummary> start(NewThread thread) {
-    return registry.askWithStatus(reply -> new ThreadRegistry.StartThread(thread.agentType(), thread.name(),
-        thread.cwd(), thread.forkOf(), reply), timeout);
+    // sent again as the same request: the registry answers a copy with the thread the first one started
+    String requestId = UUID.randomUUID().toString();
+    return resends.ask(() -> registry.askWithStatus(reply -> new ThreadRegistry.StartThread(thread.agentType(),
+        thread.name(), thread.cwd(), thread.forkOf(), requestId, reply), timeout));
   }
 
   CompletionStage<ThreadRegistry.ThreadPage> list(ThreadQuery query) {
@@ -77,7 +79,7 @@ final class TenantThreads {
   }
 
   CompletionStage<ThreadSummary> rename(UUID threadId, String name) {
-    return registry.askWithStatus(reply -> new ThreadRegistry.Rename(threadId, name, reply), timeout);
+    return resends.ask(() -> registry.askWithStatus(reply -> new ThreadRegistry.Rename(threadId, name, reply), timeout));
   }
 
   // ---- the threads -------------------------------------------------------------------------------------------

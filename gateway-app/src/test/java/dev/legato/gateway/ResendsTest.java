@@ -40,10 +40,12 @@ class ResendsTest {
   }
 
   @Test
-  void aThreadThatSaysItIsMovingIsAskedAgainUntilItAnswers() throws Exception {
+  void aThreadOrARegistryThatSaysItIsMovingIsAskedAgainUntilItAnswers() throws Exception {
     AtomicInteger copies = new AtomicInteger();
     CompletionStage<String> moving = CompletableFuture.failedFuture(new StatusReply.ErrorMessage(ThreadCommand.MOVING));
-    String answer = ask(copies, List.of(moving, moving, CompletableFuture.completedFuture("turn_1")))
+    CompletionStage<String> registryMoving =
+        CompletableFuture.failedFuture(new StatusReply.ErrorMessage(dev.legato.registry.ThreadRegistry.MOVING));
+    String answer = ask(copies, List.of(moving, registryMoving, CompletableFuture.completedFuture("turn_1")))
         .toCompletableFuture().get(5, TimeUnit.SECONDS);
     assertEquals("turn_1", answer);
     assertEquals(3, copies.get());

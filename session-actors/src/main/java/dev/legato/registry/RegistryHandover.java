@@ -6,26 +6,29 @@ import dev.legato.registry.ThreadRegistry.Event;
 import dev.legato.registry.ThreadRegistry.State;
 import dev.legato.storage.SessionStorage;
 import java.time.Duration;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 
 /**
- * A registry stopping for its shard (its node leaves, a rebalance moves it): its journal is closed and shipped to
- * the replica before the entity stops, so that the node taking the tenant's registry over restores every thread it
- * listed, in either replica mode. The answers of work it had started (a thread created, archived, deleted) that
- * arrive meanwhile are not recorded here: their clients are told to try again.
+ * A registry stopping for its shard (its node leaves, a rebalance moves it): the work it had started on threads (a
+ * thread created, archived, deleted) is finished and recorded first, so that nothing it did goes unlisted; then its
+ * journal is closed and shipped to the replica before the entity stops, so that the node taking the tenant's
+ * registry over restores every thread it listed, in either replica mode. Meanwhile new requests are refused with
+ * {@link ThreadRegistry#MOVING}, for their senders to try again (the shard holds new ones back anyway).
  */
 final class RegistryHandover {
   /** How long a stopping registry waits for its replica to hold everything it wrote. */
   private static final Duration LIMIT = Duration.ofSeconds(20);
-  private static final String MOVING = "the tenant's registry is moving to another node; try again in a moment";
 
   private final ActorContext<Command> context;
   private final EffectFactories<Event, State> effect;
   private final String persistenceId;
-  private boolean underway;
+  /** The shard asked the registry to stop: it finishes the work under way, then ships. */
+  private boolean requested;
+  private boolean shipping;
 
   RegistryHandover(ActorContext<Command> context, EffectFactories<Event, State> effect, String persistenceId) {
     this.context = context;
@@ -33,14 +36,23 @@ final class RegistryHandover {
     this.persistenceId = persistenceId;
   }
 
-  boolean underway() {
-    return underway;
+  /** Whether the registry is stopping for its shard: every command but the answers of work under way comes here. */
+  boolean requested() {
+    return requested;
   }
 
-  ReplyEffect<Event, State> handle(Command command) {
+  /** The registry's work under way is all recorded: the hand-off goes on (a no-op unless one was asked for). */
+  void workDone() {
+    if (requested && !shipping) {
+      context.getSelf().tell(new ThreadRegistry.HandOff()); // taken once the last answer's event is written
+    }
+  }
+
+  ReplyEffect<Event, State> handle(Command command, int workUnderway) {
     if (command instanceof ThreadRegistry.HandOff) {
-      if (!underway) {
-        underway = true;
+      requested = true;
+      if (!shipping && workUnderway == 0) {
+        shipping = true;
         context.pipeToSelf(SessionStorage.get(context.getSystem()).handOff(persistenceId, LIMIT), (done, error) ->
             new ThreadRegistry.HandedOff(error == null ? null : String.valueOf(PodiumClient.unwrap(error).getMessage())));
       }
@@ -53,15 +65,15 @@ final class RegistryHandover {
       }
       return effect.stop().thenNoReply();
     }
-    if (command instanceof ThreadRegistry.ThreadStarted started) {
-      return effect.reply(started.request().replyTo(), StatusReply.error(MOVING));
+    if (command instanceof ThreadRegistry.Request request) {
+      return refuse(request.replyTo());
     }
-    if (command instanceof ThreadRegistry.ThreadArchived archived) {
-      return effect.reply(archived.request().replyTo(), StatusReply.error(MOVING));
-    }
-    if (command instanceof ThreadRegistry.ThreadDeleted deleted) {
-      return effect.reply(deleted.request().replyTo(), StatusReply.error(MOVING));
-    }
+    return effect.noReply();
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private ReplyEffect<Event, State> refuse(ActorRef<? extends StatusReply<?>> replyTo) {
+    ((ActorRef) replyTo).tell(StatusReply.error(ThreadRegistry.MOVING));
     return effect.noReply();
   }
 }

@@ -6,6 +6,7 @@ import dev.legato.thread.ThreadCommand;
 import dev.legato.storage.SessionStorage;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -50,25 +51,44 @@ public final class ThreadRegistry
 
   public sealed interface Command extends CborSerializable {}
 
+  /** A command answered with a {@link StatusReply}: a registry moving to another node answers it {@link #MOVING}. */
+  interface Request {
+    ActorRef<? extends StatusReply<?>> replyTo();
+  }
+
+  /** What a registry that is moving to another node answers every request: the sender may send it again at once. */
+  public static final String MOVING = "the tenant's registry is moving to another node; try again in a moment";
+
   /**
    * Starts a thread for this tenant: a new UUID, its {@code ThreadEntity} created (agent started on
    * Podium), then registered. Replies with the listing entry.
    *
    * @param forkOf the thread (the asker checked it is this tenant's) and turn this one forks; null for a new one
+   * @param requestId the request's own id, or null: a copy of a start (its first answer lost with a node, or its
+   *     first copy dropped while the registry moved) is answered with the thread the first one started, whether
+   *     that start is still under way or long recorded (the registry remembers its last {@link #REMEMBERED_STARTS})
    */
-  public record StartThread(String agentType, String name, String cwd, ThreadCommand.ForkOf forkOf,
-                            ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {
+  public record StartThread(String agentType, String name, String cwd, ThreadCommand.ForkOf forkOf, String requestId,
+                            ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command, Request {
     public StartThread(String agentType, String name, String cwd, ActorRef<StatusReply<ThreadSummary>> replyTo) {
-      this(agentType, name, cwd, null, replyTo);
+      this(agentType, name, cwd, null, null, replyTo);
+    }
+
+    public StartThread(String agentType, String name, String cwd, ThreadCommand.ForkOf forkOf,
+                       ActorRef<StatusReply<ThreadSummary>> replyTo) {
+      this(agentType, name, cwd, forkOf, null, replyTo);
     }
   }
 
+  /** How many starts' request ids a registry remembers, to answer copies of them. */
+  static final int REMEMBERED_STARTS = 1024;
+
   /** Archives or unarchives the thread itself (its link and files), then its listing entry. */
   public record ArchiveThread(UUID threadId, boolean archived, ActorRef<StatusReply<ThreadSummary>> replyTo)
-      implements Command {}
+      implements Command, Request {}
 
   /** Deletes the thread itself (Podium instance, files), then forgets it. */
-  public record DeleteThread(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record DeleteThread(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
 
   /** @param firstPrompt a fork's first user message, its preview (null otherwise) */
   record ThreadStarted(UUID threadId, StartThread request, String firstPrompt, String error) implements Command {}
@@ -84,7 +104,7 @@ public final class ThreadRegistry
 
   /** Adds a new thread; refused if the id is known (even a deleted one is gone from here, so it may return). */
   public record Register(UUID threadId, String name, String agentType, long createdAt, String cwd,
-                         ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
+                         ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command, Request {}
 
   /**
    * Records activity: the time, and the text of a user message. The preview is the thread's first user
@@ -93,10 +113,10 @@ public final class ThreadRegistry
    */
   public record Touch(UUID threadId, String preview, long at) implements Command {}
 
-  public record Rename(UUID threadId, String name, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
+  public record Rename(UUID threadId, String name, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command, Request {}
 
   public record SetArchived(UUID threadId, boolean archived, long at, ActorRef<StatusReply<ThreadSummary>> replyTo)
-      implements Command {}
+      implements Command, Request {}
 
   /**
    * A thread an operator restored, as its restored files tell it: listed again when it was not (a deleted
@@ -104,21 +124,22 @@ public final class ThreadRegistry
    * roll-back), its archived flag set as it was at that moment (name and preview stay).
    */
   public record Restored(UUID threadId, String agentType, long createdAt, String cwd, boolean archived, String preview,
-                         ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
+                         ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command, Request {}
 
   /** Forgets a deleted thread. */
-  public record Unregister(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Unregister(UUID threadId, ActorRef<StatusReply<Done>> replyTo) implements Command, Request {}
 
-  public record Get(UUID threadId, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command {}
+  public record Get(UUID threadId, ActorRef<StatusReply<ThreadSummary>> replyTo) implements Command, Request {}
 
-  public record ListThreads(ThreadQuery query, ActorRef<StatusReply<ThreadPage>> replyTo) implements Command {}
+  public record ListThreads(ThreadQuery query, ActorRef<StatusReply<ThreadPage>> replyTo) implements Command, Request {}
 
   /** A page of threads; {@code nextCursor} is null on the last page. */
   public record ThreadPage(List<ThreadSummary> threads, String nextCursor) implements CborSerializable {}
 
   public sealed interface Event extends CborSerializable {}
 
-  public record Registered(ThreadSummary thread) implements Event {}
+  /** @param requestId the id of the start that made the thread (null: registered otherwise, or before ids) */
+  public record Registered(ThreadSummary thread, String requestId) implements Event {}
 
   public record Touched(UUID threadId, String preview, long at) implements Event {}
 
@@ -132,9 +153,18 @@ public final class ThreadRegistry
    * The tenant's threads by id. Mutable and owned by this entity: events change it in place (copying a
    * large map per event would cost more than the event); replies carry immutable summaries.
    */
-  public record State(Map<UUID, ThreadSummary> threads) implements CborSerializable {
+  public record State(Map<UUID, ThreadSummary> threads, Map<String, UUID> startedBy) implements CborSerializable {
+    /** @param startedBy the threads the last starts made, by their request ids, oldest first (null: none) */
     public State {
       threads = new HashMap<>(threads);
+      startedBy = startedBy == null ? new LinkedHashMap<>() : new LinkedHashMap<>(startedBy);
+    }
+
+    void started(String requestId, UUID threadId) {
+      startedBy.put(requestId, threadId);
+      if (startedBy.size() > REMEMBERED_STARTS) {
+        startedBy.remove(startedBy.keySet().iterator().next());
+      }
     }
   }
 
@@ -191,6 +221,10 @@ public final class ThreadRegistry
    */
   private final FailedWrites writes = new FailedWrites();
   private final RegistryHandover handover;
+  /** Work asked of threads and not answered yet (starts, archives, deletes): a hand-off records it first. */
+  private int workUnderway;
+  /** The starts under way by request id, with whoever sent a copy of one meanwhile (answered with the first). */
+  private final Map<String, List<ActorRef<StatusReply<ThreadSummary>>>> starting = new HashMap<>();
 
   private ThreadRegistry(String tenantId, ActorContext<Command> context, RegistrySettings settings) {
     super(PersistenceId.of(TYPE_KEY.name(), tenantId));
@@ -202,7 +236,7 @@ public final class ThreadRegistry
 
   @Override
   public State emptyState() {
-    return new State(Map.of());
+    return new State(Map.of(), Map.of());
   }
 
   /** Snapshots are written after the entity moves on: give the store a copy, never the live map. */
@@ -211,7 +245,7 @@ public final class ThreadRegistry
     return new SnapshotAdapter<>() {
       @Override
       public Object toJournal(State state) {
-        return new State(state.threads());
+        return new State(state.threads(), state.startedBy());
       }
 
       @Override
@@ -236,8 +270,17 @@ public final class ThreadRegistry
   @Override
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     CommandHandlerWithReply<Command, Event, State> commands = byCommand();
-    return (state, command) -> command instanceof HandOff || handover.underway()
-        ? handover.handle(command) : commands.apply(state, command);
+    return (state, command) -> {
+      if (command instanceof ThreadStarted || command instanceof ThreadArchived || command instanceof ThreadDeleted) {
+        // recorded even when the registry is about to hand off: it waits for the work under way
+        if (--workUnderway == 0) {
+          handover.workDone();
+        }
+        return commands.apply(state, command);
+      }
+      return command instanceof HandOff || handover.requested()
+          ? handover.handle(command, workUnderway) : commands.apply(state, command);
+    };
   }
 
   private CommandHandlerWithReply<Command, Event, State> byCommand() {
@@ -276,7 +319,20 @@ public final class ThreadRegistry
     if (start.agentType() == null || start.agentType().isBlank()) {
       return Effect().reply(start.replyTo(), StatusReply.error("a thread needs an agent type"));
     }
+    if (start.requestId() != null) {
+      UUID startedBefore = state.startedBy().get(start.requestId());
+      if (startedBefore != null) {
+        return Effect().reply(start.replyTo(), known(state, startedBefore));
+      }
+      List<ActorRef<StatusReply<ThreadSummary>>> copies = starting.get(start.requestId());
+      if (copies != null) {
+        copies.add(start.replyTo());
+        return Effect().noReply(); // answered with the first
+      }
+      starting.put(start.requestId(), new ArrayList<>());
+    }
     UUID threadId = spares.isEmpty() ? UUID.randomUUID() : spares.poll();
+    workUnderway++;
     context.pipeToSelf(
         thread(threadId).<ThreadCommand.Created>askWithStatus(
             // Answered once the thread is recorded; its Podium instance is created shortly after.
@@ -289,14 +345,18 @@ public final class ThreadRegistry
 
   private ReplyEffect<Event, State> threadStarted(State state, ThreadStarted started) {
     prepareSparesSoon();
+    StartThread request = started.request();
+    List<ActorRef<StatusReply<ThreadSummary>>> copies =
+        request.requestId() == null ? List.of() : starting.remove(request.requestId());
     if (started.error() != null) {
-      return Effect().reply(started.request().replyTo(), StatusReply.error(started.error()));
+      copies.forEach(copy -> copy.tell(StatusReply.error(started.error())));
+      return Effect().reply(request.replyTo(), StatusReply.error(started.error()));
     }
     long now = System.currentTimeMillis();
-    return register(state, new Register(started.threadId(), started.request().name(), started.request().agentType(),
-        now, started.request().cwd(), started.request().replyTo()),
+    return register(state, new Register(started.threadId(), request.name(), request.agentType(), now, request.cwd(),
+        request.replyTo()),
         // a fork's preview is the first user message of the conversation it continues, as in Codex
-        started.firstPrompt() == null ? "" : preview(started.firstPrompt()));
+        started.firstPrompt() == null ? "" : preview(started.firstPrompt()), request.requestId(), copies);
   }
 
   /**
@@ -323,6 +383,7 @@ public final class ThreadRegistry
     if (!state.threads().containsKey(archive.threadId())) {
       return Effect().reply(archive.replyTo(), unknown(archive.threadId()));
     }
+    workUnderway++;
     context.pipeToSelf(
         thread(archive.threadId()).<Done>askWithStatus(reply -> archive.archived()
             ? new ThreadCommand.Archive(reply) : new ThreadCommand.Unarchive(reply), THREAD_CALL_TIMEOUT),
@@ -334,6 +395,7 @@ public final class ThreadRegistry
     if (!state.threads().containsKey(delete.threadId())) {
       return Effect().reply(delete.replyTo(), unknown(delete.threadId()));
     }
+    workUnderway++;
     context.pipeToSelf(
         thread(delete.threadId()).<Done>askWithStatus(ThreadCommand.Delete::new, THREAD_CALL_TIMEOUT),
         (done, error) -> new ThreadDeleted(delete, error == null ? null : reason(error)));
@@ -341,10 +403,12 @@ public final class ThreadRegistry
   }
 
   private ReplyEffect<Event, State> register(State state, Register register) {
-    return register(state, register, "");
+    return register(state, register, "", null, List.of());
   }
 
-  private ReplyEffect<Event, State> register(State state, Register register, String preview) {
+  /** @param copies who sent a copy of the start {@code requestId} names: answered as {@code register}'s sender is */
+  private ReplyEffect<Event, State> register(State state, Register register, String preview, String requestId,
+                                             List<ActorRef<StatusReply<ThreadSummary>>> copies) {
     if (state.threads().containsKey(register.threadId())) {
       return Effect().reply(register.replyTo(), StatusReply.error("thread " + register.threadId() + " is already registered"));
     }
@@ -356,7 +420,9 @@ public final class ThreadRegistry
         register.createdAt(), preview, false, register.cwd());
     writes.settled();
     writes.awaiting(register.replyTo());
-    return Effect().persist(new Registered(thread))
+    copies.forEach(writes::awaiting);
+    return Effect().persist(new Registered(thread, requestId))
+        .thenRun(after -> copies.forEach(copy -> copy.tell(StatusReply.success(thread))))
         .thenReply(register.replyTo(), after -> StatusReply.success(thread));
   }
 
@@ -409,7 +475,7 @@ public final class ThreadRegistry
         restored.preview() == null ? "" : preview(restored.preview()), restored.archived(), restored.cwd());
     writes.settled();
     writes.awaiting(restored.replyTo());
-    return Effect().persist(new Registered(thread)).thenReply(restored.replyTo(), after -> StatusReply.success(thread));
+    return Effect().persist(new Registered(thread, null)).thenReply(restored.replyTo(), after -> StatusReply.success(thread));
   }
 
   private ReplyEffect<Event, State> unregister(State state, Unregister unregister) {
@@ -477,6 +543,9 @@ public final class ThreadRegistry
     return newEventHandlerBuilder().forAnyState()
         .onEvent(Registered.class, (state, e) -> {
           state.threads().put(e.thread().threadId(), e.thread());
+          if (e.requestId() != null) {
+            state.started(e.requestId(), e.thread().threadId());
+          }
           return state;
         })
         .onEvent(Touched.class, (state, e) -> {

@@ -253,6 +253,85 @@ class RegistryShardingTest {
     }
   }
 
+  @Test
+  void aCopyOfAStartIsAnsweredWithTheThreadTheFirstStartedEvenAfterARestart() throws Exception {
+    try (dev.legato.podium.emulator.PodiumEmulator emulator =
+             dev.legato.podium.emulator.PodiumEmulator.start(dev.legato.podium.emulator.EmulatorSettings.defaults())) {
+      UUID started;
+      ActorSystem<Void> system = node(emulator.baseUrl());
+      try {
+        EntityRef<ThreadRegistry.Command> registry = registry(system, "tenant-d");
+        // two copies under way at once, a third after the first was answered
+        List<java.util.concurrent.CompletableFuture<ThreadSummary>> copies = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+          copies.add(registry.<ThreadSummary>askWithStatus(
+              reply -> new ThreadRegistry.StartThread("echo", "once", "/work", null, "request-1", reply), TIMEOUT)
+              .toCompletableFuture());
+        }
+        started = copies.get(0).get(15, TimeUnit.SECONDS).threadId();
+        assertEquals(started, copies.get(1).get(15, TimeUnit.SECONDS).threadId(), "a copy under way");
+        assertEquals(started, registry.<ThreadSummary>askWithStatus(
+                reply -> new ThreadRegistry.StartThread("echo", "once", "/work", null, "request-1", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS).threadId(), "a copy of a start answered before");
+        UUID other = registry.<ThreadSummary>askWithStatus(
+                reply -> new ThreadRegistry.StartThread("echo", "twice", "/work", null, "request-2", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS).threadId();
+        assertTrue(!other.equals(started), "another request starts another thread");
+        assertEquals(2, threads(system, "tenant-d").size());
+      } finally {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+      ActorSystem<Void> restarted = node(emulator.baseUrl());
+      try {
+        assertEquals(started, registry(restarted, "tenant-d").<ThreadSummary>askWithStatus(
+                reply -> new ThreadRegistry.StartThread("echo", "once", "/work", null, "request-1", reply), TIMEOUT)
+            .toCompletableFuture().get(15, TimeUnit.SECONDS).threadId(), "the registry remembers its starts");
+        assertEquals(2, threads(restarted, "tenant-d").size());
+      } finally {
+        restarted.terminate();
+        restarted.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
+  void aRegistryHandingOffRecordsTheStartUnderWayFirstAndRefusesNewRequestsAsMoving() throws Exception {
+    try (dev.legato.podium.emulator.PodiumEmulator emulator =
+             dev.legato.podium.emulator.PodiumEmulator.start(dev.legato.podium.emulator.EmulatorSettings.defaults())) {
+      ActorSystem<Void> system = node(emulator.baseUrl());
+      try {
+        EntityRef<ThreadRegistry.Command> registry = registry(system, "tenant-h");
+        assertEquals(List.of(), threads(system, "tenant-h")); // the registry runs
+        var start = registry.<ThreadSummary>askWithStatus(
+            reply -> new ThreadRegistry.StartThread("echo", "under way", "/work", reply), TIMEOUT).toCompletableFuture();
+        registry.tell(new ThreadRegistry.HandOff()); // as its shard does when it moves
+        var during = registry.<ThreadSummary>askWithStatus(
+            reply -> new ThreadRegistry.Get(UUID.randomUUID(), reply), TIMEOUT).toCompletableFuture();
+        ThreadSummary thread = start.get(15, TimeUnit.SECONDS); // recorded, not refused
+        java.util.concurrent.ExecutionException moving = org.junit.jupiter.api.Assertions.assertThrows(
+            java.util.concurrent.ExecutionException.class, () -> during.get(15, TimeUnit.SECONDS));
+        assertEquals(ThreadRegistry.MOVING, moving.getCause().getMessage());
+        // the registry stopped once its journal was shipped; the next request recovers it, the start listed
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        List<ThreadSummary> listed = null;
+        while (listed == null) {
+          try {
+            listed = threads(system, "tenant-h");
+          } catch (java.util.concurrent.ExecutionException refused) {
+            assertEquals(ThreadRegistry.MOVING, refused.getCause().getMessage());
+            assertTrue(System.nanoTime() < deadline, "the registry never came back");
+            Thread.sleep(50);
+          }
+        }
+        assertEquals(List.of(thread.threadId()), listed.stream().map(ThreadSummary::threadId).toList());
+      } finally {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
   /** Runs a turn of the echo agent to its end; its id. */
   private static String turn(ActorSystem<?> system, UUID threadId, String text) throws Exception {
     String turnId = ClusterSharding.get(system).entityRefFor(dev.legato.thread.ThreadEntity.TYPE_KEY, threadId.toString())
