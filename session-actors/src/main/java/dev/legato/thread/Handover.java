@@ -18,7 +18,8 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
  * link goes (the agent's instance stays, for the next owner to reconnect to), the files are closed and shipped to
  * the replica, and only then does the entity stop, so that the node taking the thread over restores everything
  * it wrote, in either replica mode; its followers are told ({@link ThreadUpdate.Moved}) and follow it wherever it
- * starts next. A turn still running is recorded interrupted by whoever recovers the thread next. Meanwhile
+ * starts next. A thread with nothing recorded (a spare) removes its files instead, as it does when it passivates.
+ * A turn still running is recorded interrupted by whoever recovers the thread next. Meanwhile
  * requests are refused with {@link ThreadCommand#MOVING}, for their senders to try again (the shard holds new ones
  * back anyway).
  */
@@ -34,6 +35,7 @@ final class Handover {
   private final String persistenceId;
   private final Subscribers followers;
   private boolean underway;
+  private long began;
 
   Handover(UUID threadId, ActorContext<ThreadCommand> context, EffectFactories<ThreadEvent, ThreadState> effect,
            AgentLifecycle agent, SessionStorage storage, String persistenceId, Subscribers followers) {
@@ -51,10 +53,26 @@ final class Handover {
     return underway;
   }
 
-  ReplyEffect<ThreadEvent, ThreadState> handle(ThreadCommand command) {
+  /**
+   * @param nothingRecorded the thread is new (a spare prepared ahead, or one whose creation failed): its files go,
+   *     as they do when it passivates. Were they kept, the thread made and used on another node since would find
+   *     this stale empty copy here on its next move back.
+   */
+  ReplyEffect<ThreadEvent, ThreadState> handle(ThreadCommand command, boolean nothingRecorded) {
+    if (command instanceof HandOff && nothingRecorded) {
+      if (!underway) {
+        underway = true;
+        began = System.nanoTime();
+        agent.close();
+        context.pipeToSelf(storage.deleteThread(threadId), (done, error) ->
+            new HandedOff(error == null ? null : String.valueOf(PodiumClient.unwrap(error).getMessage())));
+      }
+      return effect.noReply();
+    }
     if (command instanceof HandOff) {
       if (!underway) {
         underway = true;
+        began = System.nanoTime();
         agent.close();
         // a node leaving marks its files handed over whole (the next owner reads none of its log); a passivation
         // does not, so that the thread's next start here goes on with its generation
@@ -68,6 +86,8 @@ final class Handover {
       if (done.error() != null) {
         context.getLog().warn("thread {}: stopping before its replica holds all it wrote (this node ships it later,"
             + " in a generation the next owner's supersedes): {}", threadId, done.error());
+      } else {
+        context.getLog().debug("thread {}: handed over in {} ms", threadId, (System.nanoTime() - began) / 1_000_000);
       }
       followers.endAll(new ThreadUpdate.Moved()); // they follow it anew, wherever it starts next
       return effect.stop().thenNoReply();

@@ -197,7 +197,7 @@ public final class ThreadEntity
   private ReplyEffect<ThreadEvent, ThreadState> onCommand(ThreadState state, ThreadCommand command) {
     writes.settled(); // a command is handled only once the writes before it are durable
     if (command instanceof HandOff || handover.underway()) {
-      return handover.handle(command);
+      return handover.handle(command, state instanceof New);
     }
     if (mode == Mode.ENDING_RECOVERED_TURN) {
       return endingRecoveredTurn(state, command);

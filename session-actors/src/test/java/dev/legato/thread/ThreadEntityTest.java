@@ -191,6 +191,30 @@ class ThreadEntityTest {
   }
 
   @Test
+  void aSpareHandedOffTakesItsFilesWithItAndAThreadHandedOffKeepsThem() throws Exception {
+    UUID spare = UUID.randomUUID();
+    ActorRef<ThreadCommand> prepared = testKit.spawn(ThreadEntity.create(spare));
+    prepared.tell(new ThreadCommand.Prepare());
+    Path spareFolder = dataDir.resolve("sessions").resolve(spare.toString());
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (!Files.exists(spareFolder.resolve("session.db"))) {
+      assertTrue(System.nanoTime() < deadline, "the spare's files were never prepared");
+      java.lang.Thread.sleep(20);
+    }
+    TestProbe<Object> watcher = testKit.createTestProbe();
+    prepared.tell(new Signal.HandOff());
+    watcher.expectTerminated(prepared, TIMEOUT);
+    // left here, never replicated, they would be taken for the thread made and used on another node meanwhile
+    assertTrue(!Files.exists(spareFolder), "a spare's files go with it");
+
+    Thread thread = new Thread("echo");
+    thread.entity.tell(new Signal.HandOff());
+    watcher.expectTerminated(thread.entity, TIMEOUT);
+    assertTrue(Files.exists(dataDir.resolve("sessions").resolve(thread.id.toString()).resolve("session.db")),
+        "a thread's files stay, closed");
+  }
+
+  @Test
   void anApprovalPutsTheTurnInWaitingUntilTheClientDecides() throws Exception {
     Thread thread = new Thread("coder");
     assertTrue(thread.startTurn("/run ls -la").isSuccess());

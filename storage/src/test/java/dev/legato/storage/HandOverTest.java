@@ -134,4 +134,19 @@ class HandOverTest {
     assertEquals(next - 1, second.journal.highestSequenceNr(id), "and what it wrote since reaches the second one again");
     assertEquals(25, second.journal.replay(id).size());
   }
+
+  @Test
+  void aSparesEmptyFilesLeftHereAreNotReopenedOnceItsThreadWasMadeAndUsedElsewhere() throws Exception {
+    Node first = node("first", firstData, "sync");
+    Node second = node("second", secondData, "sync");
+    UUID thread = UUID.randomUUID();
+    String id = StorageLayout.threadPersistenceId(thread);
+    // prepared ahead of a start here, then moved away unused: its files stay, never replicated (no mark)
+    first.storage.prepareThread(thread).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    first.storage.closeThread(thread).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    long next = second.write(id, 1, 10, "a"); // made and used on the second node
+    second.handOff(id);
+    assertEquals(next - 1, first.journal.highestSequenceNr(id), "back on the first node: restored, not the empty copy");
+    assertEquals(10, first.journal.replay(id).size());
+  }
 }

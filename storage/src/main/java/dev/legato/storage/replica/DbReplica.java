@@ -67,8 +67,9 @@ public final class DbReplica {
   /**
    * On the writer, before the connection opens: the first time in this process, restores the file from its
    * replica when the local copy is missing or older than the replica's newest generation (a copy left by
-   * a node that lost the file since, or none at all). A local copy with no generation mark was never
-   * replicated from here and is kept.
+   * a node that lost the file since, or none at all), or was never replicated while the replica holds a
+   * generation (another writer made it since). A local copy with no generation mark is kept when the replica
+   * has none (replicas turned on for a data directory written before).
    */
   /** Whether {@link #beforeOpen} has network work to do (checking the replica, maybe restoring from it). */
   public boolean needsCheck() {
@@ -107,7 +108,10 @@ public final class DbReplica {
     // A copy this node restored from the newest generation is not trusted as it: that generation's writer may have
     // gone on writing it since (a copy restored here by a read, while the thread lived on another node).
     boolean restoredCopy = local && mark.restored();
-    if (local && (localGeneration == null || localGeneration.compareTo(newest.get()) > 0
+    // A local copy with no mark was never replicated: its generation would have been marked before its first
+    // object went out. The replica's generation is another writer's since (a spare's empty files left here while
+    // its thread was made and used on another node, say), and it is the file's state.
+    if (local && localGeneration != null && (localGeneration.compareTo(newest.get()) > 0
         || (localGeneration.equals(newest.get()) && !restoredCopy))) {
       checked = true;
       return;
@@ -117,7 +121,8 @@ public final class DbReplica {
       return;
     }
     log.info("restoring {} from its replica (generation {}): {}", database, newest.get(),
-        !local ? "no local copy" : restoredCopy && localGeneration.equals(newest.get())
+        !local ? "no local copy" : localGeneration == null ? "the local copy was never replicated, and another writer"
+            + " made the replica since" : restoredCopy && localGeneration.equals(newest.get())
             ? "the local copy was restored from it, and its writer may have gone on"
             : "the local copy is of an older generation, " + localGeneration);
     long began = System.nanoTime();

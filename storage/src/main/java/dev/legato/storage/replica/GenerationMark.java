@@ -9,7 +9,7 @@ import java.nio.file.StandardCopyOption;
 /**
  * The mark beside a local database file ({@code session.db.generation}) naming the replica generation its
  * contents belong to: a file with an older mark than the replica's newest is a stale copy, one with none was
- * never replicated from here.
+ * never replicated (a stale copy too when the replica holds a generation of the file).
  */
 final class GenerationMark {
   private final Path path;
