@@ -331,6 +331,7 @@ final class ClusterBench {
               <logger name="org.apache.pekko.io.TcpListener" level="OFF"/>
               <logger name="dev.legato.thread" level="DEBUG"/>
               <logger name="dev.legato.storage.replica.DbReplica" level="DEBUG"/>
+              <logger name="dev.legato.storage.replica.Replication" level="DEBUG"/>
               <logger name="dev.legato.gateway.Connection" level="DEBUG"/>
               <root level="INFO"><appender-ref ref="STDERR"/></root>
             </configuration>

@@ -13,6 +13,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -37,18 +39,24 @@ public final class PeerLogs {
    */
   public static NodeLog.Fold foldFile(ReplicaTarget target, Predicate<String> fold, String root, ReadBatches batches)
       throws IOException {
-    int writers = 0;
+    return foldFile(target, target.children(NodeLog.PREFIX).stream().filter(fold).toList(), root, batches);
+  }
+
+  /**
+   * The same, for the logs of {@code writers} (the writer a generation names, say, with no listing of the others).
+   * The batches not read yet are read side by side ({@link ReadBatches#prefetch}): the first of the files a dead
+   * writer leaves behind reads its whole log, and the others wait for it.
+   */
+  static NodeLog.Fold foldFile(ReplicaTarget target, List<String> writers, String root, ReadBatches batches)
+      throws IOException {
     int read = 0;
     List<String> problems = new ArrayList<>();
     Map<String, List<NodeLog.Entry>> byGeneration = new LinkedHashMap<>();
-    for (String writer : target.children(NodeLog.PREFIX)) {
-      if (!fold.test(writer)) {
-        continue;
-      }
-      writers++;
+    for (String writer : writers) {
       List<ReplicaTarget.Entry> objects = new ArrayList<>(target.list(NodeLog.PREFIX + writer + "/"));
       objects.sort(Comparator.comparing(ReplicaTarget.Entry::key));
       batches.retain(NodeLog.PREFIX + writer + "/", objects.stream().map(ReplicaTarget.Entry::key).collect(Collectors.toSet()));
+      batches.prefetch(objects.stream().map(ReplicaTarget.Entry::key).toList(), key -> NodeLog.decode(target.get(key)));
       for (ReplicaTarget.Entry object : objects) {
         read++;
         try {
@@ -76,7 +84,7 @@ public final class PeerLogs {
     for (String problem : problems) {
       log.error("replicas: folding the node logs in {} for {}: {}", target.describe(), root, problem);
     }
-    return new NodeLog.Fold(writers, read, copied, stored, 0, List.copyOf(problems));
+    return new NodeLog.Fold(writers.size(), read, copied, stored, 0, List.copyOf(problems));
   }
 
   /**
@@ -99,6 +107,49 @@ public final class PeerLogs {
   public static final class ReadBatches {
     private final ConcurrentHashMap<String, CompletableFuture<Map<String, List<NodeLog.Entry>>>> byKey =
         new ConcurrentHashMap<>();
+    /** Where batches are read side by side; null: each is read by the thread that needs it. */
+    private final Executor readers;
+
+    public ReadBatches() {
+      this(null);
+    }
+
+    ReadBatches(Executor readers) {
+      this.readers = readers;
+    }
+
+    /** Starts reading, side by side, each of the batches {@code keys} not read (or being read) yet. */
+    void prefetch(List<String> keys, IoFunction<String, List<NodeLog.Entry>> read) {
+      if (readers == null) {
+        return;
+      }
+      for (String key : keys) {
+        CompletableFuture<Map<String, List<NodeLog.Entry>>> mine = new CompletableFuture<>();
+        if (byKey.putIfAbsent(key, mine) != null) {
+          continue;
+        }
+        try {
+          readers.execute(() -> readInto(key, mine, () -> read.apply(key)));
+        } catch (RejectedExecutionException closing) {
+          byKey.remove(key, mine);
+          mine.completeExceptionally(new IOException("the replication is stopping"));
+        }
+      }
+    }
+
+    private void readInto(String key, CompletableFuture<Map<String, List<NodeLog.Entry>>> into,
+                          IoSupplier<List<NodeLog.Entry>> read) {
+      try {
+        Map<String, List<NodeLog.Entry>> grouped = new HashMap<>();
+        for (NodeLog.Entry entry : read.get()) {
+          grouped.computeIfAbsent(entry.root(), r -> new ArrayList<>()).add(entry);
+        }
+        into.complete(grouped);
+      } catch (IOException | RuntimeException e) {
+        byKey.remove(key, into); // the next reader tries again
+        into.completeExceptionally(e);
+      }
+    }
 
     /**
      * A batch whose bytes {@code read} gives when it was not read yet: its segments of file {@code root}. Files
@@ -109,17 +160,7 @@ public final class PeerLogs {
       CompletableFuture<Map<String, List<NodeLog.Entry>>> mine = new CompletableFuture<>();
       CompletableFuture<Map<String, List<NodeLog.Entry>>> first = byKey.putIfAbsent(key, mine);
       if (first == null) {
-        try {
-          Map<String, List<NodeLog.Entry>> grouped = new HashMap<>();
-          for (NodeLog.Entry entry : read.get()) {
-            grouped.computeIfAbsent(entry.root(), r -> new ArrayList<>()).add(entry);
-          }
-          mine.complete(grouped);
-        } catch (IOException | RuntimeException e) {
-          byKey.remove(key, mine); // the next reader tries again
-          mine.completeExceptionally(e);
-          throw e;
-        }
+        readInto(key, mine, read);
         first = mine;
       }
       try {
@@ -146,6 +187,12 @@ public final class PeerLogs {
   @FunctionalInterface
   interface IoSupplier<T> {
     T get() throws IOException;
+  }
+
+  /** Reads something named that may fail with an {@link IOException}. */
+  @FunctionalInterface
+  interface IoFunction<K, T> {
+    T apply(K key) throws IOException;
   }
 
 }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -91,7 +92,9 @@ public final class Replication implements AutoCloseable {
   private final NodeLog nodeLog;
   private volatile boolean folded;
   /** The other writers' batches this process read while folding them for single files (they never change). */
-  private final PeerLogs.ReadBatches readBatches = new PeerLogs.ReadBatches();
+  /** The batches of other writers' logs read so far, read side by side on {@link #batchReads}. */
+  private final PeerLogs.ReadBatches readBatches;
+  private final ExecutorService batchReads;
   private final Object folding = new Object();
   private final long[] lags = new long[1024];
   private int lagCount;
@@ -105,6 +108,8 @@ public final class Replication implements AutoCloseable {
     this.uploads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-upload"));
     this.batchUploads = Executors.newFixedThreadPool(NodeLog.THREADS, named("legato-replica-log"));
     this.checks = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-check"));
+    this.batchReads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-log-read"));
+    this.readBatches = new PeerLogs.ReadBatches(batchReads);
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
     this.retention = new Retention(target, settings.retention());
     this.nodeLog = new NodeLog(this, Generations.next(System.currentTimeMillis(), Optional.empty()),
@@ -257,16 +262,24 @@ public final class Replication implements AutoCloseable {
     try {
       // Only the writer that began the generation to restore wrote segments of it; when the generation names it,
       // that writer's log is the only one read (the others' may be long, and they are live nodes' own).
+      long began = System.nanoTime();
       String writerOfNewest = generation == null ? null : PeerLogs.writerOf(target, root, generation);
+      long named = System.nanoTime();
       if (writerOfNewest != null && writerOfNewest.endsWith("\n" + HANDED_OVER)) {
+        log.debug("replicas: {}: generation {} was handed over whole (read in {} ms): nothing to fold", root,
+            generation, (named - began) / 1_000_000);
         return; // its writer closed the file and its layout held everything before it let go
       }
-      Predicate<String> theirs = writer -> !writer.equals(nodeLog.writer())
-          && (writerOfNewest == null || writer.equals(writerOfNewest));
-      NodeLog.Fold fold = PeerLogs.foldFile(target, theirs, root, readBatches);
+      Predicate<String> theirs = writer -> !writer.equals(nodeLog.writer());
+      NodeLog.Fold fold = writerOfNewest == null ? PeerLogs.foldFile(target, theirs, root, readBatches)
+          : PeerLogs.foldFile(target, theirs.test(writerOfNewest) ? List.of(writerOfNewest) : List.of(), root,
+              readBatches);
       if (fold.segmentsCopied() > 0) {
         log.info("replicas: {}: folded {} segments that only another writer's log held", root, fold.segmentsCopied());
       }
+      log.debug("replicas: {}: folded {} batches of {} writers' logs for generation {} in {} ms (its writer, {},"
+              + " read in {} ms)", root, fold.batches(), fold.writers(), generation, (System.nanoTime() - began) / 1_000_000,
+          writerOfNewest == null ? "not named" : writerOfNewest, (named - began) / 1_000_000);
     } catch (IOException | RuntimeException e) {
       throw new ReplicaException("cannot fold the node logs left in " + target.describe() + " into the replica of "
           + root + ": " + e.getMessage(), e);
@@ -507,6 +520,7 @@ public final class Replication implements AutoCloseable {
     uploads.shutdownNow();
     batchUploads.shutdownNow();
     checks.shutdownNow();
+    batchReads.shutdownNow();
     target.close();
   }
 

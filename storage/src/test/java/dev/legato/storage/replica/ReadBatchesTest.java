@@ -67,4 +67,39 @@ class ReadBatchesTest {
     }));
     assertEquals(1, batches.entries("log/w1/0002", "a", () -> List.of(entry("a", 3))).size());
   }
+
+  @Test
+  void aLogsBatchesAreReadSideBySideAndOnlyOnce() throws Exception {
+    ExecutorService readers = Executors.newFixedThreadPool(4);
+    try {
+      PeerLogs.ReadBatches batches = new PeerLogs.ReadBatches(readers);
+      List<String> keys = List.of("log/w1/0001", "log/w1/0002", "log/w1/0003", "log/w1/0004");
+      CountDownLatch allReading = new CountDownLatch(keys.size());
+      AtomicInteger reads = new AtomicInteger();
+      PeerLogs.IoFunction<String, List<NodeLog.Entry>> read = key -> {
+        reads.incrementAndGet();
+        allReading.countDown();
+        try {
+          // each read waits for all the others to have begun: read one after another, they never would
+          if (!allReading.await(10, TimeUnit.SECONDS)) {
+            throw new IOException("the batches were not read side by side");
+          }
+        } catch (InterruptedException e) {
+          throw new IOException(e);
+        }
+        return List.of(entry("a", Integer.parseInt(key.substring(key.length() - 1))));
+      };
+      batches.prefetch(keys, read);
+      batches.prefetch(keys, read); // a second restore of the same writer's files reads nothing again
+      for (String key : keys) {
+        List<NodeLog.Entry> found = batches.entries(key, "a", () -> {
+          throw new IOException("read again on the caller's thread");
+        });
+        assertEquals(Integer.parseInt(key.substring(key.length() - 1)), found.get(0).index());
+      }
+      assertEquals(keys.size(), reads.get());
+    } finally {
+      readers.shutdownNow();
+    }
+  }
 }
