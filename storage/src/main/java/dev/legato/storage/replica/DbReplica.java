@@ -116,7 +116,15 @@ public final class DbReplica {
       checked = true;
       return;
     }
-    if (deletedAt(newest.get())) {
+    // What a restore reads next is asked side by side, not one after another: whether the file was deleted, who
+    // wrote the generation (and whether it handed the file over whole), and the generation's objects
+    String generation = newest.get();
+    ReplicaTarget target = replication.target();
+    CompletableFuture<Boolean> deleted = read(() -> deletedAt(generation));
+    CompletableFuture<String> writerName = read(() -> PeerLogs.writerOf(target, root, generation));
+    CompletableFuture<List<ReplicaTarget.Entry>> objects =
+        read(() -> target.list(ReplicaLayout.generation(root, generation)));
+    if (answer(deleted, "the deletion mark")) {
       checked = true; // deleted with that generation its last: only an operator's restore brings it back
       return;
     }
@@ -127,10 +135,11 @@ public final class DbReplica {
             : "the local copy is of an older generation, " + localGeneration);
     long began = System.nanoTime();
     // its last writer may have died with acknowledged segments in its log only
-    replication.foldOtherLogsFor(root, newest.get());
+    boolean layoutChanged = replication.foldOtherLogsFor(root, generation, answer(writerName, "the generation's writer"));
     long folded = System.nanoTime();
     try {
-      Restorer.Result result = Restorer.restoreInto(replication.target(), root, newest.get(), null, database);
+      Restorer.Result result = Restorer.restoreInto(target, root, generation,
+          layoutChanged ? null : answer(objects, "the generation's listing"), null, database, replication.reads());
       log.debug("restored {} in {} ms (folding other writers' logs {} ms)", database,
           (System.nanoTime() - began) / 1_000_000, (folded - began) / 1_000_000);
       replication.restored(result);
@@ -251,6 +260,36 @@ public final class DbReplica {
         position, List.of()));
     capture.forgetGeneration(); // a thread made again under this id begins a generation of its own
     checked = true; // in this process the file is known deleted, whatever the mark's upload has reached
+  }
+
+  /** Reads {@code work} on the replication's read threads. */
+  private <T> CompletableFuture<T> read(PeerLogs.IoSupplier<T> work) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    try {
+      replication.reads().execute(() -> {
+        try {
+          result.complete(work.get());
+        } catch (IOException | RuntimeException e) {
+          result.completeExceptionally(e);
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      result.completeExceptionally(new IOException("the replication is stopping"));
+    }
+    return result;
+  }
+
+  /** What {@link #read} read; its failure thrown as the open's ({@code what} says what was read). */
+  private <T> T answer(CompletableFuture<T> read, String what) {
+    try {
+      return read.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof ReplicaException replica) {
+        throw replica;
+      }
+      throw new ReplicaException("cannot read " + what + " of " + root + " at " + replication.target().describe() + ": "
+          + e.getCause().getMessage(), e.getCause());
+    }
   }
 
   private boolean deletedAt(String newest) {

@@ -92,9 +92,10 @@ public final class Replication implements AutoCloseable {
   private final NodeLog nodeLog;
   private volatile boolean folded;
   /** The other writers' batches this process read while folding them for single files (they never change). */
-  /** The batches of other writers' logs read so far, read side by side on {@link #batchReads}. */
+  /** The batches of other writers' logs read so far, read side by side on {@link #reads}. */
   private final PeerLogs.ReadBatches readBatches;
-  private final ExecutorService batchReads;
+  /** Reads from the target side by side for a restore (which waits on them from a {@link #checks} thread). */
+  private final ExecutorService reads;
   private final Object folding = new Object();
   private final long[] lags = new long[1024];
   private int lagCount;
@@ -108,8 +109,8 @@ public final class Replication implements AutoCloseable {
     this.uploads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-upload"));
     this.batchUploads = Executors.newFixedThreadPool(NodeLog.THREADS, named("legato-replica-log"));
     this.checks = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-check"));
-    this.batchReads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-log-read"));
-    this.readBatches = new PeerLogs.ReadBatches(batchReads);
+    this.reads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-read"));
+    this.readBatches = new PeerLogs.ReadBatches(reads);
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
     this.retention = new Retention(target, settings.retention());
     this.nodeLog = new NodeLog(this, Generations.next(System.currentTimeMillis(), Optional.empty()),
@@ -159,6 +160,11 @@ public final class Replication implements AutoCloseable {
 
   /** The second line of a generation's writer name once its writer handed the file over whole. */
   static final String HANDED_OVER = "handed over";
+
+  /** Where a restore reads side by side ({@link #reads}). */
+  java.util.concurrent.Executor reads() {
+    return reads;
+  }
 
   /** The threads that check and restore files before they open ({@link DbReplica#beforeOpen}). */
   public java.util.concurrent.Executor checks() {
@@ -259,16 +265,28 @@ public final class Replication implements AutoCloseable {
    * again with the next use.
    */
   void foldOtherLogsFor(String root, String generation) {
+    String writerOfNewest;
+    try {
+      writerOfNewest = generation == null ? null : PeerLogs.writerOf(target, root, generation);
+    } catch (IOException e) {
+      throw new ReplicaException("cannot read the writer of " + root + " generation " + generation + " in "
+          + target.describe() + ": " + e.getMessage(), e);
+    }
+    foldOtherLogsFor(root, generation, writerOfNewest);
+  }
+
+  /**
+   * The same, with the name of the generation's writer read already ({@link PeerLogs#writerOf}: null when it
+   * names none). Whether it changed the file's layout (a listing of it read before is stale).
+   */
+  boolean foldOtherLogsFor(String root, String generation, String writerOfNewest) {
     try {
       // Only the writer that began the generation to restore wrote segments of it; when the generation names it,
       // that writer's log is the only one read (the others' may be long, and they are live nodes' own).
       long began = System.nanoTime();
-      String writerOfNewest = generation == null ? null : PeerLogs.writerOf(target, root, generation);
-      long named = System.nanoTime();
       if (writerOfNewest != null && writerOfNewest.endsWith("\n" + HANDED_OVER)) {
-        log.debug("replicas: {}: generation {} was handed over whole (read in {} ms): nothing to fold", root,
-            generation, (named - began) / 1_000_000);
-        return; // its writer closed the file and its layout held everything before it let go
+        log.debug("replicas: {}: generation {} was handed over whole: nothing to fold", root, generation);
+        return false; // its writer closed the file and its layout held everything before it let go
       }
       Predicate<String> theirs = writer -> !writer.equals(nodeLog.writer());
       NodeLog.Fold fold = writerOfNewest == null ? PeerLogs.foldFile(target, theirs, root, readBatches)
@@ -277,9 +295,10 @@ public final class Replication implements AutoCloseable {
       if (fold.segmentsCopied() > 0) {
         log.info("replicas: {}: folded {} segments that only another writer's log held", root, fold.segmentsCopied());
       }
-      log.debug("replicas: {}: folded {} batches of {} writers' logs for generation {} in {} ms (its writer, {},"
-              + " read in {} ms)", root, fold.batches(), fold.writers(), generation, (System.nanoTime() - began) / 1_000_000,
-          writerOfNewest == null ? "not named" : writerOfNewest, (named - began) / 1_000_000);
+      log.debug("replicas: {}: folded {} batches of {} writers' logs for generation {} in {} ms (its writer: {})",
+          root, fold.batches(), fold.writers(), generation, (System.nanoTime() - began) / 1_000_000,
+          writerOfNewest == null ? "not named" : writerOfNewest);
+      return fold.objectsStored() > 0;
     } catch (IOException | RuntimeException e) {
       throw new ReplicaException("cannot fold the node logs left in " + target.describe() + " into the replica of "
           + root + ": " + e.getMessage(), e);
@@ -520,7 +539,7 @@ public final class Replication implements AutoCloseable {
     uploads.shutdownNow();
     batchUploads.shutdownNow();
     checks.shutdownNow();
-    batchReads.shutdownNow();
+    reads.shutdownNow();
     target.close();
   }
 
