@@ -8,6 +8,9 @@ import dev.legato.thread.ThreadCommand.*;
 import dev.legato.thread.ThreadState.*;
 import java.time.Duration;
 import java.util.UUID;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -62,6 +65,27 @@ public final class ThreadEntity
     ClusterSharding.get(system).init(Entity.of(TYPE_KEY, context -> Behaviors.setup(actor ->
         new ThreadEntity(UUID.fromString(context.getEntityId()), actor, context.getShard())))
         .withStopMessage(new HandOff()));
+    readPeerLogsWhenANodeIsUnreachable(system);
+  }
+
+  /**
+   * A node that stops answering may be dead, its threads about to start here from their replicas, each after
+   * folding what the dead node's log holds of it: that log is read at once (Replication#readPeerLogs), while the
+   * split-brain resolver still waits, so the first restores do not read it first.
+   */
+  private static void readPeerLogsWhenANodeIsUnreachable(ActorSystem<?> system) {
+    SessionStorage.get(system).replication().ifPresent(replication -> {
+      ActorRef<ClusterEvent.ReachabilityEvent> listener = system.systemActorOf(
+          Behaviors.receive(ClusterEvent.ReachabilityEvent.class)
+              .onMessage(ClusterEvent.UnreachableMember.class, unreachable -> {
+                replication.readPeerLogs();
+                return Behaviors.same();
+              })
+              .onAnyMessage(reachable -> Behaviors.same())
+              .build(), "legato-peer-logs", Props.empty());
+      Cluster.get(system).subscriptions().tell(
+          org.apache.pekko.cluster.typed.Subscribe.create(listener, ClusterEvent.ReachabilityEvent.class));
+    });
   }
 
   /** A thread outside sharding (tests, tools): passivation simply stops it. */

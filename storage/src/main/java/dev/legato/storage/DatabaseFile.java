@@ -107,15 +107,21 @@ final class DatabaseFile {
         && replicas.stream().anyMatch(DbReplica::needsCheck)) {
       // The replica is checked (and the file maybe restored) on the replicas' own threads; this file's work
       // waits for it (it stays scheduled: nothing else drains meanwhile), the writer threads serve other files.
+      // The files' replicas (session.db, memory.db) are checked side by side; the last one done resumes the drain.
       checkedOffWriter = true;
-      replicas.get(0).checkExecutor().execute(() -> {
-        try {
-          replicas.forEach(r -> r.beforeOpen(this::runOnWriter));
-        } catch (RuntimeException e) {
-          log.debug("checking the replica of {} failed; the open tries again: {}", location.database(), e.getMessage());
-        }
-        owner.executor().execute(this::drain);
-      });
+      java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(replicas.size());
+      for (DbReplica replica : replicas) {
+        replica.checkExecutor().execute(() -> {
+          try {
+            replica.beforeOpen(this::runOnWriter);
+          } catch (RuntimeException e) {
+            log.debug("checking the replica of {} failed; the open tries again: {}", replica.root(), e.getMessage());
+          }
+          if (left.decrementAndGet() == 0) {
+            owner.executor().execute(this::drain);
+          }
+        });
+      }
       return;
     }
     List<Op> batch = new ArrayList<>();

@@ -259,6 +259,40 @@ public final class Replication implements AutoCloseable {
   }
 
   /**
+   * Starts reading, in the background, every batch of the other writers' logs this process has not read: what
+   * a node does when another stops answering. Should that node be dead, its threads' restores here find its log
+   * read already (its last batches exist by now) instead of reading it first, side by side with their restores; a
+   * listing made later still finds any batch a live writer adds. Batches are only read: nothing is folded or
+   * deleted.
+   */
+  public void readPeerLogs() {
+    try {
+      reads.execute(() -> {
+        try {
+          for (String writer : target.children(NodeLog.PREFIX)) {
+            if (writer.equals(nodeLog.writer())) {
+              continue;
+            }
+            String prefix = NodeLog.PREFIX + writer + "/";
+            List<String> keys = target.list(prefix).stream().map(ReplicaTarget.Entry::key).toList();
+            readBatches.retain(prefix, Set.copyOf(keys));
+            readBatches.prefetch(keys, key -> NodeLog.decode(target.get(key)));
+          }
+        } catch (IOException | RuntimeException e) {
+          log.debug("replicas: reading the other writers' logs ahead failed: {}", e.getMessage());
+        }
+      });
+    } catch (RejectedExecutionException closing) {
+      // the replication stops
+    }
+  }
+
+  /** Batches of other writers' logs read and kept (for tests). */
+  int peerBatchesRead() {
+    return readBatches.size();
+  }
+
+  /**
    * Before this process restores a file whose newest generation another writer made: folds what the other
    * writers' logs hold of that file into its layout (that writer may have died with acknowledged segments in its
    * log only, after this process folded the logs at its start). A failure is thrown; the open fails and is tried
