@@ -91,6 +91,10 @@ public final class DbReplica {
       return;
     }
     replication.foldOtherLogs();
+    // With no local copy, a replica newer than nothing is restored unless it was deleted: the deletion mark is
+    // read beside the listing of generations, not after it (a thread moving here: one round trip less)
+    boolean local = Files.exists(database);
+    CompletableFuture<String> deletion = local ? null : read(this::deletionMark);
     Optional<String> newest;
     try {
       newest = Generations.newest(replication.target(), root);
@@ -103,7 +107,6 @@ public final class DbReplica {
       checked = true;
       return;
     }
-    boolean local = Files.exists(database);
     String localGeneration = local ? mark.read() : null;
     // A copy this node restored from the newest generation is not trusted as it: that generation's writer may have
     // gone on writing it since (a copy restored here by a read, while the thread lived on another node).
@@ -120,11 +123,13 @@ public final class DbReplica {
     // wrote the generation (and whether it handed the file over whole), and the generation's objects
     String generation = newest.get();
     ReplicaTarget target = replication.target();
-    CompletableFuture<Boolean> deleted = read(() -> deletedAt(generation));
+    if (deletion == null) {
+      deletion = read(this::deletionMark);
+    }
     CompletableFuture<String> writerName = read(() -> PeerLogs.writerOf(target, root, generation));
     CompletableFuture<List<ReplicaTarget.Entry>> objects =
         read(() -> target.list(ReplicaLayout.generation(root, generation)));
-    if (answer(deleted, "the deletion mark")) {
+    if (generation.equals(answer(deletion, "the deletion mark"))) {
       checked = true; // deleted with that generation its last: only an operator's restore brings it back
       return;
     }
@@ -292,12 +297,12 @@ public final class DbReplica {
     }
   }
 
-  private boolean deletedAt(String newest) {
+  /** The generation the replica's deletion mark names (the last one of the deleted file), or null when there is none. */
+  private String deletionMark() {
     try {
-      byte[] deletion = replication.target().get(root + "/" + DELETED);
-      return new String(deletion, StandardCharsets.US_ASCII).trim().equals(newest);
+      return new String(replication.target().get(root + "/" + DELETED), StandardCharsets.US_ASCII).trim();
     } catch (NoSuchFileException none) {
-      return false;
+      return null;
     } catch (IOException e) {
       throw new ReplicaException("cannot read the deletion mark of " + root + ": " + e.getMessage(), e);
     }
