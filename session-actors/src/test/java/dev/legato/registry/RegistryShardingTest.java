@@ -379,11 +379,14 @@ class RegistryShardingTest {
         Thread.sleep(200); // the spares' files are open and claimed
         copyTree(dataDir, crashImage); // the files as a process killed now leaves them: open, WAL not checkpointed
       } finally {
-        system.terminate(); // a stop: the spares never reach their passivation, which would remove them
+        // a stop: the spares' shards hand them off, which removes their folders as a passivation would (should
+        // the stop cut that short, the next start removes what is left, as it does after the crash below)
+        system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
       }
       java.util.Set<String> threads = java.util.Set.of(listed.toString(), unlisted.toString());
-      assertEquals(4, folders(sessions).size(), "the stop left the spares' folders: " + folders(sessions));
+      assertTrue(folders(sessions).containsAll(threads), "a stop keeps the threads' folders: " + folders(sessions));
+      assertEquals(4, folders(crashImage.resolve("sessions")).size(), "a crash leaves the spares' folders");
 
       for (Path data : List.of(dataDir, crashImage)) {
         ActorSystem<Void> restarted = node(data, emulator.baseUrl(), neverPassivate);
