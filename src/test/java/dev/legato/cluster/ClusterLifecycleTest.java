@@ -79,7 +79,8 @@ class ClusterLifecycleTest {
   @Test
   void aThreadWhoseHistoryOutgrowsTheRemotingFramesIsFollowedReadAndResumedOnEveryNode() throws Exception {
     // three turns of ~400 KB: each prompt is one event over Artery's default 256 KiB frame, and the history
-    // (prompts and answers) is over the 2 MiB frame too
+    // (prompts and answers, ~2.4 MB) is over the 2 MiB frame, and over the 1 MiB these nodes allow a reply: a
+    // resume or read on another node gets it in pages (LegatoCluster: 256 KiB each)
     List<Node> nodes = cluster.get().nodes();
     List<String> texts = new ArrayList<>();
     String threadId;

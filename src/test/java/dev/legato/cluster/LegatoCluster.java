@@ -93,6 +93,10 @@ final class LegatoCluster implements ExtensionContext.Store.CloseableResource, A
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           // three nodes, the emulator and s3proxy share two cores: small heaps, C1 only (quicker starts)
           "-Xmx320m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+          // histories answered to another node go in pages of 256 KiB, and no reply may exceed 1 MiB (16 MiB
+          // deployed): the tests' histories of a few MiB cross nodes only if they are paged
+          "-Dlegato.thread.history-page-bytes=256KiB",
+          "-Dpekko.remote.artery.advanced.maximum-large-frame-size=1MiB",
           "-Dconfig.file=" + root.resolve("application.conf"),
           "-Dlogback.configurationFile=" + logging(),
           "-cp", classpath, MAIN));

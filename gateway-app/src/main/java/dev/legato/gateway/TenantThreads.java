@@ -6,6 +6,7 @@ import dev.legato.registry.ThreadRegistry;
 import dev.legato.registry.ThreadSummary;
 import dev.legato.thread.ThreadCommand;
 import dev.legato.thread.ThreadEntity;
+import dev.legato.thread.ThreadHistories;
 import dev.legato.thread.ThreadUpdate;
 import java.time.Duration;
 import java.util.List;
@@ -86,12 +87,12 @@ final class TenantThreads {
 
   /** The history and status, the thread's agent brought back if it was gone. */
   CompletionStage<ThreadCommand.Resumed> resume(UUID threadId) {
-    return resends.ask(() -> thread(threadId).askWithStatus(ThreadCommand.Resume::new, timeout));
+    return resends.ask(() -> ThreadHistories.whole(thread(threadId), ThreadCommand.Resume::new, timeout));
   }
 
   /** The history and status, the agent left as it is. */
   CompletionStage<ThreadCommand.Resumed> read(UUID threadId) {
-    return resends.ask(() -> thread(threadId).askWithStatus(ThreadCommand.Read::new, timeout));
+    return resends.ask(() -> ThreadHistories.whole(thread(threadId), ThreadCommand.Read::new, timeout));
   }
 
   CompletionStage<ThreadCommand.ThreadStatus> status(UUID threadId) {

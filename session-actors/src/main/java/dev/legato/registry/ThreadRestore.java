@@ -83,7 +83,7 @@ public final class ThreadRestore {
    */
   private static CompletionStage<ThreadCommand.Resumed> read(EntityRef<ThreadCommand> thread, Duration timeout,
                                                             int attempts) {
-    return thread.<ThreadCommand.Resumed>askWithStatus(ThreadCommand.Read::new, timeout)
+    return dev.legato.thread.ThreadHistories.whole(thread, ThreadCommand.Read::new, timeout)
         .handle((history, error) -> {
           if (error == null) {
             return CompletableFuture.completedFuture(history);

@@ -42,8 +42,9 @@ final class Forks {
       return CompletableFuture.completedFuture(List.of());
     }
     String source = "the thread to fork (" + forkOf.sourceThreadId() + ")";
-    return ClusterSharding.get(system).entityRefFor(ThreadEntity.TYPE_KEY, forkOf.sourceThreadId().toString())
-        .<ThreadCommand.Resumed>askWithStatus(ThreadCommand.Read::new, timeout)
+    return ThreadHistories.whole(
+            ClusterSharding.get(system).entityRefFor(ThreadEntity.TYPE_KEY, forkOf.sourceThreadId().toString()),
+            ThreadCommand.Read::new, timeout)
         .handle((read, error) -> {
           if (error != null) {
             Throwable cause = dev.legato.podium.PodiumClient.unwrap(error);

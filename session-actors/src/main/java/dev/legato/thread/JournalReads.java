@@ -5,6 +5,8 @@ import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.persistence.query.PersistenceQuery;
 import org.apache.pekko.persistence.query.javadsl.CurrentEventsByPersistenceIdQuery;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -17,11 +19,14 @@ final class JournalReads {
   private final ActorSystem<?> system;
   private final String persistenceId;
   private final String readJournal;
+  /** The most of a history sent to another node in one answer. */
+  private final long pageBytes;
 
   JournalReads(ActorSystem<?> system, String persistenceId) {
     this.system = system;
     this.persistenceId = persistenceId;
     this.readJournal = system.settings().config().getString("legato.thread.read-journal");
+    this.pageBytes = system.settings().config().getBytes("legato.thread.history-page-bytes");
   }
 
   /**
@@ -35,17 +40,39 @@ final class JournalReads {
             : String.valueOf(PodiumClient.unwrap(error)))));
   }
 
-  /** Answers {@code replyTo} with every event up to {@code upTo} and the thread's {@code status}, or why not. */
-  void answerHistory(long upTo, ThreadCommand.ThreadStatus status,
+  /**
+   * Answers {@code replyTo} with the events after {@code after} up to {@code upTo} and the thread's {@code status},
+   * or why not. An asker on another node gets a page its remoting carries (events up to
+   * {@code legato.thread.history-page-bytes} as they are sent, at least one), and asks for the rest
+   * ({@link ThreadCommand.ReadHistory}); one on this node gets them all.
+   */
+  void answerHistory(long after, long upTo, ThreadCommand.ThreadStatus status,
                      ActorRef<StatusReply<ThreadCommand.Resumed>> replyTo) {
-    journal().currentEventsByPersistenceId(persistenceId, 1, upTo)
+    boolean remote = replyTo.path().address().hasGlobalScope();
+    Serialization serialization = SerializationExtension.get(system.classicSystem());
+    long[] bytes = new long[1];
+    journal().currentEventsByPersistenceId(persistenceId, after + 1, upTo)
         .map(e -> new ThreadUpdate.Persisted(e.sequenceNr(), (ThreadEvent) e.event()))
+        .takeWhile(event -> {
+          if (!remote) {
+            return true;
+          }
+          long size = serialization.serialize(event).get().length; // as remoting sends it
+          boolean fits = bytes[0] == 0 || bytes[0] + size <= pageBytes; // a page holds one event at least
+          bytes[0] += fits ? size : 0;
+          return fits;
+        })
         .runWith(Sink.seq(), system)
-        .whenComplete((history, error) -> replyTo.tell(error == null
-            ? StatusReply.success(new ThreadCommand.Resumed(status, List.copyOf(history)))
-            : StatusReply.error(FailureKind.STORAGE.describe("the thread's history could not be read: "
-                + PodiumClient.unwrap(error).getMessage()))));
+        .whenComplete((events, error) -> {
+          if (error != null) {
+            replyTo.tell(StatusReply.error(FailureKind.STORAGE.describe("the thread's history could not be read: "
+                + PodiumClient.unwrap(error).getMessage())));
+            return;
+          }
+          replyTo.tell(StatusReply.success(new ThreadCommand.Resumed(status, List.copyOf(events), upTo)));
+        });
   }
+
 
   private CurrentEventsByPersistenceIdQuery journal() {
     return PersistenceQuery.get(system.classicSystem())

@@ -18,7 +18,7 @@ import org.apache.pekko.pattern.StatusReply;
 public sealed interface ThreadCommand extends CborSerializable
     permits ThreadCommand.Create, ThreadCommand.StartTurn, ThreadCommand.AnswerApproval,
     ThreadCommand.Interrupt, ThreadCommand.Subscribe, ThreadCommand.GetStatus, ThreadCommand.AnnounceName,
-    ThreadCommand.Prepare, ThreadCommand.GetDetails, ThreadCommand.Resume, ThreadCommand.Read,
+    ThreadCommand.Prepare, ThreadCommand.GetDetails, ThreadCommand.Resume, ThreadCommand.Read, ThreadCommand.ReadHistory,
     ThreadCommand.Steer, ThreadCommand.AnswerQuestion, ThreadCommand.Archive, ThreadCommand.Unarchive,
     ThreadCommand.Delete, ThreadCommand.Restore, Signal {
 
@@ -151,12 +151,36 @@ public sealed interface ThreadCommand extends CborSerializable
    */
   public record TurnAccepted(String turnId, ActorRef<?> by) implements CborSerializable {}
 
-  /** @param history every persisted event, in order; the last one's number is where to subscribe after */
-  public record Resumed(ThreadStatus status, List<ThreadUpdate.Persisted> history) implements CborSerializable {
+  /**
+   * @param history the persisted events in order, from the first; the last one's number is where to subscribe
+   *     after. Every event up to {@code upTo} unless {@link #complete()} says otherwise: an answer to another node
+   *     is sent in pages its remoting can carry, and the asker reads the rest with {@link ReadHistory}
+   *     ({@link ThreadHistories} does it all)
+   * @param upTo the number of the thread's last event when it answered
+   */
+  public record Resumed(ThreadStatus status, List<ThreadUpdate.Persisted> history, long upTo)
+      implements CborSerializable {
+    /** The whole history. */
+    public Resumed(ThreadStatus status, List<ThreadUpdate.Persisted> history) {
+      this(status, history, history.isEmpty() ? 0 : history.get(history.size() - 1).sequenceNr());
+    }
+
     public long lastSequenceNr() {
       return history.isEmpty() ? 0 : history.get(history.size() - 1).sequenceNr();
     }
+
+    /** Whether the history holds every event up to {@code upTo}. */
+    public boolean complete() {
+      return lastSequenceNr() >= upTo;
+    }
   }
+
+  /**
+   * The next page of a history too large for one answer: the events after {@code afterSequenceNr} up to
+   * {@code upTo}, as many as the asker's remoting carries at once (all of them for an asker on this node).
+   */
+  public record ReadHistory(long afterSequenceNr, long upTo, ActorRef<StatusReply<Resumed>> replyTo)
+      implements ThreadCommand, Request {}
 
   /**
    * @param phase {@code new}, {@code ready}, {@code running} or {@code waiting}

@@ -286,6 +286,11 @@ public final class ThreadEntity
     if (command instanceof Read c) {
       return replyWithHistory(state, c.replyTo());
     }
+    if (command instanceof ReadHistory c) {
+      reads.answerHistory(c.afterSequenceNr(), Math.min(c.upTo(), lastSequenceNumber(context)),
+          state.status(agent.linkState()), c.replyTo());
+      return Effect().noReply();
+    }
     if (command instanceof GetStatus c) {
       return Effect().reply(c.replyTo(), state.status(agent.linkState()));
     }
@@ -352,7 +357,7 @@ public final class ThreadEntity
   // ---- reads ---------------------------------------------------------------------------------------------
 
   private ReplyEffect<ThreadEvent, ThreadState> replyWithHistory(ThreadState state, ActorRef<StatusReply<Resumed>> replyTo) {
-    reads.answerHistory(lastSequenceNumber(context), state.status(agent.linkState()), replyTo);
+    reads.answerHistory(0, lastSequenceNumber(context), state.status(agent.linkState()), replyTo);
     return Effect().noReply();
   }
 
