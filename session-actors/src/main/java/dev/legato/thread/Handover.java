@@ -59,16 +59,6 @@ final class Handover {
    *     this stale empty copy here on its next move back.
    */
   ReplyEffect<ThreadEvent, ThreadState> handle(ThreadCommand command, boolean nothingRecorded) {
-    if (command instanceof HandOff && nothingRecorded) {
-      if (!underway) {
-        underway = true;
-        began = System.nanoTime();
-        agent.close();
-        context.pipeToSelf(storage.deleteThread(threadId), (done, error) ->
-            new HandedOff(error == null ? null : String.valueOf(PodiumClient.unwrap(error).getMessage())));
-      }
-      return effect.noReply();
-    }
     if (command instanceof HandOff) {
       if (!underway) {
         underway = true;
@@ -77,8 +67,8 @@ final class Handover {
         // a node leaving marks its files handed over whole (the next owner reads none of its log); a passivation
         // does not, so that the thread's next start here goes on with its generation
         boolean leaving = CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent();
-        context.pipeToSelf(storage.handOff(persistenceId, LIMIT, leaving), (done, error) ->
-            new HandedOff(error == null ? null : String.valueOf(PodiumClient.unwrap(error).getMessage())));
+        context.pipeToSelf(nothingRecorded ? storage.deleteThread(threadId) : storage.handOff(persistenceId, LIMIT, leaving),
+            (done, error) -> new HandedOff(error == null ? null : String.valueOf(PodiumClient.unwrap(error).getMessage())));
       }
       return effect.noReply();
     }

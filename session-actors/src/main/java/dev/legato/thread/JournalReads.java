@@ -73,7 +73,6 @@ final class JournalReads {
         });
   }
 
-
   private CurrentEventsByPersistenceIdQuery journal() {
     return PersistenceQuery.get(system.classicSystem())
         .getReadJournalFor(CurrentEventsByPersistenceIdQuery.class, readJournal);

@@ -64,13 +64,6 @@ public final class DbReplica {
 
   // ---- opening ------------------------------------------------------------------------------------------
 
-  /**
-   * On the writer, before the connection opens: the first time in this process, restores the file from its
-   * replica when the local copy is missing or older than the replica's newest generation (a copy left by
-   * a node that lost the file since, or none at all), or was never replicated while the replica holds a
-   * generation (another writer made it since). A local copy with no generation mark is kept when the replica
-   * has none (replicas turned on for a data directory written before).
-   */
   /** Whether {@link #beforeOpen} has network work to do (checking the replica, maybe restoring from it). */
   public boolean needsCheck() {
     return !checked || fence.fencedBy() != null;
@@ -81,6 +74,13 @@ public final class DbReplica {
     return replication.checks();
   }
 
+  /**
+   * On the writer, before the connection opens: the first time in this process, restores the file from its
+   * replica when the local copy is missing or older than the replica's newest generation (a copy left by
+   * a node that lost the file since, or none at all), or was never replicated while the replica holds a
+   * generation (another writer made it since). A local copy with no generation mark is kept when the replica
+   * has none (replicas turned on for a data directory written before).
+   */
   public void beforeOpen(Writer writer) {
     capture.runsOn(writer);
     if (fence.fencedBy() != null) {
