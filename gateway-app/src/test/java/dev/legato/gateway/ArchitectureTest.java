@@ -1,11 +1,17 @@
 package dev.legato.gateway;
 
+import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.type;
+import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.nameMatching;
+import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import dev.legato.storage.SessionStorage;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,6 +39,20 @@ class ArchitectureTest {
         .whereLayer("threads").mayOnlyBeAccessedByLayers("gateway")
         .whereLayer("podium").mayOnlyBeAccessedByLayers("gateway", "threads")
         .whereLayer("storage").mayOnlyBeAccessedByLayers("gateway", "threads")
+        .check(LEGATO);
+  }
+
+  /**
+   * One writer per thread (invariant 1) on a node as across nodes: only a thread's own entity opens, reads, closes,
+   * restores or deletes its files through the storage. Anything else asks the entity (a fork reads its
+   * source through it), or reads the local files read-only (the start-up sweep: a sweep that opened a thread living
+   * elsewhere through the writer restored a stale copy here, and a rolling restart lost a turn).
+   */
+  @Test
+  void onlyAThreadsEntityUsesItsFiles() {
+    noClasses().that().resideOutsideOfPackage("dev.legato.thread..")
+        .should().callMethodWhere(target(owner(type(SessionStorage.class)))
+            .and(target(nameMatching("readThread|prepareThread|closeThread|deleteThread|restoreThread"))))
         .check(LEGATO);
   }
 }
