@@ -54,8 +54,8 @@ final class Handover {
   }
 
   /**
-   * @param nothingRecorded the thread is new (a spare prepared ahead, or one whose creation failed): its files go,
-   *     as they do when it passivates. Were they kept, the thread made and used on another node since would find
+   * @param nothingRecorded the thread is new (a spare prepared ahead, or one whose creation failed) and no restore
+   *     just wrote its files: its files go, as they do when it passivates. Were they kept, the thread made and used on another node since would find
    *     this stale empty copy here on its next move back.
    */
   ReplyEffect<ThreadEvent, ThreadState> handle(ThreadCommand command, boolean nothingRecorded) {

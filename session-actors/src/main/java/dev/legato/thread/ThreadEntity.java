@@ -221,7 +221,8 @@ public final class ThreadEntity
   private ReplyEffect<ThreadEvent, ThreadState> onCommand(ThreadState state, ThreadCommand command) {
     writes.settled(); // a command is handled only once the writes before it are durable
     if (command instanceof HandOff || handover.underway()) {
-      return handover.handle(command, state instanceof New);
+      // new and not restored just now (an operator's restore of a deleted thread writes files under New)
+      return handover.handle(command, state instanceof New && mode != Mode.RESTORING);
     }
     if (mode == Mode.ENDING_RECOVERED_TURN) {
       return endingRecoveredTurn(state, command);
