@@ -67,6 +67,12 @@ class RegistryShardingTest {
     return system;
   }
 
+  /** Stops a node and waits until it has. */
+  static void stop(ActorSystem<?> system) throws Exception {
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
   static EntityRef<ThreadRegistry.Command> registry(ActorSystem<?> system, String tenant) {
     return ClusterSharding.get(system).entityRefFor(ThreadRegistry.TYPE_KEY, tenant);
   }
@@ -94,8 +100,7 @@ class RegistryShardingTest {
       assertEquals(12, threads(system, "tenant-a").size());
       assertEquals(List.of(), threads(system, "tenant-b"), "a tenant sees only its own threads");
     } finally {
-      system.terminate();
-      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      stop(system);
     }
     assertTrue(Files.isDirectory(dataDir.resolve("entities")), "the registry lives in the SQLite journal");
 
@@ -107,8 +112,7 @@ class RegistryShardingTest {
       assertEquals("the first prompt", firstThread.preview());
       assertEquals(5000, firstThread.updatedAt());
     } finally {
-      restarted.terminate();
-      restarted.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      stop(restarted);
     }
   }
 
@@ -148,8 +152,7 @@ class RegistryShardingTest {
         assertEquals(java.util.Set.of(first.threadId().toString(), second.threadId().toString()),
             java.util.Set.copyOf(folders(sessions)));
       } finally {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        stop(system);
       }
     }
   }
@@ -201,8 +204,7 @@ class RegistryShardingTest {
         assertEquals(List.of(), threads(system, "tenant-c"));
         assertTrue(!Files.exists(dataDir.resolve("sessions").resolve(started.threadId().toString())), "its files are gone");
       } finally {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        stop(system);
       }
     }
   }
@@ -247,8 +249,7 @@ class RegistryShardingTest {
               .collect(java.util.stream.Collectors.toSet()), "a fork that cannot read its source creates nothing");
         }
       } finally {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        stop(system);
       }
     }
   }
@@ -279,8 +280,7 @@ class RegistryShardingTest {
         assertTrue(!other.equals(started), "another request starts another thread");
         assertEquals(2, threads(system, "tenant-d").size());
       } finally {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        stop(system);
       }
       ActorSystem<Void> restarted = node(emulator.baseUrl());
       try {
@@ -289,8 +289,7 @@ class RegistryShardingTest {
             .toCompletableFuture().get(15, TimeUnit.SECONDS).threadId(), "the registry remembers its starts");
         assertEquals(2, threads(restarted, "tenant-d").size());
       } finally {
-        restarted.terminate();
-        restarted.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        stop(restarted);
       }
     }
   }
@@ -326,8 +325,7 @@ class RegistryShardingTest {
         }
         assertEquals(List.of(thread.threadId()), listed.stream().map(ThreadSummary::threadId).toList());
       } finally {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        stop(system);
       }
     }
   }
@@ -381,8 +379,7 @@ class RegistryShardingTest {
       } finally {
         // a stop: the spares' shards hand them off, which removes their folders as a passivation would (should
         // the stop cut that short, the next start removes what is left, as it does after the crash below)
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        stop(system);
       }
       java.util.Set<String> threads = java.util.Set.of(listed.toString(), unlisted.toString());
       assertTrue(folders(sessions).containsAll(threads), "a stop keeps the threads' folders: " + folders(sessions));
@@ -408,8 +405,7 @@ class RegistryShardingTest {
                 "thread " + id + " kept its history: " + read.history());
           }
         } finally {
-          restarted.terminate();
-          restarted.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+          stop(restarted);
         }
       }
     }

@@ -269,31 +269,16 @@ public final class DbReplica {
 
   /** Reads {@code work} on the replication's read threads. */
   private <T> CompletableFuture<T> read(PeerLogs.IoSupplier<T> work) {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    try {
-      replication.reads().execute(() -> {
-        try {
-          result.complete(work.get());
-        } catch (IOException | RuntimeException e) {
-          result.completeExceptionally(e);
-        }
-      });
-    } catch (java.util.concurrent.RejectedExecutionException closing) {
-      result.completeExceptionally(new IOException("the replication is stopping"));
-    }
-    return result;
+    return AsyncReads.start(replication.reads(), work);
   }
 
   /** What {@link #read} read; its failure thrown as the open's ({@code what} says what was read). */
   private <T> T answer(CompletableFuture<T> read, String what) {
     try {
-      return read.join();
-    } catch (java.util.concurrent.CompletionException e) {
-      if (e.getCause() instanceof ReplicaException replica) {
-        throw replica;
-      }
+      return AsyncReads.answer(read);
+    } catch (IOException e) {
       throw new ReplicaException("cannot read " + what + " of " + root + " at " + replication.target().describe() + ": "
-          + e.getCause().getMessage(), e.getCause());
+          + e.getMessage(), e);
     }
   }
 

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -163,14 +162,7 @@ public final class PeerLogs {
         readInto(key, mine, read);
         first = mine;
       }
-      try {
-        return first.join().getOrDefault(root, List.of());
-      } catch (CompletionException e) {
-        if (e.getCause() instanceof IOException io) {
-          throw io;
-        }
-        throw e;
-      }
+      return AsyncReads.answer(first).getOrDefault(root, List.of());
     }
 
     /** Forgets the batches below {@code prefix} that are not among {@code present}. */

@@ -16,7 +16,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 
 /**
@@ -219,32 +218,13 @@ public final class Restorer {
       CompletableFuture<byte[]> first = ahead.poll();
       taken++;
       fill();
-      try {
-        return first.join();
-      } catch (CompletionException e) {
-        if (e.getCause() instanceof IOException io) {
-          throw io;
-        }
-        throw e;
-      }
+      return AsyncReads.answer(first);
     }
 
     private void fill() {
       while (reads != null && asked < keys.size() && asked - taken < READ_AHEAD) {
         String key = keys.get(asked++);
-        CompletableFuture<byte[]> bytes = new CompletableFuture<>();
-        try {
-          reads.execute(() -> {
-            try {
-              bytes.complete(target.get(key));
-            } catch (IOException | RuntimeException e) {
-              bytes.completeExceptionally(e);
-            }
-          });
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
-          bytes.completeExceptionally(new IOException("the replication is stopping"));
-        }
-        ahead.add(bytes);
+        ahead.add(AsyncReads.start(reads, () -> target.get(key)));
       }
     }
 

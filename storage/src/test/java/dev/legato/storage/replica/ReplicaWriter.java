@@ -46,7 +46,12 @@ final class ReplicaWriter implements AutoCloseable {
   static int restoredRows(ReplicaTarget target, String root, Path out) throws Exception {
     Restorer.Result result = Restorer.restoreInto(target, root, null, null, out);
     assertTrue(result.complete(), String.valueOf(result.problem()));
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + out);
+    return rows(out);
+  }
+
+  /** The rows of the table of a database this writer made. */
+  static int rows(Path database) throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + database);
         Statement s = c.createStatement();
         ResultSet rows = s.executeQuery("SELECT count(*) FROM t")) {
       rows.next();

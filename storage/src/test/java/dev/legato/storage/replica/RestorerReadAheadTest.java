@@ -7,10 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -84,17 +80,9 @@ class RestorerReadAheadTest {
     } catch (IOException notYet) {
       return 0;
     }
-    return rows(probe);
+    return ReplicaWriter.rows(probe);
   }
 
-  private static int rows(Path database) throws Exception {
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + database);
-        Statement s = c.createStatement();
-        ResultSet rows = s.executeQuery("SELECT count(*) FROM t")) {
-      rows.next();
-      return rows.getInt(1);
-    }
-  }
 
   @Test
   void readSideBySideTheRestoreIsTheSameAsOneAfterAnother() throws Exception {
@@ -108,7 +96,7 @@ class RestorerReadAheadTest {
     Restorer.Result ahead = Restorer.restoreInto(target, "test.db", null, null, null, dir.resolve("ahead.db"), reads);
     assertTrue(target.most.get() > 1, "read side by side");
     assertTrue(ahead.complete(), String.valueOf(ahead.problem()));
-    assertEquals(40, rows(dir.resolve("ahead.db")));
+    assertEquals(40, ReplicaWriter.rows(dir.resolve("ahead.db")));
     assertEquals(alone.index(), ahead.index());
     assertEquals(alone.offset(), ahead.offset());
     assertEquals(alone.objects(), ahead.objects());
@@ -130,7 +118,7 @@ class RestorerReadAheadTest {
     assertFalse(ahead.complete());
     assertTrue(ahead.problem().contains(damaged), ahead.problem());
     assertEquals(alone.problem(), ahead.problem());
-    assertEquals(rows(dir.resolve("alone.db")), rows(dir.resolve("ahead.db")));
-    assertTrue(rows(dir.resolve("ahead.db")) < 40);
+    assertEquals(ReplicaWriter.rows(dir.resolve("alone.db")), ReplicaWriter.rows(dir.resolve("ahead.db")));
+    assertTrue(ReplicaWriter.rows(dir.resolve("ahead.db")) < 40);
   }
 }
