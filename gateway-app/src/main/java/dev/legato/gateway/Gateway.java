@@ -194,7 +194,8 @@ public final class Gateway implements AutoCloseable {
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "legato-not-ready", () -> {
         // Not unbound yet: /readyz and /healthz answer while the turns drain; new sockets get 503.
         sockets.draining = true;
-        readiness.notReady(() -> "draining: " + meters.threads("running") + " turns still running");
+        sockets.drainBegan = System.nanoTime();
+        readiness.notReady(() -> "draining: " + meters.runningSince(sockets.drainBegan) + " turns still running");
         log.info("draining: {} turns running, {} connections open; waiting up to {} s for the turns to end",
             meters.threads("running"), sockets.open.size(), settings.drainTimeout().toSeconds());
         return CompletableFuture.completedFuture(Done.getInstance());
@@ -204,12 +205,11 @@ public final class Gateway implements AutoCloseable {
         // A node the cluster downed no longer owns its threads: they are starting elsewhere. It lets go at once.
         boolean downed = CoordinatedShutdown.get(system).getShutdownReason()
             .filter(reason -> reason.equals(CoordinatedShutdown.clusterDowningReason())).isPresent();
-        boolean turnsWereRunning = !downed && meters.threads("running") > 0;
-        return runningTurnsEnded(system, downed ? Duration.ZERO : settings.drainTimeout())
-            // The last updates of a turn that just ended are still on their way to its sockets: let them arrive.
-            .thenCompose(drained -> turnsWereRunning ? org.apache.pekko.pattern.Patterns.after(
-                Duration.ofSeconds(1), system.classicSystem().scheduler(), system.executionContext(),
-                () -> CompletableFuture.completedFuture(drained)) : CompletableFuture.completedFuture(drained))
+        boolean turnsWereRunning = !downed && meters.runningSince(sockets.drainBegan) > 0;
+        return runningTurnsEnded(system, sockets.drainBegan, downed ? Duration.ZERO : settings.drainTimeout())
+            // the last updates of a turn that just ended may still be on their way to this node's sockets
+            .thenCompose(drained -> turnsWereRunning ? sentOut(system, sockets.open)
+                : CompletableFuture.completedFuture(drained))
             .thenCompose(drained -> {
               long stillRunning = meters.threads("running");
               readiness.notReady(() -> "stopping");
@@ -254,6 +254,8 @@ public final class Gateway implements AutoCloseable {
     final Set<Outbox> open = ConcurrentHashMap.newKeySet();
     final AddressLimit perAddress;
     volatile boolean draining;
+    /** When the node began to drain ({@link System#nanoTime()}). */
+    volatile long drainBegan;
 
     Sockets(AddressLimit perAddress) {
       this.perAddress = perAddress;
@@ -261,23 +263,47 @@ public final class Gateway implements AutoCloseable {
   }
 
   /**
-   * Completes when no turn runs on this node (clients still connected see them end), or after
-   * {@code timeout}: a turn still running then is recorded interrupted when its thread recovers.
+   * Completes when none of the turns running on this node at {@code drainBegan} runs any more (clients still
+   * connected see them end), or after {@code timeout}: a turn still running then is recorded interrupted when its
+   * thread recovers. Turns that clients elsewhere start on this node's threads meanwhile are not waited for: on a
+   * busy node there would always be one, and they end interrupted, or complete, when their threads move.
    */
-  private static CompletionStage<Done> runningTurnsEnded(ActorSystem<?> system, Duration timeout) {
+  private static CompletionStage<Done> runningTurnsEnded(ActorSystem<?> system, long drainBegan, Duration timeout) {
     ThreadMeters meters = ThreadMeters.get(system);
-    CompletableFuture<Done> drained = new CompletableFuture<>();
+    return whenTrue(system, Duration.ofMillis(50), timeout, () -> meters.runningSince(drainBegan) == 0);
+  }
+
+  /** How long the last updates of a turn that just ended are given at least to reach this node's sockets. */
+  private static final Duration SETTLE = Duration.ofMillis(100);
+
+  /**
+   * Completes once every open socket sent what it holds (the ends of the turns just drained reach it through
+   * their threads' followers first: at least {@link #SETTLE}), a second after at most; at once when none is open.
+   */
+  private static CompletionStage<Done> sentOut(ActorSystem<?> system, Set<Outbox> open) {
+    if (open.isEmpty()) {
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+    long settled = System.nanoTime() + SETTLE.toNanos();
+    return whenTrue(system, Duration.ofMillis(20), Duration.ofSeconds(1),
+        () -> System.nanoTime() - settled >= 0 && open.stream().allMatch(Outbox::empty));
+  }
+
+  /** Completes once {@code condition} holds (asked every {@code every}), or after {@code timeout}. */
+  private static CompletionStage<Done> whenTrue(ActorSystem<?> system, Duration every, Duration timeout,
+                                                java.util.function.BooleanSupplier condition) {
+    CompletableFuture<Done> done = new CompletableFuture<>();
     long deadline = System.nanoTime() + timeout.toNanos();
     Runnable[] check = new Runnable[1];
     check[0] = () -> {
-      if (meters.threads("running") == 0 || System.nanoTime() > deadline) {
-        drained.complete(Done.getInstance());
+      if (condition.getAsBoolean() || System.nanoTime() - deadline > 0) {
+        done.complete(Done.getInstance());
       } else {
-        system.scheduler().scheduleOnce(Duration.ofMillis(50), check[0], system.executionContext());
+        system.scheduler().scheduleOnce(every, check[0], system.executionContext());
       }
     };
     check[0].run();
-    return drained;
+    return done;
   }
 
   public int port() {

@@ -93,4 +93,51 @@ class GatewayDrainTest {
         line -> line.matches("drained in \\d+ ms: 0 turns still running.*closing 1 connections")), info.toString());
     assertTrue(info.contains("Legato stopped"), info.toString());
   }
+
+  /**
+   * The drain waits for the turns running when it began, not for those clients start meanwhile: on a busy node
+   * (its threads' clients are on other nodes too, and go on) there would always be one, and it would wait its
+   * whole timeout. A turn started during the drain is left running, to be recorded interrupted.
+   */
+  @Test
+  void theDrainWaitsForTheTurnsRunningWhenItBeganNotForThoseStartedSince() throws Exception {
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    root.addAppender(logged);
+    long stopped;
+    try (LegatoUnderTest legato = LegatoUnderTest.start(Map.of("legato.gateway.drain-timeout", "90s"))) {
+      String base = "http://127.0.0.1:" + legato.gateway.port();
+      CodexClient client = legato.client();
+      String first = client.startThread("coder");
+      String second = client.startThread("coder");
+      client.startTurn(first, "/slow /long 12 before the drain"); // ~2 s
+      client.next(m -> method(m).equals("item/agentMessage/delta"));
+
+      long began = System.nanoTime();
+      CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
+        try {
+          legato.gateway.close();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      eventually(Duration.ofSeconds(20), "/readyz reports the drain", () -> get(base + "/readyz").statusCode() == 503);
+      String late = client.startTurn(second, "/slow /long 400 started during the drain"); // ~60 s
+      JsonNode completed = client.next(m -> method(m).equals("turn/completed")
+          && !m.path("params").path("turn").path("id").asText().equals(late));
+      assertEquals("completed", completed.path("params").path("turn").path("status").asText());
+      assertEquals(1001, client.closed.get(30, TimeUnit.SECONDS), "closed as going away once the first turn ended");
+      stopping.get(60, TimeUnit.SECONDS);
+      stopped = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+    } finally {
+      root.detachAppender(logged);
+    }
+    assertTrue(stopped < 30_000, "the node stopped in " + stopped + " ms, not after the late turn's minute");
+    List<String> info = logged.list.stream()
+        .filter(e -> e.getLevel() == Level.INFO && e.getLoggerName().equals(Gateway.class.getName()))
+        .map(ILoggingEvent::getFormattedMessage).toList();
+    assertTrue(info.stream().anyMatch(
+        line -> line.matches("drained in \\d+ ms: 1 turns still running.*closing 1 connections")), info.toString());
+  }
 }

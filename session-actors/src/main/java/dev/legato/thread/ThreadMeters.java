@@ -28,6 +28,9 @@ public final class ThreadMeters implements Extension {
   private final LongAdder persists = new LongAdder();
   private final LongAdder persistNanos = new LongAdder();
   private final AtomicLong maxPersistNanos = new AtomicLong();
+  /** The threads running a turn, each with when it began to (what a draining node waits for). */
+  private final java.util.concurrent.ConcurrentHashMap<Gauges, Long> runningSince =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public static ThreadMeters get(ActorSystem<?> system) {
     return Id.INSTANCE.get(system);
@@ -75,6 +78,14 @@ public final class ThreadMeters implements Extension {
 
   public long threads(String phase) {
     return phases[PHASES.indexOf(phase)].get();
+  }
+
+  /**
+   * How many threads run a turn they began at or before {@code nanoTime} ({@link System#nanoTime()}): a node
+   * draining waits for the turns running when it began to, not for those its threads' clients start since.
+   */
+  public long runningSince(long nanoTime) {
+    return runningSince.values().stream().filter(since -> since - nanoTime <= 0).count();
   }
 
   public long links(String state) {
@@ -170,6 +181,7 @@ public final class ThreadMeters implements Extension {
     }
 
     void stopped() {
+      runningSince.remove(this);
       ThreadMeters.this.phase(phase, null);
       ThreadMeters.this.link(link, null);
     }
@@ -191,6 +203,11 @@ public final class ThreadMeters implements Extension {
     }
 
     void phase(String now) {
+      if (!"running".equals(now)) {
+        runningSince.remove(this);
+      } else if (!"running".equals(phase)) {
+        runningSince.put(this, System.nanoTime());
+      }
       ThreadMeters.this.phase(phase, now);
       phase = now;
     }

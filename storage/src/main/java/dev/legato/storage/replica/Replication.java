@@ -108,8 +108,11 @@ public final class Replication implements AutoCloseable {
     this.target = target;
     this.uploads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-upload"));
     this.batchUploads = Executors.newFixedThreadPool(NodeLog.THREADS, named("legato-replica-log"));
-    this.checks = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-check"));
-    this.reads = Executors.newFixedThreadPool(settings.uploadThreads(), named("legato-replica-read"));
+    // Checks and restores wait on the target, not on the CPU: many threads moving in at once (all of a node's when it
+    // leaves or dies) each check two files and read several objects side by side, and their first reads must not
+    // queue behind the others' read-ahead
+    this.checks = Executors.newFixedThreadPool(READERS_PER_UPLOADER * settings.uploadThreads(), named("legato-replica-check"));
+    this.reads = Executors.newFixedThreadPool(READERS_PER_UPLOADER * settings.uploadThreads(), named("legato-replica-read"));
     this.readBatches = new PeerLogs.ReadBatches(reads);
     this.timer = Executors.newSingleThreadScheduledExecutor(named("legato-replica-timer"));
     this.retention = new Retention(target, settings.retention());
@@ -160,6 +163,9 @@ public final class Replication implements AutoCloseable {
 
   /** The second line of a generation's writer name once its writer handed the file over whole. */
   static final String HANDED_OVER = "handed over";
+
+  /** The threads that check, and those that read for restores, per upload thread. */
+  static final int READERS_PER_UPLOADER = 4;
 
   /** Where a restore reads side by side ({@link #reads}). */
   java.util.concurrent.Executor reads() {
