@@ -8,6 +8,7 @@ import dev.legato.gateway.protocol.ClientParams;
 import dev.legato.gateway.protocol.CodexThreads;
 import dev.legato.gateway.protocol.JsonRpc;
 import dev.legato.gateway.protocol.JsonRpc.Failure;
+import dev.legato.registry.Resends;
 import dev.legato.thread.ThreadUpdate;
 import java.util.UUID;
 import java.util.function.Consumer;

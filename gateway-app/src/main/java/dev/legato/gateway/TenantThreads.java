@@ -1,6 +1,7 @@
 package dev.legato.gateway;
 
 import dev.legato.podium.AgentCommand;
+import dev.legato.registry.Resends;
 import dev.legato.registry.ThreadQuery;
 import dev.legato.registry.ThreadRegistry;
 import dev.legato.registry.ThreadSummary;

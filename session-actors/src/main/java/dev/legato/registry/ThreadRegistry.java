@@ -333,11 +333,13 @@ public final class ThreadRegistry
     }
     UUID threadId = spares.isEmpty() ? UUID.randomUUID() : spares.poll();
     workUnderway++;
-    context.pipeToSelf(
+    // Sent again when unanswered or "moving": a rebalance moving the thread's shard drops what it held meanwhile. A
+    // copy that comes while the thread is being created is refused, and the first one's answer is the answer.
+    context.pipeToSelf(Resends.get(context.getSystem()).ask(() ->
         thread(threadId).<ThreadCommand.Created>askWithStatus(
             // Answered once the thread is recorded; its Podium instance is created shortly after.
             reply -> new ThreadCommand.Create(start.agentType(), start.cwd(), tenantId, start.forkOf(), false, reply),
-            THREAD_CALL_TIMEOUT),
+            THREAD_CALL_TIMEOUT)),
         (created, error) -> new ThreadStarted(threadId, start, created == null ? null : created.firstPrompt(),
             error == null ? null : reason(error)));
     return Effect().noReply(); // answered once the thread has started its agent

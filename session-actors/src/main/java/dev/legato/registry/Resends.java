@@ -1,6 +1,5 @@
-package dev.legato.gateway;
+package dev.legato.registry;
 
-import dev.legato.registry.ThreadRegistry;
 import dev.legato.thread.ThreadCommand;
 import java.time.Duration;
 import java.util.Set;
@@ -39,7 +38,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * timeout. Only for asks that may be made twice: reads, a rename, a subscription (a follower already following is
  * not followed twice), and the start of a thread or a turn (a copy is answered with what the first one started).
  */
-final class Resends implements Extension {
+public final class Resends implements Extension {
   /** How long after a member's removal the asks still waiting are sent again. */
   private static final Duration AFTER_REMOVAL = Duration.ofMillis(500);
   /** How long an ask waits for an answer before it is sent again (a hand-off may have dropped it); doubled each time. */
@@ -74,12 +73,12 @@ final class Resends implements Extension {
     }, system.executionContext());
   }
 
-  static Resends get(ActorSystem<?> system) {
+  public static Resends get(ActorSystem<?> system) {
     return Id.INSTANCE.apply(system);
   }
 
   /** {@code attempt} now, and once more whenever a shard move or a node's death may have swallowed it. */
-  <T> CompletionStage<T> ask(Supplier<CompletionStage<T>> attempt) {
+  public <T> CompletionStage<T> ask(Supplier<CompletionStage<T>> attempt) {
     Pending<T> ask = new Pending<>(attempt, this);
     pending.add(ask);
     ask.result.whenComplete((value, error) -> pending.remove(ask));

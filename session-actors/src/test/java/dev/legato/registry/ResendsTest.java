@@ -1,4 +1,4 @@
-package dev.legato.gateway;
+package dev.legato.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
