@@ -71,11 +71,6 @@ final class Outbox {
     return true;
   }
 
-  /** Whether everything queued has gone to the socket. */
-  boolean empty() {
-    return queued.get() == 0;
-  }
-
   /** Closes the socket with this code once what is queued is sent. */
   void close(int code, String reason) {
     if (startClosing(code, reason)) {
