@@ -36,7 +36,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * </ul>
  * The first answer that succeeds is the answer; a refusal waits for the other copies, and is preferred to a
  * timeout. Only for asks that may be made twice: reads, a rename, a subscription (a follower already following is
- * not followed twice), and the start of a thread or a turn (a copy is answered with what the first one started).
+ * not followed twice), the start of a thread or a turn (a copy is answered with what the first one started), a
+ * thread's creation (a copy is refused, the first answers) and its archiving (a copy finds it done and says so).
  */
 public final class Resends implements Extension {
   /** How long after a member's removal the asks still waiting are sent again. */

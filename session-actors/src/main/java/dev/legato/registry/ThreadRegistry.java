@@ -386,9 +386,10 @@ public final class ThreadRegistry
       return Effect().reply(archive.replyTo(), unknown(archive.threadId()));
     }
     workUnderway++;
-    context.pipeToSelf(
+    // sent again when a move may have dropped it: a thread archived already answers a copy as it did the first
+    context.pipeToSelf(Resends.get(context.getSystem()).ask(() ->
         thread(archive.threadId()).<Done>askWithStatus(reply -> archive.archived()
-            ? new ThreadCommand.Archive(reply) : new ThreadCommand.Unarchive(reply), THREAD_CALL_TIMEOUT),
+            ? new ThreadCommand.Archive(reply) : new ThreadCommand.Unarchive(reply), THREAD_CALL_TIMEOUT)),
         (done, error) -> new ThreadArchived(archive, error == null ? null : reason(error)));
     return Effect().noReply();
   }
@@ -398,6 +399,7 @@ public final class ThreadRegistry
       return Effect().reply(delete.replyTo(), unknown(delete.threadId()));
     }
     workUnderway++;
+    // not sent again: a copy coming as the thread stops would start it anew, on files being removed
     context.pipeToSelf(
         thread(delete.threadId()).<Done>askWithStatus(ThreadCommand.Delete::new, THREAD_CALL_TIMEOUT),
         (done, error) -> new ThreadDeleted(delete, error == null ? null : reason(error)));
