@@ -270,7 +270,18 @@ public final class Gateway implements AutoCloseable {
    */
   private static CompletionStage<Done> runningTurnsEnded(ActorSystem<?> system, long drainBegan, Duration timeout) {
     ThreadMeters meters = ThreadMeters.get(system);
-    return whenTrue(system, Duration.ofMillis(50), timeout, () -> meters.runningSince(drainBegan) == 0);
+    CompletableFuture<Done> drained = new CompletableFuture<>();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Runnable[] check = new Runnable[1];
+    check[0] = () -> {
+      if (meters.runningSince(drainBegan) == 0 || System.nanoTime() - deadline > 0) {
+        drained.complete(Done.getInstance());
+      } else {
+        system.scheduler().scheduleOnce(Duration.ofMillis(50), check[0], system.executionContext());
+      }
+    };
+    check[0].run();
+    return drained;
   }
 
   /** How long the last updates of a turn that just ended are given to reach this node's sockets. */
@@ -287,23 +298,6 @@ public final class Gateway implements AutoCloseable {
     }
     return org.apache.pekko.pattern.Patterns.after(SETTLE, system.classicSystem().scheduler(), system.executionContext(),
         () -> CompletableFuture.completedFuture(Done.getInstance()));
-  }
-
-  /** Completes once {@code condition} holds (asked every {@code every}), or after {@code timeout}. */
-  private static CompletionStage<Done> whenTrue(ActorSystem<?> system, Duration every, Duration timeout,
-                                                java.util.function.BooleanSupplier condition) {
-    CompletableFuture<Done> done = new CompletableFuture<>();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Runnable[] check = new Runnable[1];
-    check[0] = () -> {
-      if (condition.getAsBoolean() || System.nanoTime() - deadline > 0) {
-        done.complete(Done.getInstance());
-      } else {
-        system.scheduler().scheduleOnce(every, check[0], system.executionContext());
-      }
-    };
-    check[0].run();
-    return done;
   }
 
   public int port() {

@@ -5,10 +5,6 @@ import static dev.legato.gateway.LegatoUnderTest.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,7 +16,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * A node that stops drains in sight of its operators: {@code /readyz} and the management {@code /ready} answer
@@ -39,12 +34,20 @@ class GatewayDrainTest {
     }
   }
 
+  /** Stops the node as SIGTERM does, on another thread: it drains meanwhile. */
+  private static CompletableFuture<Void> stopInTheBackground(LegatoUnderTest legato) {
+    return CompletableFuture.runAsync(() -> {
+      try {
+        legato.gateway.close();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+  }
+
   @Test
   void whileDrainingReadinessAnswers503WithTheReasonAndSocketsCloseWithGoingAwayAtTheEnd() throws Exception {
-    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    ListAppender<ILoggingEvent> logged = new ListAppender<>();
-    logged.start();
-    root.addAppender(logged);
+    CapturedLog log = new CapturedLog();
     try (LegatoUnderTest legato = LegatoUnderTest.start(Map.of())) {
       String base = "http://127.0.0.1:" + legato.gateway.port();
       String management = "http://127.0.0.1:" + legato.gateway.managementPort();
@@ -57,13 +60,7 @@ class GatewayDrainTest {
       client.startTurn(threadId, "/slow /long 40 drain me");
       client.next(m -> method(m).equals("item/agentMessage/delta")); // the turn is streaming
 
-      CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
-        try {
-          legato.gateway.close();
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      CompletableFuture<Void> stopping = stopInTheBackground(legato);
       eventually(Duration.ofSeconds(20), "/readyz reports the drain", () -> get(base + "/readyz").statusCode() == 503);
       HttpResponse<String> readyz = get(base + "/readyz");
       assertEquals(503, readyz.statusCode());
@@ -79,11 +76,9 @@ class GatewayDrainTest {
       assertEquals(1001, client.closed.get(30, TimeUnit.SECONDS), "closed as going away, with a close frame");
       stopping.get(60, TimeUnit.SECONDS);
     } finally {
-      root.detachAppender(logged);
+      log.close();
     }
-    List<String> info = logged.list.stream()
-        .filter(e -> e.getLevel() == Level.INFO && e.getLoggerName().equals(Gateway.class.getName()))
-        .map(ILoggingEvent::getFormattedMessage).toList();
+    List<String> info = log.info(Gateway.class);
     assertTrue(info.stream().anyMatch(line -> line.startsWith("Legato " + Gateway.VERSION + " started: listening on")
             && line.contains("management on port") && line.contains("Podium http") && line.contains("; auth: ")),
         info.toString());
@@ -101,10 +96,7 @@ class GatewayDrainTest {
    */
   @Test
   void theDrainWaitsForTheTurnsRunningWhenItBeganNotForThoseStartedSince() throws Exception {
-    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    ListAppender<ILoggingEvent> logged = new ListAppender<>();
-    logged.start();
-    root.addAppender(logged);
+    CapturedLog log = new CapturedLog();
     long stopped;
     try (LegatoUnderTest legato = LegatoUnderTest.start(Map.of("legato.gateway.drain-timeout", "90s"))) {
       String base = "http://127.0.0.1:" + legato.gateway.port();
@@ -115,13 +107,7 @@ class GatewayDrainTest {
       client.next(m -> method(m).equals("item/agentMessage/delta"));
 
       long began = System.nanoTime();
-      CompletableFuture<Void> stopping = CompletableFuture.runAsync(() -> {
-        try {
-          legato.gateway.close();
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      CompletableFuture<Void> stopping = stopInTheBackground(legato);
       eventually(Duration.ofSeconds(20), "/readyz reports the drain", () -> get(base + "/readyz").statusCode() == 503);
       String late = client.startTurn(second, "/slow /long 400 started during the drain"); // ~60 s
       JsonNode completed = client.next(m -> method(m).equals("turn/completed")
@@ -131,12 +117,10 @@ class GatewayDrainTest {
       stopping.get(60, TimeUnit.SECONDS);
       stopped = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
     } finally {
-      root.detachAppender(logged);
+      log.close();
     }
     assertTrue(stopped < 30_000, "the node stopped in " + stopped + " ms, not after the late turn's minute");
-    List<String> info = logged.list.stream()
-        .filter(e -> e.getLevel() == Level.INFO && e.getLoggerName().equals(Gateway.class.getName()))
-        .map(ILoggingEvent::getFormattedMessage).toList();
+    List<String> info = log.info(Gateway.class);
     assertTrue(info.stream().anyMatch(
         line -> line.matches("drained in \\d+ ms: 1 turns still running.*closing 1 connections")), info.toString());
   }

@@ -11,9 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
@@ -31,7 +29,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.LoggerFactory;
 
 /**
  * The limits every connection is held to, with small values so that a test reaches them: message size,
@@ -128,10 +125,7 @@ class GatewayLimitsTest {
 
   @Test
   void aClientThatDoesNotReadIsDisconnectedWhileItsThreadFinishesTheTurn() throws Exception {
-    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    ListAppender<ILoggingEvent> logged = new ListAppender<>();
-    logged.start();
-    root.addAppender(logged);
+    CapturedLog log = new CapturedLog();
     try (CodexClient observer = legato.client()) {
       String threadId = observer.startThread("load");
       observer.result("thread/unsubscribe", thread(threadId)); // the observer only asks, it does not follow
@@ -175,14 +169,14 @@ class GatewayLimitsTest {
       }
       assertTrue(observer.result("account/read", params()).has("account"), "others are served as before");
     } finally {
-      root.detachAppender(logged);
+      log.close();
     }
-    List<ILoggingEvent> disconnects = logged.list.stream()
+    List<ILoggingEvent> disconnects = log.events().stream()
         .filter(e -> e.getFormattedMessage().contains("does not keep up")).toList();
     assertEquals(1, disconnects.size(), "one line for the slow client: " + disconnects);
     assertEquals(Level.WARN, disconnects.get(0).getLevel());
     assertNull(disconnects.get(0).getThrowableProxy(), "without a stack trace");
-    assertTrue(logged.list.stream().noneMatch(e -> e.getLevel() == Level.ERROR || (e.getLevel() == Level.WARN
+    assertTrue(log.events().stream().noneMatch(e -> e.getLevel() == Level.ERROR || (e.getLevel() == Level.WARN
         && e.getThrowableProxy() != null)), "nothing else complains about it");
   }
 
