@@ -23,7 +23,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * A node that leaves gracefully (SIGTERM): a turn running on it ends (completed, or interrupted once the drain
  * is over), never stuck; its clients are closed with 1001 and resume on another node; its threads are handed over
- * with everything they wrote (their files shipped to the replica before the hand-off), and the process exits 0.
+ * with everything they wrote (their files shipped to the replica before the hand-off), and the process exits 0. A
+ * turn a client on another node starts during the drain is not started there, but on the thread's next node.
  */
 class ClusterGracefulLeaveTest {
   @RegisterExtension
@@ -52,10 +53,28 @@ class ClusterGracefulLeaveTest {
 
     Client onLeaving = Client.of(leaving);
     onLeaving.result("thread/resume", thread(running));
+    String other = held.get(leaving).get(1);
+    Client onStaying = Client.of(staying);
+    onStaying.result("thread/resume", thread(other));
     String turnId = onLeaving.startTurn(running, "/slow while the node leaves /long 12");
     onLeaving.next(m -> Client.method(m).equals("item/agentMessage/delta"));
     long sigterm = System.nanoTime();
     leaving.terminate();
+
+    // A turn started from another node while the leaving node drains: that node does not start it (the hand-off
+    // would cut it, to be recorded interrupted); it starts once its thread has moved, and completes there
+    long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (leaving.status("/readyz") != 503 && System.nanoTime() < drainDeadline) {
+      Thread.sleep(20);
+    }
+    String lateTurnId = onStaying.startTurn(other, "/slow started during the drain /long 40");
+    List<JsonNode> late = onStaying.untilTurnCompleted();
+    JsonNode lateEnd = late.get(late.size() - 1);
+    assertEquals(lateTurnId, lateEnd.path("params").path("turn").path("id").asText(), lateEnd.toString());
+    assertEquals("completed", lateEnd.path("params").path("turn").path("status").asText(),
+        "a turn started during the drain runs on the thread's next node, whole: " + lateEnd);
+    assertTrue(legato.holder(other).filter(node -> node != leaving).isPresent(), "it ran where the thread moved");
+    onStaying.close();
 
     List<JsonNode> rest = onLeaving.untilOrClosed(m -> Client.method(m).equals("turn/completed"));
     int code = onLeaving.closed.get(60, TimeUnit.SECONDS);

@@ -8,6 +8,7 @@ import dev.legato.thread.ThreadCommand.Request;
 import java.time.Duration;
 import java.util.UUID;
 import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
@@ -19,7 +20,9 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
  * the replica, and only then does the entity stop, so that the node taking the thread over restores everything
  * it wrote, in either replica mode; its followers are told ({@link ThreadUpdate.Moved}) and follow it wherever it
  * starts next. A thread with nothing recorded (a spare) removes its files instead, as it does when it passivates.
- * A turn still running is recorded interrupted by whoever recovers the thread next. Meanwhile
+ * A turn still running is recorded interrupted by whoever recovers the thread next; once its node begins to shut
+ * down, a thread starts no new turn (its sender is told {@link ThreadCommand#MOVING}, and starts it on the thread's
+ * next node), so only the turns running at the drain's start and still running at its end are cut. Meanwhile
  * requests are refused with {@link ThreadCommand#MOVING}, for their senders to try again (the shard holds new ones
  * back anyway).
  */
@@ -48,6 +51,14 @@ final class Handover {
     this.persistenceId = persistenceId;
   }
 
+  /**
+   * Whether this node is shutting down (leaving the cluster, downed, or stopping): its threads are about to move,
+   * and start no new turns meanwhile.
+   */
+  static boolean nodeStopping(ActorSystem<?> system) {
+    return CoordinatedShutdown.get(system).getShutdownReason().isPresent();
+  }
+
   /** Whether the thread is stopping for its shard: every command goes to {@link #handle}. */
   boolean underway() {
     return underway;
@@ -66,7 +77,7 @@ final class Handover {
         agent.close();
         // a node leaving marks its files handed over whole (the next owner reads none of its log); a passivation
         // does not, so that the thread's next start here goes on with its generation
-        boolean leaving = CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent();
+        boolean leaving = nodeStopping(context.getSystem());
         context.pipeToSelf(nothingRecorded ? storage.deleteThread(threadId) : storage.handOff(persistenceId, LIMIT, leaving),
             (done, error) -> new HandedOff(error == null ? null : String.valueOf(PodiumClient.unwrap(error).getMessage())));
       }
