@@ -8,15 +8,24 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
-    String scenario = args.length == 0 ? "help" : args[0];
     List<String> options = Arrays.asList(args).subList(Math.min(1, args.length), args.length);
+    String scenario = args.length == 0 || options.contains("--help") || options.contains("-h") ? "help" : args[0];
+    BenchOptions parsed = null;
+    if (!scenario.equals("help")) {
+      try {
+        parsed = BenchOptions.parse(options);
+      } catch (IllegalArgumentException e) {
+        System.err.println("legato bench " + scenario + ": " + e.getMessage() + " (./legato bench help lists the options)");
+        System.exit(2);
+      }
+    }
     switch (scenario) {
-      case "storage" -> StorageBench.run(BenchOptions.parse(options));
-      case "replication" -> ReplicationBench.run(BenchOptions.parse(options));
-      case "podium" -> PodiumBench.run(BenchOptions.parse(options));
-      case "threads" -> ThreadsBench.run(BenchOptions.parse(options));
-      case "gateway" -> GatewayBench.run(BenchOptions.parse(options));
-      case "cluster" -> ClusterBench.run(BenchOptions.parse(options));
+      case "storage" -> StorageBench.run(parsed);
+      case "replication" -> ReplicationBench.run(parsed);
+      case "podium" -> PodiumBench.run(parsed);
+      case "threads" -> ThreadsBench.run(parsed);
+      case "gateway" -> GatewayBench.run(parsed);
+      case "cluster" -> ClusterBench.run(parsed);
       default -> {
         System.out.println("""
             usage: ./legato bench <scenario> [options]
