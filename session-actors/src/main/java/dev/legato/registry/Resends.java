@@ -31,7 +31,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  *       again, then after twice as long each time (a slow answer, say a thread that brings its agent back, is not
  *       asked a dozen times);</li>
  *   <li>a thread or a registry stopping for its shard (and a thread asked to start a turn while its node shuts
- *       down) answers {@link ThreadCommand#MOVING} or
+ *       down and another is up) answers {@link ThreadCommand#MOVING} or
  *       {@link ThreadRegistry#MOVING}: sent again {@link #MOVING_AGAIN} later, when its shard holds new messages for
  *       the node it moves to.</li>
  * </ul>

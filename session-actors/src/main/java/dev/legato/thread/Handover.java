@@ -10,6 +10,9 @@ import java.util.UUID;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.persistence.typed.javadsl.EffectFactories;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
@@ -21,8 +24,9 @@ import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
  * it wrote, in either replica mode; its followers are told ({@link ThreadUpdate.Moved}) and follow it wherever it
  * starts next. A thread with nothing recorded (a spare) removes its files instead, as it does when it passivates.
  * A turn still running is recorded interrupted by whoever recovers the thread next; once its node begins to shut
- * down, a thread starts no new turn (its sender is told {@link ThreadCommand#MOVING}, and starts it on the thread's
- * next node), so only the turns running at the drain's start and still running at its end are cut. Meanwhile
+ * down and another node is up, a thread starts no new turn (its sender is told {@link ThreadCommand#MOVING}, and
+ * starts it on the thread's next node), so only the turns running at the drain's start and still running at its end
+ * are cut ({@link #threadsMoveOn}). Meanwhile
  * requests are refused with {@link ThreadCommand#MOVING}, for their senders to try again (the shard holds new ones
  * back anyway).
  */
@@ -52,11 +56,30 @@ final class Handover {
   }
 
   /**
-   * Whether this node is shutting down (leaving the cluster, downed, or stopping): its threads are about to move,
-   * and start no new turns meanwhile.
+   * Whether this node is shutting down (leaving the cluster, downed, or stopping): its threads are about to move.
    */
   static boolean nodeStopping(ActorSystem<?> system) {
     return CoordinatedShutdown.get(system).getShutdownReason().isPresent();
+  }
+
+  /**
+   * Whether this node is shutting down while another is up to take its threads over: they start no new turn then
+   * (the hand-off would cut it), and their senders start it on the thread's next node. A node alone starts it: its
+   * threads have no next node, and a request sent again would wait in its stopping shard region until that gives
+   * up (30 s) and delay its stop; the turn is recorded interrupted when the node is back, as one running at the end
+   * of the drain is.
+   */
+  static boolean threadsMoveOn(ActorSystem<?> system) {
+    if (!nodeStopping(system)) {
+      return false;
+    }
+    Cluster cluster = Cluster.get(system);
+    for (Member member : cluster.state().getMembers()) {
+      if (member.status() == MemberStatus.up() && !member.uniqueAddress().equals(cluster.selfMember().uniqueAddress())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether the thread is stopping for its shard: every command goes to {@link #handle}. */

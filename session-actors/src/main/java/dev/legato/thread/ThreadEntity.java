@@ -260,7 +260,7 @@ public final class ThreadEntity
 
   private ReplyEffect<ThreadEvent, ThreadState> inReady(Ready state, ThreadCommand command) {
     if (command instanceof StartTurn c) {
-      if (Handover.nodeStopping(context.getSystem())) {
+      if (Handover.threadsMoveOn(context.getSystem())) {
         // the thread moves on once the drain is over: a turn started here now would be cut by the hand-off and
         // recorded interrupted, while its sender, told to try again, starts it on the thread's next node
         return Effect().reply(c.replyTo(), StatusReply.error(ThreadCommand.MOVING));
