@@ -195,6 +195,7 @@ public final class Gateway implements AutoCloseable {
         // Not unbound yet: /readyz and /healthz answer while the turns drain; new sockets get 503.
         sockets.draining = true;
         sockets.drainBegan = System.nanoTime();
+        sockets.turnsAtDrain = meters.runningSince(sockets.drainBegan);
         readiness.notReady(() -> "draining: " + meters.runningSince(sockets.drainBegan) + " turns still running");
         log.info("draining: {} turns running, {} connections open; waiting up to {} s for the turns to end",
             meters.threads("running"), sockets.open.size(), settings.drainTimeout().toSeconds());
@@ -205,7 +206,8 @@ public final class Gateway implements AutoCloseable {
         // A node the cluster downed no longer owns its threads: they are starting elsewhere. It lets go at once.
         boolean downed = CoordinatedShutdown.get(system).getShutdownReason()
             .filter(reason -> reason.equals(CoordinatedShutdown.clusterDowningReason())).isPresent();
-        boolean turnsWereRunning = !downed && meters.runningSince(sockets.drainBegan) > 0;
+        // counted when the drain began: one that ended since (before this phase) still has its end on the way
+        boolean turnsWereRunning = !downed && sockets.turnsAtDrain > 0;
         return runningTurnsEnded(system, sockets.drainBegan, downed ? Duration.ZERO : settings.drainTimeout())
             // the last updates of a turn that just ended may still be on their way to this node's sockets
             .thenCompose(drained -> turnsWereRunning ? sentOut(system, sockets.open)
@@ -256,6 +258,8 @@ public final class Gateway implements AutoCloseable {
     volatile boolean draining;
     /** When the node began to drain ({@link System#nanoTime()}). */
     volatile long drainBegan;
+    /** How many turns were running then. */
+    volatile long turnsAtDrain;
 
     Sockets(AddressLimit perAddress) {
       this.perAddress = perAddress;
