@@ -209,9 +209,7 @@ public final class Gateway implements AutoCloseable {
         // counted when the drain began: one that ended since (before this phase) still has its end on the way
         boolean turnsWereRunning = !downed && sockets.turnsAtDrain > 0;
         return runningTurnsEnded(system, sockets.drainBegan, downed ? Duration.ZERO : settings.drainTimeout())
-            // the last updates of a turn that just ended may still be on their way to this node's sockets
-            .thenCompose(drained -> turnsWereRunning ? sentOut(system, sockets.open)
-                : CompletableFuture.completedFuture(drained))
+            .thenCompose(drained -> sentOut(system, turnsWereRunning, sockets.open))
             .thenCompose(drained -> {
               long stillRunning = meters.threads("running");
               readiness.notReady(() -> "stopping");
@@ -292,12 +290,13 @@ public final class Gateway implements AutoCloseable {
   private static final Duration SETTLE = Duration.ofSeconds(1);
 
   /**
-   * Completes {@link #SETTLE} from now when sockets are open: the end of a turn just drained reaches its clients
-   * through the thread's followers and, in sync mode, after its write is stored (an item's end can come well before
-   * its turn's). At once when none is open: a node whose threads' clients are all on other nodes hands over sooner.
+   * Completes {@link #SETTLE} from now when turns were drained and sockets are open: the end of a turn just drained
+   * reaches its clients through the thread's followers and, in sync mode, after its write is stored (an item's end
+   * can come well before its turn's). At once otherwise: a node whose threads' clients are all on other nodes hands
+   * over sooner.
    */
-  private static CompletionStage<Done> sentOut(ActorSystem<?> system, Set<Outbox> open) {
-    if (open.isEmpty()) {
+  private static CompletionStage<Done> sentOut(ActorSystem<?> system, boolean turnsWereRunning, Set<Outbox> open) {
+    if (!turnsWereRunning || open.isEmpty()) {
       return CompletableFuture.completedFuture(Done.getInstance());
     }
     return org.apache.pekko.pattern.Patterns.after(SETTLE, system.classicSystem().scheduler(), system.executionContext(),

@@ -1,6 +1,7 @@
 package dev.legato.thread;
 
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.pekko.actor.AbstractExtensionId;
@@ -29,8 +30,7 @@ public final class ThreadMeters implements Extension {
   private final LongAdder persistNanos = new LongAdder();
   private final AtomicLong maxPersistNanos = new AtomicLong();
   /** The threads running a turn, each with when it began to (what a draining node waits for). */
-  private final java.util.concurrent.ConcurrentHashMap<Gauges, Long> runningSince =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Gauges, Long> runningSince = new ConcurrentHashMap<>();
 
   public static ThreadMeters get(ActorSystem<?> system) {
     return Id.INSTANCE.get(system);
